@@ -1,0 +1,156 @@
+//! Password hashing with argon2id on a small pool of low-priority threads.
+//!
+//! Argon2 is made to be slow and memory-hungry; run on the proxy's threads it would stall every
+//! request. The [`Hasher`] owns a few dedicated threads, niced below the proxy workers, so a
+//! storm of logins queues behind them instead of starving proxied traffic. Unknown users are
+//! verified against a dummy hash so that they cost the same time as a wrong password.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier, Version};
+
+/// OWASP's argon2id parameters: 19 MiB, two passes, one lane.
+fn argon2_passwords() -> Argon2<'static> {
+    let params = Params::new(19_456, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password into a PHC string (blocking: call through [`Hasher`] from async code).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2_passwords()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing with valid parameters")
+        .to_string()
+}
+
+/// Verifies a password against a PHC string; a malformed hash never verifies.
+pub fn verify_password(phc: &str, password: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash of a random password with the same parameters as real ones, for unknown users.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut random = [0u8; 24];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
+        hash_password(&hex::encode(random))
+    })
+}
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A pool of niced threads for argon2 work.
+#[derive(Clone)]
+pub struct Hasher {
+    queue: Arc<Mutex<mpsc::Sender<Job>>>,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hasher")
+    }
+}
+
+impl Hasher {
+    /// Starts `threads` hashing threads (at least one).
+    pub fn new(threads: usize) -> Hasher {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("portcullis-hash-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("spawning a hashing thread");
+        }
+        // Warm the dummy hash so the first unknown-user login is not slower than others.
+        let hasher = Hasher {
+            queue: Arc::new(Mutex::new(tx)),
+        };
+        hasher.submit(|| {
+            dummy_hash();
+        });
+        hasher
+    }
+
+    fn submit(&self, job: impl FnOnce() + Send + 'static) {
+        if let Ok(q) = self.queue.lock() {
+            let _ = q.send(Box::new(job));
+        }
+    }
+
+    /// Runs blocking work on the pool and waits for it without blocking the runtime.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(move || {
+            let _ = tx.send(work());
+        });
+        rx.await.ok()
+    }
+
+    /// Verifies `password` against `phc`, or against the dummy hash when `phc` is `None`
+    /// (then the answer is always false, after the same work).
+    pub async fn verify(&self, phc: Option<String>, password: String) -> bool {
+        self.run(move || match phc {
+            Some(phc) => verify_password(&phc, &password),
+            None => {
+                verify_password(dummy_hash(), &password);
+                false
+            }
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// Hashes a password on the pool.
+    pub async fn hash(&self, password: String) -> Option<String> {
+        self.run(move || hash_password(&password)).await
+    }
+}
+
+/// Niceness 10 for the calling thread: the proxy's threads win the CPU when both want it.
+fn lower_priority() {
+    // SAFETY: setpriority with PRIO_PROCESS and the thread id affects only this thread.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
+        let h = hash_password("correct horse");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "Correct horse"));
+        assert!(!verify_password("not a hash", "x"));
+    }
+}

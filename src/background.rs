@@ -1,0 +1,153 @@
+//! Work the gateway does beside requests: flushing last-seen times, sweeping expired sessions
+//! and bans, and hearing about changes made from the command line.
+//!
+//! The command line writes to the store and then tells a running gateway to drop its session
+//! cache through a Unix socket beside the database (`<db>.control`, mode 0600), so revocation
+//! takes effect at once. As a second path, the store's generation counter is polled every
+//! second, which covers a gateway that could not bind the socket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+
+use crate::auth::unix_now;
+use crate::State;
+
+/// The background service.
+pub struct Maintenance {
+    state: Arc<State>,
+}
+
+impl Maintenance {
+    pub fn new(state: Arc<State>) -> Maintenance {
+        Maintenance { state }
+    }
+
+    async fn tick(&self, counter: u64, generation: &mut Option<i64>) {
+        let state = &self.state;
+        let now_generation = state.store.call(|s| s.generation()).await.ok();
+        if now_generation.is_some() && *generation != now_generation {
+            if generation.is_some() {
+                tracing::info!("sessions changed in the store; dropping cached sessions");
+                state.sessions.invalidate_all();
+            }
+            *generation = now_generation;
+        }
+        if counter.is_multiple_of(15) {
+            if let Err(e) = state.sessions.flush_last_seen().await {
+                tracing::warn!("could not record last-seen times: {e}");
+            }
+        }
+        if counter.is_multiple_of(60) {
+            let idle = state.config.session.idle_timeout.as_secs() as i64;
+            let now = unix_now();
+            let swept = state
+                .store
+                .call(move |s| Ok((s.sweep_sessions(now, idle)?, s.sweep_bans(now)?)))
+                .await;
+            match swept {
+                Ok((sessions, bans)) if sessions + bans > 0 => {
+                    tracing::info!(sessions, bans, "swept expired rows")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("sweep failed: {e}"),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl BackgroundService for Maintenance {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let path = crate::control_socket_path(&self.state.config);
+        let listener = bind_control(&path);
+        let mut interval = tokio::time::interval(Duration::from_secs(1));
+        let mut generation = None;
+        let mut counter: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = interval.tick() => {
+                    self.tick(counter, &mut generation).await;
+                    counter += 1;
+                }
+                conn = accept(listener.as_ref()) => {
+                    if let Some(stream) = conn {
+                        let state = Arc::clone(&self.state);
+                        tokio::spawn(async move { serve_control(state, stream).await });
+                    }
+                }
+            }
+        }
+        let _ = self.state.sessions.flush_last_seen().await;
+        if listener.is_some() {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+async fn accept(listener: Option<&UnixListener>) -> Option<tokio::net::UnixStream> {
+    match listener {
+        Some(l) => l.accept().await.ok().map(|(s, _)| s),
+        None => std::future::pending().await,
+    }
+}
+
+fn bind_control(path: &std::path::Path) -> Option<UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    if path.exists() {
+        // A live gateway answers; a stale socket from a crash does not and is replaced.
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            tracing::warn!(
+                "another gateway listens on {}; relying on the store's generation instead",
+                path.display()
+            );
+            return None;
+        }
+        let _ = std::fs::remove_file(path);
+    }
+    match UnixListener::bind(path) {
+        Ok(l) => {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            Some(l)
+        }
+        Err(e) => {
+            tracing::warn!("cannot bind the control socket {}: {e}", path.display());
+            None
+        }
+    }
+}
+
+async fn serve_control(state: Arc<State>, stream: tokio::net::UnixStream) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let line = tokio::time::timeout(Duration::from_secs(2), lines.next_line()).await;
+    if let Ok(Ok(Some(line))) = line {
+        if line.trim() == "invalidate" {
+            state.sessions.invalidate_all();
+            let _ = write.write_all(b"ok\n").await;
+        } else {
+            let _ = write.write_all(b"unknown command\n").await;
+        }
+    }
+}
+
+/// Tells a running gateway (if any) to drop cached sessions; waits briefly for its answer.
+pub fn notify_gateway(path: &std::path::Path) -> bool {
+    use std::io::{BufRead, Write};
+    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(path) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"invalidate\n").is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = std::io::BufReader::new(stream).read_line(&mut answer);
+    answer.trim() == "ok"
+}

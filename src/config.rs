@@ -1,0 +1,953 @@
+//! Configuration: the TOML file format and the validated, compiled configuration.
+//!
+//! Two families of types live here. The `File*` structs mirror the TOML exactly
+//! (`deny_unknown_fields` everywhere, so a misspelt key is an error and never a silently open
+//! path). [`Config`] is what the rest of the gateway uses: upstreams resolved, globs compiled,
+//! header names pre-built, durations typed. Every error names `file:line:col`.
+//!
+//! This module reads files and resolves names; it never touches the store or the network
+//! beyond name resolution.
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::header::HeaderName;
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::routes::{Glob, Router};
+
+/// A configuration error, already rendered with its location.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Whole { path: String, message: String },
+}
+
+// ---------------------------------------------------------------------------------------------
+// File format
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: FileServer,
+    #[serde(default)]
+    storage: FileStorage,
+    #[serde(default)]
+    session: FileSession,
+    #[serde(default)]
+    totp: FileTotp,
+    #[serde(default)]
+    recovery_codes: FileRecoveryCodes,
+    #[serde(default)]
+    regulation: FileRegulation,
+    #[serde(default)]
+    identity_headers: FileIdentityHeaders,
+    #[serde(default)]
+    apps: Vec<FileApp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileServer {
+    #[serde(default = "default_listen")]
+    listen: Spanned<OneOrMany>,
+    #[serde(default = "default_prefix")]
+    portal_prefix: Spanned<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<Spanned<String>>,
+    #[serde(default)]
+    tls: Option<FileTls>,
+    /// Worker threads of the proxy; 0 or absent: one per core.
+    #[serde(default)]
+    threads: usize,
+    /// PEM bundle of CAs trusted for `https://` upstreams, in addition to the system roots.
+    #[serde(default)]
+    upstream_ca_file: Option<String>,
+}
+
+impl Default for FileServer {
+    fn default() -> Self {
+        FileServer {
+            listen: default_listen(),
+            portal_prefix: default_prefix(),
+            trusted_proxies: Vec::new(),
+            tls: None,
+            threads: 0,
+            upstream_ca_file: None,
+        }
+    }
+}
+
+fn default_listen() -> Spanned<OneOrMany> {
+    Spanned::new(0..0, OneOrMany::One("127.0.0.1:8080".into()))
+}
+fn default_prefix() -> Spanned<String> {
+    Spanned::new(0..0, "/.portcullis".into())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: String,
+    key: String,
+    /// Address of the HTTPS listener; defaults to the first `listen` address's host, port 8443.
+    #[serde(default)]
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStorage {
+    #[serde(default = "default_db")]
+    path: String,
+    #[serde(default = "default_key")]
+    key_file: String,
+}
+
+impl Default for FileStorage {
+    fn default() -> Self {
+        FileStorage {
+            path: default_db(),
+            key_file: default_key(),
+        }
+    }
+}
+fn default_db() -> String {
+    "data/portcullis.db".into()
+}
+fn default_key() -> String {
+    "data/portcullis.key".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileSession {
+    cookie_name: Spanned<String>,
+    cookie_domain: String,
+    secure: bool,
+    #[serde(with = "humantime_serde")]
+    idle_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    absolute_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pending_timeout: Duration,
+}
+
+impl Default for FileSession {
+    fn default() -> Self {
+        FileSession {
+            cookie_name: Spanned::new(0..0, "portcullis_session".into()),
+            cookie_domain: String::new(),
+            secure: true,
+            idle_timeout: Duration::from_secs(3600),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            pending_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// HMAC algorithm of TOTP codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum TotpAlgorithm {
+    SHA1,
+    SHA256,
+    SHA512,
+}
+
+impl fmt::Display for TotpAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TotpAlgorithm::SHA1 => "SHA1",
+            TotpAlgorithm::SHA256 => "SHA256",
+            TotpAlgorithm::SHA512 => "SHA512",
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileTotp {
+    issuer: Spanned<String>,
+    algorithm: TotpAlgorithm,
+    digits: Spanned<u8>,
+    period: Spanned<u64>,
+    skew: Spanned<u8>,
+}
+
+impl Default for FileTotp {
+    fn default() -> Self {
+        FileTotp {
+            issuer: Spanned::new(0..0, "Portcullis".into()),
+            algorithm: TotpAlgorithm::SHA1,
+            digits: Spanned::new(0..0, 6),
+            period: Spanned::new(0..0, 30),
+            skew: Spanned::new(0..0, 1),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileRecoveryCodes {
+    count: Spanned<usize>,
+}
+
+impl Default for FileRecoveryCodes {
+    fn default() -> Self {
+        FileRecoveryCodes {
+            count: Spanned::new(0..0, 10),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileRegulation {
+    max_failures: Spanned<u32>,
+    #[serde(with = "humantime_serde")]
+    window: Duration,
+    #[serde(with = "humantime_serde")]
+    ban: Duration,
+}
+
+impl Default for FileRegulation {
+    fn default() -> Self {
+        FileRegulation {
+            max_failures: Spanned::new(0..0, 5),
+            window: Duration::from_secs(300),
+            ban: Duration::from_secs(900),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileIdentityHeaders {
+    user: Spanned<String>,
+    email: Spanned<String>,
+    name: Spanned<String>,
+    groups: Spanned<String>,
+}
+
+impl Default for FileIdentityHeaders {
+    fn default() -> Self {
+        FileIdentityHeaders {
+            user: Spanned::new(0..0, "Remote-User".into()),
+            email: Spanned::new(0..0, "Remote-Email".into()),
+            name: Spanned::new(0..0, "Remote-Name".into()),
+            groups: Spanned::new(0..0, "Remote-Groups".into()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileApp {
+    name: Spanned<String>,
+    #[serde(default)]
+    hosts: Vec<Spanned<String>>,
+    upstream: Option<Spanned<String>>,
+    /// Verify the certificate of an `https://` upstream (default true).
+    #[serde(default = "yes")]
+    upstream_tls_verify: bool,
+    #[serde(default = "default_policy")]
+    default_policy: Policy,
+    #[serde(default)]
+    rules: Vec<FileRule>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_policy() -> Policy {
+    Policy::OneFactor
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRule {
+    paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    methods: Option<Vec<Spanned<String>>>,
+    policy: Policy,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    users: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiled configuration
+// ---------------------------------------------------------------------------------------------
+
+/// What a route demands of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    Bypass,
+    OneFactor,
+    TwoFactor,
+    Deny,
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Policy::Bypass => "bypass",
+            Policy::OneFactor => "one_factor",
+            Policy::TwoFactor => "two_factor",
+            Policy::Deny => "deny",
+        })
+    }
+}
+
+/// The validated configuration every other module reads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from (for messages).
+    pub source: PathBuf,
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub session: SessionConfig,
+    pub totp: TotpConfig,
+    pub recovery_codes: RecoveryCodesConfig,
+    pub regulation: RegulationConfig,
+    pub identity_headers: IdentityHeaders,
+    pub router: Router,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: Vec<SocketAddr>,
+    /// Always starts with `/` and never ends with one.
+    pub portal_prefix: String,
+    pub trusted_proxies: Vec<IpNet>,
+    pub tls: Option<TlsConfig>,
+    /// Worker threads of the proxy service.
+    pub threads: usize,
+    pub upstream_ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub path: PathBuf,
+    pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub cookie_name: String,
+    pub cookie_domain: Option<String>,
+    pub secure: bool,
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    pub pending_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TotpConfig {
+    pub issuer: String,
+    pub algorithm: TotpAlgorithm,
+    pub digits: u8,
+    pub period: u64,
+    pub skew: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecoveryCodesConfig {
+    pub count: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegulationConfig {
+    pub max_failures: u32,
+    pub window: Duration,
+    pub ban: Duration,
+}
+
+/// Identity header names, built once at load.
+#[derive(Debug, Clone)]
+pub struct IdentityHeaders {
+    pub user: HeaderName,
+    pub email: HeaderName,
+    pub name: HeaderName,
+    pub groups: HeaderName,
+    /// Lower-case names with `-` and `_` folded to `-`, for stripping spoofed copies.
+    pub folded: Vec<String>,
+}
+
+impl IdentityHeaders {
+    /// True when a client-sent header `name` could be read as one of ours by some upstream.
+    pub fn is_identity(&self, name: &str) -> bool {
+        self.folded.iter().any(|f| {
+            f.len() == name.len()
+                && f.bytes().zip(name.bytes()).all(|(a, b)| {
+                    let b = if b == b'_' {
+                        b'-'
+                    } else {
+                        b.to_ascii_lowercase()
+                    };
+                    a == b
+                })
+        })
+    }
+}
+
+/// Lower-case, `_` read as `-`: how many servers (and CGI) fold header names.
+pub fn fold_header_name(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '_' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Where an app's requests go.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// As written in the file, for the route table.
+    pub text: String,
+    pub addr: SocketAddr,
+    pub tls: bool,
+    /// SNI and certificate name for TLS upstreams.
+    pub host: String,
+    pub verify: bool,
+}
+
+/// One `[[apps]]` entry, compiled.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub name: String,
+    /// Lower-case host names without port; empty: any host.
+    pub hosts: Vec<String>,
+    pub upstream: Upstream,
+    pub default_policy: Policy,
+    pub rules: Vec<Rule>,
+}
+
+/// One `[[apps.rules]]` entry, compiled.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub paths: Vec<Glob>,
+    /// Upper-case method names; `None`: any method.
+    pub methods: Option<Vec<String>>,
+    pub policy: Policy,
+    pub groups: Vec<String>,
+    pub users: Vec<String>,
+}
+
+impl Rule {
+    /// Whether the rule names a subject (users or groups) the session must match.
+    pub fn has_subject(&self) -> bool {
+        !self.groups.is_empty() || !self.users.is_empty()
+    }
+}
+
+const KNOWN_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// Turns byte offsets into `file:line:col` messages.
+struct Locator<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn at(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ConfigError {
+        if span == (0..0) {
+            return ConfigError::Whole {
+                path: self.path.to_string(),
+                message: message.into(),
+            };
+        }
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ConfigError::Invalid {
+            path: self.path.to_string(),
+            line,
+            col,
+            message: message.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates `text` as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let loc = Locator { path: &shown, text };
+        let file: FileConfig = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim().to_string();
+            loc.at(e.span().unwrap_or(0..0), message)
+        })?;
+        compile(file, path, &loc)
+    }
+}
+
+fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, ConfigError> {
+    // [server]
+    let listen_span = file.server.listen.span();
+    let listen_texts = match file.server.listen.into_inner() {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    };
+    if listen_texts.is_empty() {
+        return Err(loc.at(listen_span, "`listen` needs at least one address"));
+    }
+    let mut listen = Vec::new();
+    for text in &listen_texts {
+        let addr: SocketAddr = text.parse().map_err(|_| {
+            loc.at(
+                listen_span.clone(),
+                format!("`{text}` is not an address like 127.0.0.1:8080 or [::]:80"),
+            )
+        })?;
+        listen.push(addr);
+    }
+
+    let prefix_span = file.server.portal_prefix.span();
+    let mut portal_prefix = file.server.portal_prefix.into_inner();
+    while portal_prefix.ends_with('/') {
+        portal_prefix.pop();
+    }
+    if !portal_prefix.starts_with('/')
+        || portal_prefix.len() < 2
+        || portal_prefix.contains(['?', '#', '*', ' '])
+    {
+        return Err(loc.at(
+            prefix_span,
+            "`portal_prefix` must be a path like \"/.portcullis\"",
+        ));
+    }
+
+    let mut trusted_proxies = Vec::new();
+    for cidr in file.server.trusted_proxies {
+        let span = cidr.span();
+        let text = cidr.into_inner();
+        let net = text
+            .parse::<IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map_err(|_| loc.at(span, format!("`{text}` is not a CIDR like 10.0.0.0/8")))?;
+        trusted_proxies.push(net);
+    }
+
+    let tls = match file.server.tls {
+        None => None,
+        Some(t) => {
+            let listen = match t.listen {
+                Some(s) => {
+                    let span = s.span();
+                    let text = s.into_inner();
+                    text.parse().map_err(|_| {
+                        loc.at(span, format!("`{text}` is not an address like 0.0.0.0:443"))
+                    })?
+                }
+                None => SocketAddr::new(listen[0].ip(), 8443),
+            };
+            Some(TlsConfig {
+                cert: t.cert.into(),
+                key: t.key.into(),
+                listen,
+            })
+        }
+    };
+
+    let threads = if file.server.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        file.server.threads
+    };
+
+    // [session]
+    let s = file.session;
+    let cookie_span = s.cookie_name.span();
+    let cookie_name = s.cookie_name.into_inner();
+    if cookie_name.is_empty()
+        || !cookie_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        return Err(loc.at(
+            cookie_span,
+            "`cookie_name` may hold only letters, digits, `_`, `-` and `.`",
+        ));
+    }
+    if s.idle_timeout.is_zero() || s.absolute_timeout.is_zero() || s.pending_timeout.is_zero() {
+        return Err(loc.at(0..0, "[session] timeouts must be longer than zero"));
+    }
+    let cookie_domain = Some(s.cookie_domain.trim_start_matches('.').to_ascii_lowercase())
+        .filter(|d| !d.is_empty());
+
+    // [totp]
+    let t = file.totp;
+    if !matches!(*t.digits.get_ref(), 6 | 8) {
+        return Err(loc.at(t.digits.span(), "`digits` must be 6 or 8"));
+    }
+    if !(15..=300).contains(t.period.get_ref()) {
+        return Err(loc.at(
+            t.period.span(),
+            "`period` must be between 15 and 300 seconds",
+        ));
+    }
+    if *t.skew.get_ref() > 2 {
+        return Err(loc.at(t.skew.span(), "`skew` must be 0, 1 or 2 steps"));
+    }
+    if t.issuer.get_ref().is_empty() || t.issuer.get_ref().contains(':') {
+        return Err(loc.at(
+            t.issuer.span(),
+            "`issuer` must be non-empty and hold no `:`",
+        ));
+    }
+
+    // [recovery_codes]
+    let count = *file.recovery_codes.count.get_ref();
+    if !(1..=50).contains(&count) {
+        return Err(loc.at(
+            file.recovery_codes.count.span(),
+            "`count` must be between 1 and 50",
+        ));
+    }
+
+    // [regulation]
+    let r = file.regulation;
+    if *r.max_failures.get_ref() == 0 || *r.max_failures.get_ref() > 100 {
+        return Err(loc.at(
+            r.max_failures.span(),
+            "`max_failures` must be between 1 and 100",
+        ));
+    }
+
+    // [identity_headers]
+    let h = file.identity_headers;
+    let mut names = Vec::new();
+    for spanned in [&h.user, &h.email, &h.name, &h.groups] {
+        let name = HeaderName::from_bytes(spanned.get_ref().as_bytes()).map_err(|_| {
+            loc.at(
+                spanned.span(),
+                format!("`{}` is not a valid header name", spanned.get_ref()),
+            )
+        })?;
+        names.push(name);
+    }
+    let folded = names.iter().map(|n| fold_header_name(n.as_str())).collect();
+    let mut names = names.into_iter();
+    let mut next = || names.next().expect("four identity header names");
+    let identity_headers = IdentityHeaders {
+        user: next(),
+        email: next(),
+        name: next(),
+        groups: next(),
+        folded,
+    };
+
+    // [[apps]]
+    let mut apps = Vec::new();
+    let mut seen_names: Vec<String> = Vec::new();
+    let mut seen_hosts: Vec<(String, String)> = Vec::new();
+    let mut catch_all: Option<String> = None;
+    for app in file.apps {
+        let name_span = app.name.span();
+        let name = app.name.into_inner();
+        if name.is_empty() {
+            return Err(loc.at(name_span, "app `name` must not be empty"));
+        }
+        if seen_names.contains(&name) {
+            return Err(loc.at(name_span, format!("app `{name}` is defined twice")));
+        }
+        seen_names.push(name.clone());
+        let upstream = match app.upstream {
+            None => {
+                return Err(loc.at(name_span, format!("app `{name}` has no `upstream`")));
+            }
+            Some(u) => parse_upstream(&u, app.upstream_tls_verify, loc)?,
+        };
+        let mut hosts = Vec::new();
+        for host in app.hosts {
+            let span = host.span();
+            let h = host.into_inner().trim().to_ascii_lowercase();
+            if h.is_empty() || h.contains(['/', ' ', ':']) {
+                return Err(loc.at(
+                    span,
+                    format!("`{h}` is not a host name (no scheme, port or path)"),
+                ));
+            }
+            if let Some((_, other)) = seen_hosts.iter().find(|(seen, _)| *seen == h) {
+                return Err(loc.at(
+                    span,
+                    format!("host `{h}` is already served by app `{other}`"),
+                ));
+            }
+            seen_hosts.push((h.clone(), name.clone()));
+            hosts.push(h);
+        }
+        if hosts.is_empty() {
+            if let Some(other) = &catch_all {
+                return Err(loc.at(
+                    name_span,
+                    format!("apps `{other}` and `{name}` both omit `hosts`: only one app may match any host"),
+                ));
+            }
+            catch_all = Some(name.clone());
+        }
+        let mut rules = Vec::new();
+        for rule in app.rules {
+            let mut paths = Vec::new();
+            for p in rule.paths {
+                let span = p.span();
+                let glob = Glob::compile(p.get_ref())
+                    .map_err(|why| loc.at(span, format!("path `{}`: {why}", p.get_ref())))?;
+                paths.push(glob);
+            }
+            if paths.is_empty() {
+                return Err(loc.at(name_span.clone(), "a rule needs at least one path"));
+            }
+            let methods = match rule.methods {
+                None => None,
+                Some(list) => {
+                    let mut methods = Vec::new();
+                    for m in list {
+                        let upper = m.get_ref().to_ascii_uppercase();
+                        if !KNOWN_METHODS.contains(&upper.as_str()) {
+                            return Err(loc
+                                .at(m.span(), format!("`{}` is not an HTTP method", m.get_ref())));
+                        }
+                        methods.push(upper);
+                    }
+                    Some(methods)
+                }
+            };
+            rules.push(Rule {
+                paths,
+                methods,
+                policy: rule.policy,
+                groups: rule.groups,
+                users: rule.users,
+            });
+        }
+        apps.push(App {
+            name,
+            hosts,
+            upstream,
+            default_policy: app.default_policy,
+            rules,
+        });
+    }
+
+    Ok(Config {
+        source: path.to_path_buf(),
+        server: ServerConfig {
+            listen,
+            portal_prefix,
+            trusted_proxies,
+            tls,
+            threads,
+            upstream_ca_file: file.server.upstream_ca_file.map(PathBuf::from),
+        },
+        storage: StorageConfig {
+            path: file.storage.path.into(),
+            key_file: file.storage.key_file.into(),
+        },
+        session: SessionConfig {
+            cookie_name,
+            cookie_domain,
+            secure: s.secure,
+            idle_timeout: s.idle_timeout,
+            absolute_timeout: s.absolute_timeout,
+            pending_timeout: s.pending_timeout,
+        },
+        totp: TotpConfig {
+            issuer: t.issuer.into_inner(),
+            algorithm: t.algorithm,
+            digits: t.digits.into_inner(),
+            period: t.period.into_inner(),
+            skew: t.skew.into_inner(),
+        },
+        recovery_codes: RecoveryCodesConfig { count },
+        regulation: RegulationConfig {
+            max_failures: r.max_failures.into_inner(),
+            window: r.window,
+            ban: r.ban,
+        },
+        identity_headers,
+        router: Router::new(apps),
+    })
+}
+
+fn parse_upstream(
+    spanned: &Spanned<String>,
+    verify: bool,
+    loc: &Locator<'_>,
+) -> Result<Upstream, ConfigError> {
+    let text = spanned.get_ref().trim();
+    let err = |m: String| loc.at(spanned.span(), m);
+    let (tls, rest) = if let Some(rest) = text.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = text.strip_prefix("http://") {
+        (false, rest)
+    } else if text.contains("://") {
+        return Err(err(format!(
+            "upstream `{text}`: only http:// and https:// are supported"
+        )));
+    } else {
+        (false, text)
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.contains('/') {
+        return Err(err(format!(
+            "upstream `{text}` must be host:port, without a path"
+        )));
+    }
+    let (host, has_port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() && !p.is_empty() => (h, true),
+        _ => (rest, false),
+    };
+    let with_port = if has_port {
+        rest.to_string()
+    } else {
+        format!("{rest}:{}", if tls { 443 } else { 80 })
+    };
+    let addr = with_port
+        .to_socket_addrs()
+        .map_err(|e| err(format!("upstream `{text}` does not resolve: {e}")))?
+        .next()
+        .ok_or_else(|| err(format!("upstream `{text}` resolves to no address")))?;
+    Ok(Upstream {
+        text: text.to_string(),
+        addr,
+        tls,
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        verify,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("test.toml"), text)
+    }
+
+    #[test]
+    fn misspelt_key_names_its_line_and_column() {
+        let err = parse("[[apps]]\nname = \"a\"\nupstream = \"127.0.0.1:1\"\npolcy = \"bypass\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("test.toml:4:1:"), "{err}");
+        assert!(err.contains("polcy"), "{err}");
+    }
+
+    #[test]
+    fn unknown_policy_is_refused_with_location() {
+        let err = parse(
+            "[[apps]]\nname = \"a\"\nupstream = \"127.0.0.1:1\"\ndefault_policy = \"open\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("test.toml:4:"), "{err}");
+    }
+
+    #[test]
+    fn app_without_upstream_is_refused() {
+        let err = parse("[[apps]]\nname = \"a\"\n").unwrap_err().to_string();
+        assert!(err.contains("no `upstream`"), "{err}");
+        assert!(err.starts_with("test.toml:2:8"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_host_is_refused() {
+        let err = parse(
+            "[[apps]]\nname = \"a\"\nupstream = \"127.0.0.1:1\"\nhosts = [\"x.test\"]\n\
+             [[apps]]\nname = \"b\"\nupstream = \"127.0.0.1:2\"\nhosts = [\"X.test\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("already served by app `a`"), "{err}");
+        assert!(err.starts_with("test.toml:8:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_method_and_bad_glob_are_refused() {
+        let err = parse(
+            "[[apps]]\nname = \"a\"\nupstream = \"127.0.0.1:1\"\n[[apps.rules]]\npaths = [\"/x\"]\nmethods = [\"FETCH\"]\npolicy = \"deny\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("FETCH"), "{err}");
+        let err = parse(
+            "[[apps]]\nname = \"a\"\nupstream = \"127.0.0.1:1\"\n[[apps.rules]]\npaths = [\"x/**\"]\npolicy = \"deny\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("test.toml:5:"), "{err}");
+    }
+
+    #[test]
+    fn unresolvable_upstream_is_refused_at_load() {
+        let err = parse("[[apps]]\nname = \"a\"\nupstream = \"no-such-host.invalid:80\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not resolve"), "{err}");
+    }
+
+    #[test]
+    fn durations_and_lists_parse() {
+        let cfg = parse(
+            "[server]\nlisten = [\"127.0.0.1:1\", \"[::1]:2\"]\n[session]\nidle_timeout = \"90s\"\n\
+             [[apps]]\nname = \"a\"\nupstream = \"https://localhost:8443\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.server.listen.len(), 2);
+        assert_eq!(cfg.session.idle_timeout, Duration::from_secs(90));
+        let app = &cfg.router.apps()[0];
+        assert!(app.upstream.tls);
+        assert_eq!(app.upstream.host, "localhost");
+    }
+}

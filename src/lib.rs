@@ -1,0 +1,528 @@
+//! Portcullis: a reverse-proxy authentication gateway on Pingora.
+//!
+//! [`Gateway::open`] turns a validated [`config::Config`] into the shared [`State`] (store, key,
+//! session cache, regulation), and [`Gateway::run`] serves it. `main`, `demo` and the tests all
+//! start the gateway this way. What happens to a request is told top to bottom in [`proxy`].
+
+pub mod auth;
+pub mod background;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http_response;
+pub mod policy;
+pub mod portal;
+pub mod proxy;
+pub mod routes;
+pub mod session;
+pub mod store;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pingora::server::configuration::ServerConf;
+use pingora::server::{RunArgs, Server, ShutdownSignalWatch};
+
+use crate::auth::keys::{KeyError, SecretBox};
+use crate::auth::password::Hasher;
+use crate::auth::throttle::Regulator;
+use crate::config::Config;
+use crate::portal::PortalRequest;
+use crate::session::{ActiveSession, Identity, Level, Sessions};
+use crate::store::{AuditEvent, Store, StoreError};
+
+/// A pending TOTP enrolment shows the same secret for this long, then a new one.
+pub const PENDING_ENROLMENT_SECS: i64 = 1800;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database {path}: {source}")]
+    Store { path: String, source: StoreError },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{0}")]
+    Server(String),
+}
+
+/// Cookie names in force (with the `__Host-` prefix when it applies).
+#[derive(Debug, Clone)]
+pub struct CookieNames {
+    pub session_cookie: String,
+    pub csrf_cookie: String,
+}
+
+/// Everything a request may need, shared by the proxy and the portal.
+#[derive(Debug)]
+pub struct State {
+    pub config: Config,
+    pub store: Store,
+    pub sessions: Sessions,
+    pub hasher: Hasher,
+    pub regulator: Regulator,
+    pub secrets: SecretBox,
+    pub names: CookieNames,
+    /// Identity header names as strings, for the forward-auth answer.
+    identity_names: [String; 4],
+}
+
+/// The outcome of checking a TOTP or recovery code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Accepted; for recovery codes, how many remain.
+    Accepted {
+        remaining: Option<i64>,
+    },
+    Invalid,
+    Replayed,
+    NotEnrolled,
+    Unavailable,
+}
+
+impl State {
+    pub fn prefix(&self) -> &str {
+        &self.config.server.portal_prefix
+    }
+
+    /// A `Set-Cookie` value with the gateway's attributes; an empty value clears the cookie.
+    pub fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
+        let s = &self.config.session;
+        let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+        match max_age {
+            Some(secs) if !value.is_empty() => c.push_str(&format!("; Max-Age={secs}")),
+            _ => c.push_str("; Max-Age=0"),
+        }
+        if s.secure {
+            c.push_str("; Secure");
+        }
+        if let Some(d) = &s.cookie_domain {
+            c.push_str(&format!("; Domain={d}"));
+        }
+        c
+    }
+
+    /// The identity headers for a session, in configured names.
+    pub fn identity_values(&self, s: &ActiveSession) -> Vec<(String, String)> {
+        let id = &s.identity;
+        let [user, email, name, groups] = &self.identity_names;
+        let mut v = vec![(user.clone(), id.username.clone())];
+        if let Some(e) = &id.email {
+            v.push((email.clone(), e.clone()));
+        }
+        if let Some(n) = &id.display_name {
+            v.push((name.clone(), n.clone()));
+        }
+        v.push((groups.clone(), id.groups.join(",")));
+        v
+    }
+
+    /// Writes an audit row off the request path. Never carries secrets.
+    pub fn audit(
+        &self,
+        event: &str,
+        username: Option<&str>,
+        req: &PortalRequest,
+        detail: Option<String>,
+    ) {
+        let e = AuditEvent {
+            at: req.now,
+            username: username.map(str::to_string),
+            event: event.to_string(),
+            client_ip: Some(req.client_ip.to_string()),
+            user_agent: req
+                .header("user-agent")
+                .map(|u| u.chars().take(256).collect()),
+            detail,
+        };
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(err) = store.call(move |s| s.audit(&e)).await {
+                tracing::error!("audit write failed: {err}");
+            }
+        });
+    }
+
+    /// Regulation subjects of an attempt: the user (if named) first, then the client IP.
+    pub fn regulation_keys(&self, username: Option<&str>, ip: IpAddr) -> Vec<String> {
+        let mut keys = Vec::with_capacity(2);
+        if let Some(u) = username {
+            keys.push(Regulator::user_key(u));
+        }
+        keys.push(Regulator::ip_key(&ip.to_string()));
+        keys
+    }
+
+    /// The end of the latest active ban among `keys`: the cache first, then the store (so a
+    /// ban evicted from the cache, or set before a restart, still holds).
+    pub async fn banned_until(&self, keys: &[String], now: i64) -> Option<i64> {
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        if let Some(until) = self.regulator.banned_until(&refs, now) {
+            return Some(until);
+        }
+        let owned = keys.to_vec();
+        let found = self
+            .store
+            .call(move |s| {
+                let mut best: Option<(String, i64)> = None;
+                for k in owned {
+                    if let Some(until) = s.ban_until(&k, now)? {
+                        if best.as_ref().is_none_or(|(_, b)| until > *b) {
+                            best = Some((k, until));
+                        }
+                    }
+                }
+                Ok(best)
+            })
+            .await
+            .ok()
+            .flatten();
+        let (key, until) = found?;
+        self.regulator.remember_ban(&key, until);
+        Some(until)
+    }
+
+    /// Counts a failed attempt against every key; persists and audits a ban that starts.
+    pub async fn record_failure(
+        &self,
+        keys: &[String],
+        username: Option<&str>,
+        req: &PortalRequest,
+    ) -> Option<i64> {
+        let mut banned = None;
+        for key in keys {
+            if let Some(until) = self.regulator.record_failure(key, req.now) {
+                let k = key.clone();
+                if let Err(e) = self.store.call(move |s| s.put_ban(&k, until)).await {
+                    tracing::error!("could not persist a ban: {e}");
+                }
+                self.audit("ban", username, req, Some(format!("{key} until {until}")));
+                banned = banned.max(Some(until));
+            }
+        }
+        banned
+    }
+
+    /// Checks a TOTP code of `user_id`'s enabled secret at `now` and records its step.
+    pub async fn check_totp(&self, user_id: i64, code: &str, now: i64) -> CodeCheck {
+        let code = code.to_string();
+        let secrets = self.secrets.clone();
+        let cfg = self.config.totp.clone();
+        let result = self
+            .store
+            .call(move |s| {
+                let Some(row) = s.totp(user_id)? else {
+                    return Ok(CodeCheck::NotEnrolled);
+                };
+                let Ok(secret) = secrets.open(user_id, &row.secret) else {
+                    tracing::error!("a TOTP secret does not open with the key file's key");
+                    return Ok(CodeCheck::Unavailable);
+                };
+                match auth::totp::verify(&cfg, &secret, &code, now.max(0) as u64, row.last_step) {
+                    Ok(step) if s.accept_totp_step(user_id, step)? => {
+                        Ok(CodeCheck::Accepted { remaining: None })
+                    }
+                    Ok(_) | Err(auth::totp::TotpRejection::Replayed) => Ok(CodeCheck::Replayed),
+                    Err(auth::totp::TotpRejection::Invalid) => Ok(CodeCheck::Invalid),
+                }
+            })
+            .await;
+        result.unwrap_or(CodeCheck::Unavailable)
+    }
+
+    /// Uses one of `user_id`'s recovery codes: exactly once, even under concurrent attempts.
+    pub async fn use_recovery_code(&self, user_id: i64, typed: &str, now: i64) -> CodeCheck {
+        let Some(canonical) = auth::recovery::normalize(typed) else {
+            return CodeCheck::Invalid;
+        };
+        let Ok(rows) = self
+            .store
+            .call(move |s| s.unused_recovery_codes(user_id))
+            .await
+        else {
+            return CodeCheck::Unavailable;
+        };
+        if rows.is_empty() {
+            return CodeCheck::Invalid;
+        }
+        let matched = self
+            .hasher
+            .run(move || {
+                rows.into_iter()
+                    .find(|r| auth::recovery::verify_code(&canonical, &r.hash))
+                    .map(|r| r.id)
+            })
+            .await
+            .flatten();
+        let Some(id) = matched else {
+            return CodeCheck::Invalid;
+        };
+        match self
+            .store
+            .call(move |s| s.consume_recovery_code(user_id, id, now))
+            .await
+        {
+            Ok(Some(left)) => CodeCheck::Accepted {
+                remaining: Some(left),
+            },
+            Ok(None) => CodeCheck::Replayed,
+            Err(_) => CodeCheck::Unavailable,
+        }
+    }
+
+    /// The secret of `user_id`'s pending enrolment, made (and sealed) when there is none or
+    /// it expired.
+    pub async fn pending_enrolment(&self, user_id: i64, now: i64) -> Option<Vec<u8>> {
+        let secrets = self.secrets.clone();
+        self.store
+            .call(move |s| {
+                if let Some((sealed, at)) = s.totp_pending(user_id)? {
+                    if now - at < PENDING_ENROLMENT_SECS {
+                        if let Ok(secret) = secrets.open(user_id, &sealed) {
+                            return Ok(Some(secret));
+                        }
+                    }
+                }
+                let secret = auth::totp::generate_secret();
+                s.set_totp_pending(user_id, &secrets.seal(user_id, &secret), now)?;
+                Ok(Some(secret))
+            })
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Confirms the pending enrolment with a code from the new authenticator; on success TOTP
+    /// is enabled and `codes` become the user's recovery codes, in one transaction.
+    pub async fn confirm_enrolment(
+        &self,
+        user_id: i64,
+        code: &str,
+        codes: Vec<String>,
+        now: i64,
+    ) -> CodeCheck {
+        let Some(hashes) = self
+            .hasher
+            .run(move || {
+                codes
+                    .iter()
+                    .map(|c| auth::recovery::hash_code(c))
+                    .collect::<Vec<_>>()
+            })
+            .await
+        else {
+            return CodeCheck::Unavailable;
+        };
+        let code = code.to_string();
+        let secrets = self.secrets.clone();
+        let cfg = self.config.totp.clone();
+        self.store
+            .call(move |s| {
+                let Some((sealed, at)) = s.totp_pending(user_id)? else {
+                    return Ok(CodeCheck::NotEnrolled);
+                };
+                if now - at >= PENDING_ENROLMENT_SECS {
+                    return Ok(CodeCheck::NotEnrolled);
+                }
+                let Ok(secret) = secrets.open(user_id, &sealed) else {
+                    return Ok(CodeCheck::Unavailable);
+                };
+                match auth::totp::verify(&cfg, &secret, &code, now.max(0) as u64, None) {
+                    Ok(step) if s.confirm_totp(user_id, &sealed, step, &hashes, now)? => {
+                        Ok(CodeCheck::Accepted { remaining: None })
+                    }
+                    Ok(_) => Ok(CodeCheck::NotEnrolled),
+                    Err(_) => Ok(CodeCheck::Invalid),
+                }
+            })
+            .await
+            .unwrap_or(CodeCheck::Unavailable)
+    }
+
+    /// Replaces `user_id`'s recovery codes with `codes` (hashed off the runtime).
+    pub async fn replace_recovery_codes(&self, user_id: i64, codes: Vec<String>) -> bool {
+        let Some(hashes) = self
+            .hasher
+            .run(move || {
+                codes
+                    .iter()
+                    .map(|c| auth::recovery::hash_code(c))
+                    .collect::<Vec<_>>()
+            })
+            .await
+        else {
+            return false;
+        };
+        self.store
+            .call(move |s| s.replace_recovery_codes(user_id, &hashes))
+            .await
+            .is_ok()
+    }
+
+    /// Replaces `session` by a new one at `level` (new id), with the user's current facts.
+    /// Returns the `Set-Cookie` value and the new session.
+    pub async fn raise(
+        &self,
+        req: &PortalRequest,
+        session: &ActiveSession,
+        level: Level,
+    ) -> Option<(String, Arc<ActiveSession>)> {
+        let user_id = session.identity.user_id;
+        let (user, has_totp) = self
+            .store
+            .call(move |s| {
+                let user = s.user_by_id(user_id)?;
+                Ok((user, s.totp(user_id)?.is_some()))
+            })
+            .await
+            .ok()?;
+        let user = user.filter(|u| !u.disabled)?;
+        let identity = Arc::new(Identity::from_user(&user, has_totp));
+        let (value, new) = self
+            .sessions
+            .open(
+                identity,
+                level,
+                &req.origin(),
+                Some(session.id_hash),
+                req.now,
+            )
+            .await
+            .ok()?;
+        let cookie = self.cookie(
+            &self.names.session_cookie,
+            &value,
+            Some(self.config.session.absolute_timeout.as_secs() as i64),
+        );
+        Some((cookie, new))
+    }
+}
+
+/// The gateway: state plus the server that serves it.
+pub struct Gateway {
+    state: Arc<State>,
+}
+
+impl Gateway {
+    /// Opens the store and the key, and prepares caches. Fails with a clear message when the
+    /// database cannot be opened or the key file does not match it.
+    pub fn open(config: Config) -> Result<Gateway, StartError> {
+        let store = Store::open(&config.storage.path).map_err(|source| StartError::Store {
+            path: config.storage.path.display().to_string(),
+            source,
+        })?;
+        let secrets = SecretBox::load_or_create(&config.storage.key_file, &store)?;
+        let sessions = Sessions::new(store.clone(), config.session.clone());
+        let regulator = Regulator::new(&config.regulation);
+        if let Ok(bans) = store.active_bans(auth::unix_now()) {
+            for b in bans {
+                regulator.remember_ban(&b.key, b.until);
+            }
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let hasher = Hasher::new((cores / 2).max(1));
+        let base = config.session.cookie_name.clone();
+        let host_prefix = config.session.secure && config.session.cookie_domain.is_none();
+        let names = CookieNames {
+            session_cookie: if host_prefix {
+                format!("__Host-{base}")
+            } else {
+                base.clone()
+            },
+            csrf_cookie: if host_prefix {
+                format!("__Host-{base}_csrf")
+            } else {
+                format!("{base}_csrf")
+            },
+        };
+        let h = &config.identity_headers;
+        let identity_names = [
+            h.user.as_str().to_string(),
+            h.email.as_str().to_string(),
+            h.name.as_str().to_string(),
+            h.groups.as_str().to_string(),
+        ];
+        Ok(Gateway {
+            state: Arc::new(State {
+                config,
+                store,
+                sessions,
+                hasher,
+                regulator,
+                secrets,
+                names,
+                identity_names,
+            }),
+        })
+    }
+
+    pub fn state(&self) -> &Arc<State> {
+        &self.state
+    }
+
+    /// Builds the pingora server with the proxy and background services.
+    pub fn server(&self) -> Result<Server, StartError> {
+        let cfg = &self.state.config;
+        let conf = ServerConf {
+            threads: cfg.server.threads,
+            grace_period_seconds: Some(0),
+            graceful_shutdown_timeout_seconds: Some(1),
+            ca_file: cfg
+                .server
+                .upstream_ca_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            ..ServerConf::default()
+        };
+        let mut server = Server::new_with_opt_and_conf(None, conf);
+        server.bootstrap();
+        let mut proxy = pingora::proxy::http_proxy_service_with_name(
+            &server.configuration,
+            proxy::Proxy::new(Arc::clone(&self.state), false),
+            "portcullis",
+        );
+        for addr in &cfg.server.listen {
+            proxy.add_tcp(&addr.to_string());
+        }
+        server.add_service(proxy);
+        if let Some(tls) = &cfg.server.tls {
+            let mut https = pingora::proxy::http_proxy_service_with_name(
+                &server.configuration,
+                proxy::Proxy::new(Arc::clone(&self.state), true),
+                "portcullis-tls",
+            );
+            https
+                .add_tls(
+                    &tls.listen.to_string(),
+                    &tls.cert.display().to_string(),
+                    &tls.key.display().to_string(),
+                )
+                .map_err(|e| StartError::Server(format!("TLS listener: {e}")))?;
+            server.add_service(https);
+        }
+        server.add_service(pingora::services::background::background_service(
+            "portcullis-maintenance",
+            background::Maintenance::new(Arc::clone(&self.state)),
+        ));
+        Ok(server)
+    }
+
+    /// Serves until `shutdown` answers. Blocks the calling thread.
+    pub fn run(
+        self,
+        shutdown: Box<dyn ShutdownSignalWatch + Send + Sync>,
+    ) -> Result<(), StartError> {
+        let server = self.server()?;
+        server.run(RunArgs {
+            shutdown_signal: shutdown,
+        });
+        Ok(())
+    }
+}
+
+/// Where the command line tells a running gateway that sessions changed.
+pub fn control_socket_path(config: &Config) -> PathBuf {
+    let mut p = config.storage.path.clone().into_os_string();
+    p.push(".control");
+    PathBuf::from(p)
+}

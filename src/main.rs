@@ -1,0 +1,83 @@
+//! `portcullis`: parse the command line, load the config, open the store, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use portcullis::cli::{Cli, Command};
+use portcullis::config::Config;
+use portcullis::store::NewUser;
+use portcullis::Gateway;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve => serve(&cli.config),
+        Command::Demo { listen } => demo(&listen),
+        command => portcullis::cli::run_admin(&cli.config, command, &mut std::io::stdout()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,pingora=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+fn serve(path: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    init_logging();
+    let gateway = Gateway::open(config)?;
+    let cfg = &gateway.state().config;
+    for addr in &cfg.server.listen {
+        tracing::info!(
+            "listening on http://{addr} ({} apps)",
+            cfg.router.apps().len()
+        );
+    }
+    gateway.run(Box::new(pingora::server::UnixShutdownSignalWatch))?;
+    Ok(())
+}
+
+fn demo(listen: &str) -> anyhow::Result<()> {
+    let upstream = portcullis::demo::spawn_whoami()?;
+    let dir = portcullis::demo::demo_dir()?;
+    let config_path = dir.join("portcullis.toml");
+    std::fs::write(
+        &config_path,
+        portcullis::demo::demo_config(listen, upstream, &dir),
+    )?;
+    let config = Config::load(&config_path)?;
+    init_logging();
+    let gateway = Gateway::open(config)?;
+    let password = portcullis::demo::demo_password();
+    gateway.state().store.create_user(
+        &NewUser {
+            username: "demo".into(),
+            email: Some("demo@example.com".into()),
+            display_name: Some("Demo User".into()),
+            password_hash: portcullis::auth::password::hash_password(&password),
+            groups: vec!["admins".into()],
+        },
+        portcullis::auth::unix_now(),
+    )?;
+    println!(
+        "\nPortcullis demo\n\n  open      http://{listen}/\n  user      demo\n  password  {password}   (shown only now)\n\n  \
+         /public/   needs no sign-in\n  /          needs a password\n  /admin/    needs a second factor: you will be asked to set up TOTP\n  \
+         /.portcullis/account   your account\n\n  data      {}   (removed when you stop with Ctrl-C)\n  \
+         config    {}\n",
+        dir.display(),
+        config_path.display()
+    );
+    let cleanup = dir.clone();
+    let result = gateway.run(Box::new(pingora::server::UnixShutdownSignalWatch));
+    let _ = std::fs::remove_dir_all(cleanup);
+    result?;
+    Ok(())
+}

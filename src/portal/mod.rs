@@ -1,0 +1,468 @@
+//! The gateway's own pages, under `portal_prefix` on every host.
+//!
+//! Each page lives in its own file with its askama struct and its GET and POST side by side.
+//! This module parses what every page needs (query, form, cookies, CSRF, `rd`) and dispatches;
+//! it never touches pingora types, so pages are plain async functions from a
+//! [`PortalRequest`] to an [`HttpResponse`].
+
+mod account;
+mod challenge;
+mod enrol;
+mod login;
+mod verify;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use askama::Template;
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use subtle::ConstantTimeEq;
+
+use crate::http_response::HttpResponse;
+use crate::session::{csrf_token, ActiveSession, Origin};
+use crate::State;
+
+/// Largest form body the portal reads.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// A request for a portal page, with the session already looked up.
+#[derive(Debug)]
+pub struct PortalRequest {
+    pub method: Method,
+    /// The path below the prefix, e.g. `/login`.
+    pub page: String,
+    pub query: Option<String>,
+    /// The `Host` the client used (with port, if it sent one).
+    pub host: String,
+    pub tls: bool,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub client_ip: IpAddr,
+    pub session: Option<Arc<ActiveSession>>,
+    pub now: i64,
+}
+
+impl PortalRequest {
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let q = self.query.as_deref()?;
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        cookie_value(&self.headers, name)
+    }
+
+    pub fn origin(&self) -> Origin {
+        Origin {
+            client_ip: self.client_ip.to_string(),
+            user_agent: self.header("user-agent").unwrap_or("").to_string(),
+        }
+    }
+
+    /// True when an `Origin` (or failing that a `Referer`) header names another site.
+    fn foreign_origin(&self) -> bool {
+        let claimed = match self.header("origin") {
+            Some("null") => return true,
+            Some(o) => o,
+            None => match self.header("referer") {
+                Some(r) => r,
+                None => return false,
+            },
+        };
+        match url::Url::parse(claimed) {
+            Ok(u) => {
+                let authority = match (u.host_str(), u.port()) {
+                    (Some(h), Some(p)) => format!("{h}:{p}"),
+                    (Some(h), None) => h.to_string(),
+                    _ => return true,
+                };
+                !authority.eq_ignore_ascii_case(&self.host)
+            }
+            Err(_) => true,
+        }
+    }
+}
+
+/// The first value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    for h in headers.get_all(http::header::COOKIE) {
+        let Ok(s) = h.to_str() else { continue };
+        for part in s.split(';') {
+            if let Some((k, v)) = part.trim().split_once('=') {
+                if k == name {
+                    return Some(v.trim_matches('"').to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A parsed form; fields are bounded and must be valid UTF-8.
+#[derive(Debug, Default)]
+pub struct Form {
+    fields: Vec<(String, String)>,
+}
+
+/// Why a form body was refused outright.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FormError {
+    NotForm,
+    BadEncoding,
+}
+
+impl Form {
+    pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Form, FormError> {
+        let ct = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !ct
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+        {
+            return Err(FormError::NotForm);
+        }
+        let text = std::str::from_utf8(body).map_err(|_| FormError::BadEncoding)?;
+        let mut fields = Vec::new();
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| -> Result<String, FormError> {
+                let plus = s.replace('+', " ");
+                percent_encoding::percent_decode_str(&plus)
+                    .decode_utf8()
+                    .map(|c| c.into_owned())
+                    .map_err(|_| FormError::BadEncoding)
+            };
+            fields.push((decode(k)?, decode(v)?));
+        }
+        Ok(Form { fields })
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Upper bounds on form fields; longer input is refused before any work is done.
+pub const MAX_USERNAME: usize = 256;
+pub const MAX_PASSWORD: usize = 1024;
+pub const MAX_CODE: usize = 64;
+
+/// Answers a portal request.
+pub async fn handle(state: &State, req: PortalRequest) -> HttpResponse {
+    let tls = req.tls;
+    let response = dispatch(state, &req).await;
+    response.portal_headers(tls)
+}
+
+async fn dispatch(state: &State, req: &PortalRequest) -> HttpResponse {
+    let is_post = req.method == Method::POST;
+    let is_get = req.method == Method::GET || req.method == Method::HEAD;
+    let page = req.page.as_str();
+    if page == "/static/style.css" && is_get {
+        return HttpResponse::new(200, "text/css; charset=utf-8", STYLE_CSS)
+            .header("Cache-Control", "public, max-age=3600");
+    }
+    if page == "/health" && is_get {
+        return match state.store.call(|s| s.ping()).await {
+            Ok(()) => HttpResponse::json(200, &serde_json::json!({"status": "ok"})),
+            Err(_) => HttpResponse::json(503, &serde_json::json!({"status": "unavailable"})),
+        };
+    }
+    if page == "/verify" {
+        return verify::verify(state, req).await;
+    }
+
+    let known = matches!(
+        page,
+        "/login"
+            | "/totp"
+            | "/recovery"
+            | "/account"
+            | "/totp/setup"
+            | "/totp/disable"
+            | "/recovery-codes"
+            | "/logout"
+            | "/"
+            | ""
+    );
+    if !known {
+        return message(state, 404, "Not found", "There is no such page.", None);
+    }
+    if !is_get && !is_post {
+        return message(
+            state,
+            405,
+            "Method not allowed",
+            "This page does not take that method.",
+            None,
+        )
+        .header("Allow", "GET, POST");
+    }
+
+    if is_post {
+        let form = match Form::parse(&req.headers, &req.body) {
+            Ok(f) => f,
+            Err(FormError::NotForm) => {
+                return message(
+                    state,
+                    415,
+                    "Unsupported form",
+                    "Forms must be sent as application/x-www-form-urlencoded.",
+                    None,
+                )
+            }
+            Err(FormError::BadEncoding) => {
+                return message(
+                    state,
+                    400,
+                    "Bad request",
+                    "The form was not valid UTF-8.",
+                    None,
+                )
+            }
+        };
+        if req.foreign_origin() || !csrf_ok(state, req, form.get("csrf")) {
+            return message(
+                state,
+                403,
+                "Form expired",
+                "This form was not sent from this site, or it has expired. Go back, reload the page and try again.",
+                Some(&format!("{}/login", state.prefix())),
+            );
+        }
+        return match page {
+            "/login" => login::post(state, req, &form).await,
+            "/totp" => challenge::post_totp(state, req, &form).await,
+            "/recovery" => challenge::post_recovery(state, req, &form).await,
+            "/totp/setup" => enrol::post_setup(state, req, &form).await,
+            "/totp/disable" => enrol::post_disable(state, req, &form).await,
+            "/recovery-codes" => enrol::post_regenerate(state, req, &form).await,
+            "/logout" => account::logout(state, req).await,
+            _ => message(
+                state,
+                405,
+                "Method not allowed",
+                "This page does not take forms.",
+                None,
+            )
+            .header("Allow", "GET"),
+        };
+    }
+    match page {
+        "/login" => login::get(state, req).await,
+        "/totp" => challenge::get_totp(state, req).await,
+        "/recovery" => challenge::get_recovery(state, req).await,
+        "/totp/setup" => enrol::get_setup(state, req).await,
+        "/account" | "/" | "" => account::get(state, req).await,
+        _ => message(
+            state,
+            405,
+            "Method not allowed",
+            "This page takes only forms.",
+            None,
+        )
+        .header("Allow", "POST"),
+    }
+}
+
+/// A form's token must match the one derived from the session, or from the pre-session
+/// cookie for forms shown before sign-in. Constant-time.
+fn csrf_ok(state: &State, req: &PortalRequest, sent: &str) -> bool {
+    if sent.is_empty() || sent.len() > 128 {
+        return false;
+    }
+    let mut ok = false;
+    if let Some(s) = &req.session {
+        ok |= bool::from(sent.as_bytes().ct_eq(s.csrf_token().as_bytes()));
+    }
+    if let Some(pre) = req.cookie(&state.names.csrf_cookie) {
+        ok |= bool::from(sent.as_bytes().ct_eq(csrf_token(pre.as_bytes()).as_bytes()));
+    }
+    ok
+}
+
+/// The CSRF token for a page, and a `Set-Cookie` for the pre-session cookie when one had to
+/// be made.
+fn csrf_for(state: &State, req: &PortalRequest) -> (String, Option<String>) {
+    if let Some(s) = &req.session {
+        return (s.csrf_token(), None);
+    }
+    if let Some(pre) = req
+        .cookie(&state.names.csrf_cookie)
+        .filter(|v| v.len() == 43)
+    {
+        return (csrf_token(pre.as_bytes()), None);
+    }
+    let fresh = crate::session::random_token();
+    let cookie = state.cookie(&state.names.csrf_cookie, &fresh, Some(3600));
+    (csrf_token(fresh.as_bytes()), Some(cookie))
+}
+
+/// Where to go after a page: `rd` if it is safe, else `/`.
+///
+/// Accepted: a relative path (`/x`, never `//` or `/\`), or an absolute http(s) URL whose host
+/// is one of the apps' hosts or under `cookie_domain`. Control characters, whitespace and
+/// backslashes anywhere are refused, since browsers strip or rewrite them.
+pub fn safe_rd(state: &State, rd: &str) -> String {
+    let rd = rd.trim_matches(' ');
+    if rd.is_empty()
+        || rd.len() > 2048
+        || rd
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return "/".into();
+    }
+    if rd.starts_with('/') {
+        if rd.starts_with("//") {
+            return "/".into();
+        }
+        return rd.to_string();
+    }
+    let Ok(url) = url::Url::parse(rd) else {
+        return "/".into();
+    };
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return "/".into();
+    }
+    let Some(host) = url.host_str().map(|h| h.to_ascii_lowercase()) else {
+        return "/".into();
+    };
+    let under_domain = state
+        .config
+        .session
+        .cookie_domain
+        .as_deref()
+        .is_some_and(|d| host == d || host.ends_with(&format!(".{d}")));
+    if state.config.router.knows_host(&host) || under_domain {
+        url.to_string()
+    } else {
+        "/".into()
+    }
+}
+
+/// `rd` taken from the query (GET) or the form (POST), made safe.
+fn rd_of(state: &State, req: &PortalRequest, form: Option<&Form>) -> String {
+    let raw = match form {
+        Some(f) => f.get("rd").to_string(),
+        None => req.query_param("rd").unwrap_or_default(),
+    };
+    safe_rd(state, &raw)
+}
+
+/// `rd` percent-encoded for a query string.
+pub fn encode_query(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+pub(crate) fn render(status: u16, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(html) => HttpResponse::html(status, html),
+        Err(e) => {
+            tracing::error!("template failed: {e}");
+            HttpResponse::text(500, "internal error")
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    prefix: &'a str,
+    title: &'a str,
+    text: &'a str,
+    link: Option<&'a str>,
+    link_text: &'a str,
+}
+
+/// A page that says one thing, with an optional link onward.
+pub fn message(
+    state: &State,
+    status: u16,
+    title: &str,
+    text: &str,
+    link: Option<&str>,
+) -> HttpResponse {
+    render(
+        status,
+        &MessagePage {
+            prefix: state.prefix(),
+            title,
+            text,
+            link,
+            link_text: "Continue",
+        },
+    )
+}
+
+/// The 429 page for a ban lasting until `until`.
+pub fn too_many(state: &State, now: i64, until: i64) -> HttpResponse {
+    let wait = (until - now).max(1);
+    let text = format!(
+        "Too many failed attempts. Try again in {}.",
+        humantime::format_duration(std::time::Duration::from_secs(wait as u64))
+    );
+    message(state, 429, "Too many attempts", &text, None).header("Retry-After", wait.to_string())
+}
+
+/// Redirects to the login page, keeping `rd`.
+fn to_login(state: &State, rd: &str) -> HttpResponse {
+    HttpResponse::redirect(
+        303,
+        &format!("{}/login?rd={}", state.prefix(), encode_query(rd)),
+    )
+}
+
+pub const STYLE_CSS: &str = include_str!("../../templates/style.css");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_refuse_bad_utf8_and_other_types() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        assert_eq!(
+            Form::parse(&h, b"a=%ff").unwrap_err(),
+            FormError::BadEncoding
+        );
+        assert_eq!(
+            Form::parse(&h, b"a=\xff").unwrap_err(),
+            FormError::BadEncoding
+        );
+        let f = Form::parse(&h, b"a=x+y%21&b=").unwrap();
+        assert_eq!(f.get("a"), "x y!");
+        assert_eq!(f.get("b"), "");
+        assert_eq!(f.get("c"), "");
+        let mut j = HeaderMap::new();
+        j.insert("content-type", "application/json".parse().unwrap());
+        assert_eq!(Form::parse(&j, b"{}").unwrap_err(), FormError::NotForm);
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.append("cookie", "a=1; sess=xyz; b=2".parse().unwrap());
+        assert_eq!(cookie_value(&h, "sess").as_deref(), Some("xyz"));
+        assert_eq!(cookie_value(&h, "c"), None);
+    }
+}

@@ -1,0 +1,501 @@
+//! The request path: `impl ProxyHttp`, the one orchestrator.
+//!
+//! Read top to bottom, `request_filter` is what happens to a request: portal page? → route by
+//! Host and path → session → policy → answer (redirect, 401, 403, 404) or let it through.
+//! `upstream_peer` picks the app's upstream, `upstream_request_filter` rewrites the headers
+//! (spoofed identity headers and our cookie out, identity and `X-Forwarded-*` in), and
+//! `fail_to_proxy` turns an unreachable upstream into a 502 page. No HTML, SQL or crypto here.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use http::header;
+use ipnet::IpNet;
+use pingora::http::RequestHeader;
+use pingora::prelude::HttpPeer;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::{Error, ErrorSource, ErrorType, Result};
+
+use crate::auth::unix_now;
+use crate::config::Policy;
+use crate::http_response::HttpResponse;
+use crate::policy::{decide, Decision};
+use crate::portal::{self, encode_query, PortalRequest, MAX_FORM_BYTES};
+use crate::routes::normalize_path;
+use crate::session::ActiveSession;
+use crate::State;
+
+/// The gateway's `ProxyHttp`.
+pub struct Proxy {
+    state: Arc<State>,
+    /// Whether this service is the TLS listener (for `X-Forwarded-Proto`, HSTS).
+    tls: bool,
+}
+
+impl Proxy {
+    pub fn new(state: Arc<State>, tls: bool) -> Proxy {
+        Proxy { state, tls }
+    }
+}
+
+/// What `request_filter` learned, for the later phases.
+pub struct RequestCtx {
+    client_ip: IpAddr,
+    /// Index of the app to proxy to, once the request is allowed through.
+    app: Option<usize>,
+    /// The session whose identity is forwarded; `None` on bypass routes.
+    identity: Option<Arc<ActiveSession>>,
+}
+
+#[async_trait]
+impl ProxyHttp for Proxy {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            client_ip: IpAddr::from([0, 0, 0, 0]),
+            app: None,
+            identity: None,
+        }
+    }
+
+    /// Runs first for every request. Answers it directly (`Ok(true)`) unless the request is
+    /// allowed through to an app (`Ok(false)`, with `ctx.app` set).
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let state = &*self.state;
+        let now = unix_now();
+        ctx.client_ip = client_ip(session, &state.config.server.trusted_proxies);
+
+        // 1. The gateway's own pages, on every host.
+        let path = session.req_header().uri.path();
+        let prefix = state.prefix();
+        if path == prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+        {
+            let response = self.portal(session, ctx, now).await?;
+            response.send(session).await?;
+            return Ok(true);
+        }
+
+        // 2. Which app, which rule.
+        let Some(host) = request_host(session.req_header()) else {
+            return self
+                .answer(session, 400, "Bad request", "The request names no host.")
+                .await;
+        };
+        let Ok(path) = normalize_path(path) else {
+            return self
+                .answer(session, 400, "Bad request", "That path is not allowed.")
+                .await;
+        };
+        let method = session.req_header().method.as_str().to_string();
+        let Some(route) = state.config.router.route(&host, &method, &path) else {
+            return self
+                .answer(
+                    session,
+                    404,
+                    "Not found",
+                    "No application is served at this address.",
+                )
+                .await;
+        };
+        let (app_index, policy, rule) = (route.app_index, route.policy, route.rule.cloned());
+
+        // 3. The session, only when the policy depends on it. A cached session costs no I/O.
+        let user_session = match policy {
+            Policy::Bypass | Policy::Deny => None,
+            Policy::OneFactor | Policy::TwoFactor => {
+                match portal::cookie_value(
+                    &session.req_header().headers,
+                    &state.names.session_cookie,
+                ) {
+                    Some(value) => state.sessions.lookup(&value, now).await,
+                    None => None,
+                }
+            }
+        };
+
+        // 4. The decision.
+        match decide(policy, rule.as_ref(), user_session.as_deref()) {
+            Decision::Forward { identity } => {
+                ctx.app = Some(app_index);
+                ctx.identity = if identity { user_session } else { None };
+                Ok(false)
+            }
+            Decision::Deny | Decision::Forbidden => {
+                self.answer(
+                    session,
+                    403,
+                    "Forbidden",
+                    "You do not have access to this page.",
+                )
+                .await
+            }
+            Decision::Login => {
+                self.send_to(session, "/login?", "authentication required")
+                    .await
+            }
+            Decision::Challenge => {
+                self.send_to(session, "/totp?", "second factor required")
+                    .await
+            }
+            Decision::Enrol => {
+                self.send_to(
+                    session,
+                    "/totp/setup?required=1&",
+                    "second factor set-up required",
+                )
+                .await
+            }
+        }
+    }
+
+    /// The app's upstream; connections are pooled and reused by pingora.
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        let index = ctx
+            .app
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "no app chosen"))?;
+        let up = &self.state.config.router.apps()[index].upstream;
+        let mut peer = HttpPeer::new(up.addr, up.tls, up.host.clone());
+        peer.options.connection_timeout = Some(std::time::Duration::from_secs(5));
+        peer.options.verify_cert = up.verify;
+        peer.options.verify_hostname = up.verify;
+        Ok(Box::new(peer))
+    }
+
+    /// The request as the app sees it: no client-sent identity headers (in any spelling), no
+    /// gateway cookies, our identity headers and `X-Forwarded-*`.
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let state = &*self.state;
+        let spoofed: Vec<String> = upstream
+            .headers
+            .keys()
+            .filter(|name| state.config.identity_headers.is_identity(name.as_str()))
+            .map(|name| name.as_str().to_string())
+            .collect();
+        for name in spoofed {
+            upstream.remove_header(&name);
+        }
+        strip_cookies(
+            upstream,
+            &[&state.names.session_cookie, &state.names.csrf_cookie],
+        )?;
+
+        if let Some(s) = &ctx.identity {
+            for (name, value) in state.identity_values(s) {
+                upstream.insert_header(name, value)?;
+            }
+        }
+
+        let peer = peer_ip(session);
+        let trusted = peer.is_some_and(|p| is_trusted(p, &state.config.server.trusted_proxies));
+        let forwarded_for = match (trusted, upstream.headers.get("x-forwarded-for")) {
+            (true, Some(existing)) => format!(
+                "{}, {}",
+                existing.to_str().unwrap_or(""),
+                peer.map_or(String::new(), |p| p.to_string())
+            ),
+            _ => ctx.client_ip.to_string(),
+        };
+        upstream.insert_header("X-Forwarded-For", forwarded_for)?;
+        let proto = match (trusted, upstream.headers.get("x-forwarded-proto")) {
+            (true, Some(p)) => p.to_str().unwrap_or("http").to_string(),
+            _ => if self.tls { "https" } else { "http" }.to_string(),
+        };
+        upstream.insert_header("X-Forwarded-Proto", proto)?;
+        if let Some(host) = request_host(session.req_header()) {
+            upstream.insert_header("X-Forwarded-Host", host)?;
+        }
+        Ok(())
+    }
+
+    /// A request that failed: a 502 page when the upstream could not be reached.
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        _ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let code = match e.etype() {
+            ErrorType::HTTPStatus(code) => *code,
+            _ => match e.esource() {
+                ErrorSource::Upstream => 502,
+                ErrorSource::Downstream => match e.etype() {
+                    ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
+                    _ => 400,
+                },
+                ErrorSource::Internal | ErrorSource::Unset => 500,
+            },
+        };
+        if code > 0 && session.response_written().is_none() {
+            let (title, text) = match code {
+                502 => (
+                    "Bad gateway",
+                    "The application is not answering. Try again in a moment.",
+                ),
+                400 => ("Bad request", "The request could not be read."),
+                431 => ("Headers too large", "The request's headers are too large."),
+                _ => ("Error", "Something went wrong."),
+            };
+            let page =
+                portal::message(&self.state, code, title, text, None).portal_headers(self.tls);
+            if let Err(err) = page.send(session).await {
+                tracing::debug!("could not send the error page: {err}");
+            }
+        }
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let req = session.req_header();
+        tracing::debug!(
+            target: "portcullis::access",
+            client = %ctx.client_ip,
+            method = %req.method,
+            path = req.uri.path(),
+            status,
+            error = e.map(|e| e.to_string()).unwrap_or_default(),
+        );
+    }
+}
+
+impl Proxy {
+    /// Reads the form (bounded), looks up the session and lets the portal answer.
+    async fn portal(
+        &self,
+        session: &mut Session,
+        ctx: &RequestCtx,
+        now: i64,
+    ) -> Result<HttpResponse> {
+        let state = &*self.state;
+        let mut body = BytesMut::new();
+        if session.req_header().method == http::Method::POST {
+            loop {
+                match session.read_request_body().await {
+                    Ok(Some(chunk)) => {
+                        if body.len() + chunk.len() > MAX_FORM_BYTES {
+                            return Ok(portal::message(
+                                state,
+                                413,
+                                "Too large",
+                                "That form is larger than any form here.",
+                                None,
+                            )
+                            .portal_headers(self.tls));
+                        }
+                        body.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        return Ok(portal::message(
+                            state,
+                            400,
+                            "Bad request",
+                            "The form could not be read.",
+                            None,
+                        )
+                        .portal_headers(self.tls));
+                    }
+                }
+            }
+        }
+        let req = session.req_header();
+        let user_session = match portal::cookie_value(&req.headers, &state.names.session_cookie) {
+            Some(value) => state.sessions.lookup(&value, now).await,
+            None => None,
+        };
+        let portal_req = PortalRequest {
+            method: req.method.clone(),
+            page: req.uri.path()[state.prefix().len()..].to_string(),
+            query: req.uri.query().map(str::to_string),
+            host: request_host(req).unwrap_or_default(),
+            tls: self.tls,
+            headers: req.headers.clone(),
+            body: Bytes::from(body),
+            client_ip: ctx.client_ip,
+            session: user_session,
+            now,
+        };
+        Ok(portal::handle(state, portal_req).await)
+    }
+
+    /// Answers with a portal message page and ends the request.
+    async fn answer(
+        &self,
+        session: &mut Session,
+        status: u16,
+        title: &str,
+        text: &str,
+    ) -> Result<bool> {
+        portal::message(&self.state, status, title, text, None)
+            .portal_headers(self.tls)
+            .send(session)
+            .await?;
+        Ok(true)
+    }
+
+    /// Sends a browser to a portal page (`302`, with `rd` back here); other clients get `401`.
+    async fn send_to(&self, session: &mut Session, page: &str, why: &str) -> Result<bool> {
+        let req = session.req_header();
+        let back = req
+            .uri
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_string();
+        let location = format!("{}{page}rd={}", self.state.prefix(), encode_query(&back));
+        let browser = req
+            .headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|s| s.contains("text/html")));
+        let response = if browser {
+            HttpResponse::redirect(302, &location)
+        } else {
+            HttpResponse::json(
+                401,
+                &serde_json::json!({ "error": why, "location": location }),
+            )
+            .header("WWW-Authenticate", "Portcullis")
+        };
+        response
+            .header("Cache-Control", "no-store")
+            .send(session)
+            .await?;
+        Ok(true)
+    }
+}
+
+/// The Host a request names: the `Host` header, or the authority of an absolute-form URI.
+fn request_host(req: &RequestHeader) -> Option<String> {
+    let host = req
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri.authority().map(|a| a.to_string()))?;
+    (!host.is_empty()).then_some(host)
+}
+
+fn peer_ip(session: &Session) -> Option<IpAddr> {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())
+}
+
+fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
+/// The TCP peer, or, when the peer is a trusted proxy, the right-most address of
+/// `X-Forwarded-For` that is not itself a trusted proxy.
+fn client_ip(session: &Session, trusted: &[IpNet]) -> IpAddr {
+    let Some(peer) = peer_ip(session) else {
+        return IpAddr::from([0, 0, 0, 0]);
+    };
+    if !is_trusted(peer, trusted) {
+        return peer;
+    }
+    let chain: Vec<&str> = session
+        .req_header()
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    forwarded_client(peer, &chain, trusted)
+}
+
+/// Walks `X-Forwarded-For` from the right, past trusted proxies.
+pub fn forwarded_client(peer: IpAddr, chain: &[&str], trusted: &[IpNet]) -> IpAddr {
+    let mut client = peer;
+    for entry in chain.iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(ip, trusted) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// Removes the named cookies from the `Cookie` header(s), keeping all others.
+fn strip_cookies(req: &mut RequestHeader, names: &[&str]) -> Result<()> {
+    let values: Vec<String> = req
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    if values.is_empty() {
+        return Ok(());
+    }
+    let ours = |pair: &str| {
+        let name = pair.split('=').next().unwrap_or("").trim();
+        names.contains(&name)
+    };
+    if !values.iter().any(|v| v.split(';').any(ours)) {
+        return Ok(());
+    }
+    let kept: Vec<&str> = values
+        .iter()
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !ours(p))
+        .collect();
+    req.remove_header(&header::COOKIE);
+    if !kept.is_empty() {
+        req.insert_header(header::COOKIE, kept.join("; "))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_read_from_the_right_past_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let client = forwarded_client(peer, &["6.6.6.6", "1.2.3.4", "10.0.0.2"], &trusted);
+        assert_eq!(client, "1.2.3.4".parse::<IpAddr>().unwrap());
+        let client = forwarded_client(peer, &["garbage"], &trusted);
+        assert_eq!(client, peer);
+    }
+
+    #[test]
+    fn only_gateway_cookies_are_removed() {
+        let mut req = RequestHeader::build("GET", b"/", None).unwrap();
+        req.append_header("Cookie", "a=1; sess=secret; b=2")
+            .unwrap();
+        req.append_header("Cookie", "sess_csrf=x").unwrap();
+        strip_cookies(&mut req, &["sess", "sess_csrf"]).unwrap();
+        let all: Vec<_> = req.headers.get_all("cookie").iter().collect();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0], "a=1; b=2");
+    }
+}

@@ -1,0 +1,392 @@
+//! Sessions: ids, cookies, and the moka cache in front of the store.
+//!
+//! A session id is 32 random bytes sent as base64url in the cookie; only its SHA-256 reaches
+//! the store or the cache key. A valid cached session is answered from memory alone: the hot
+//! path reads no disk and takes no lock held across an await. Last-seen times are kept in
+//! memory and flushed to the store in batches by a background task. Changes made elsewhere
+//! (the command line) reach the cache through [`Sessions::invalidate_all`], called by the
+//! gateway's control channel and its generation watcher.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use moka::sync::Cache;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::config::SessionConfig;
+use crate::store::{SessionRow, Store, StoreError, User};
+
+/// How far a session has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Password accepted, second factor awaited: reaches no app.
+    Pending = 0,
+    OneFactor = 1,
+    TwoFactor = 2,
+}
+
+impl Level {
+    pub fn from_u8(v: u8) -> Option<Level> {
+        match v {
+            0 => Some(Level::Pending),
+            1 => Some(Level::OneFactor),
+            2 => Some(Level::TwoFactor),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Pending => "pending",
+            Level::OneFactor => "one_factor",
+            Level::TwoFactor => "two_factor",
+        }
+    }
+}
+
+/// Who a session belongs to, as the identity headers tell it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub groups: Vec<String>,
+    pub has_totp: bool,
+}
+
+impl Identity {
+    pub fn from_user(user: &User, has_totp: bool) -> Identity {
+        Identity {
+            user_id: user.id,
+            username: user.username.clone(),
+            email: user.email.clone(),
+            display_name: user.display_name.clone(),
+            groups: user.groups.clone(),
+            has_totp,
+        }
+    }
+}
+
+/// A live session.
+#[derive(Debug)]
+pub struct ActiveSession {
+    pub id_hash: [u8; 32],
+    pub identity: Arc<Identity>,
+    pub level: Level,
+    pub created_at: i64,
+    /// Absolute expiry (for pending sessions, the end of `pending_timeout`).
+    pub expires_at: i64,
+    last_seen: AtomicI64,
+    flushed_seen: AtomicI64,
+    pub client_ip: String,
+    pub user_agent: String,
+}
+
+impl ActiveSession {
+    fn from_row(row: &SessionRow, identity: Arc<Identity>, level: Level) -> ActiveSession {
+        ActiveSession {
+            id_hash: row.id_hash,
+            identity,
+            level,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            last_seen: AtomicI64::new(row.last_seen),
+            flushed_seen: AtomicI64::new(row.last_seen),
+            client_ip: row.client_ip.clone(),
+            user_agent: row.user_agent.clone(),
+        }
+    }
+
+    /// A session that was never stored, for unit tests of pure logic.
+    pub fn for_tests(identity: Arc<Identity>, level: Level) -> ActiveSession {
+        ActiveSession {
+            id_hash: [0; 32],
+            identity,
+            level,
+            created_at: 0,
+            expires_at: i64::MAX,
+            last_seen: AtomicI64::new(0),
+            flushed_seen: AtomicI64::new(0),
+            client_ip: String::new(),
+            user_agent: String::new(),
+        }
+    }
+
+    pub fn last_seen(&self) -> i64 {
+        self.last_seen.load(Ordering::Relaxed)
+    }
+
+    /// The CSRF token of forms shown in this session.
+    pub fn csrf_token(&self) -> String {
+        csrf_token(&self.id_hash)
+    }
+}
+
+/// A token derived from a secret only the browser's cookie carries; an attacker who cannot
+/// read the cookie cannot compute it.
+pub fn csrf_token(secret: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"portcullis csrf v1\0");
+    h.update(secret);
+    URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
+/// A fresh random value for a cookie: 32 bytes, base64url.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The SHA-256 of a well-formed cookie value; `None` for anything that is not one of ours.
+pub fn hash_id(cookie_value: &str) -> Option<[u8; 32]> {
+    if cookie_value.len() != 43 {
+        return None;
+    }
+    let raw = URL_SAFE_NO_PAD.decode(cookie_value).ok()?;
+    if raw.len() != 32 {
+        return None;
+    }
+    Some(Sha256::digest(cookie_value.as_bytes()).into())
+}
+
+/// Where a session was opened from.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub client_ip: String,
+    pub user_agent: String,
+}
+
+/// The session table: cache in front, store behind.
+#[derive(Clone)]
+pub struct Sessions {
+    cache: Cache<[u8; 32], Arc<ActiveSession>>,
+    store: Store,
+    cfg: SessionConfig,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("cached", &self.cache.entry_count())
+            .finish()
+    }
+}
+
+/// At most this many sessions are held in memory; the rest are read from the store.
+pub const MAX_CACHED_SESSIONS: u64 = 1_000_000;
+
+impl Sessions {
+    pub fn new(store: Store, cfg: SessionConfig) -> Sessions {
+        Sessions {
+            cache: Cache::builder()
+                .max_capacity(MAX_CACHED_SESSIONS)
+                .time_to_idle(cfg.idle_timeout)
+                .support_invalidation_closures()
+                .build(),
+            store,
+            cfg,
+        }
+    }
+
+    pub fn config(&self) -> &SessionConfig {
+        &self.cfg
+    }
+
+    fn live(&self, s: &ActiveSession, now: i64) -> bool {
+        now < s.expires_at && now - s.last_seen() < self.cfg.idle_timeout.as_secs() as i64
+    }
+
+    /// The cached session for `id_hash`, if live: memory only, never blocks.
+    pub fn cached(&self, id_hash: &[u8; 32], now: i64) -> Option<Arc<ActiveSession>> {
+        let s = self.cache.get(id_hash)?;
+        if !self.live(&s, now) {
+            self.cache.invalidate(id_hash);
+            return None;
+        }
+        s.last_seen.fetch_max(now, Ordering::Relaxed);
+        Some(s)
+    }
+
+    /// The session named by a cookie value: from the cache, else from the store.
+    pub async fn lookup(&self, cookie_value: &str, now: i64) -> Option<Arc<ActiveSession>> {
+        let id_hash = hash_id(cookie_value)?;
+        if let Some(s) = self.cached(&id_hash, now) {
+            return Some(s);
+        }
+        self.load(id_hash, now).await
+    }
+
+    /// Reads a session and its user from the store (the cache-miss path).
+    pub async fn load(&self, id_hash: [u8; 32], now: i64) -> Option<Arc<ActiveSession>> {
+        let idle = self.cfg.idle_timeout.as_secs() as i64;
+        let loaded = self
+            .store
+            .call(move |store| {
+                let Some(row) = store.session(&id_hash)? else {
+                    return Ok(None);
+                };
+                if now >= row.expires_at || now - row.last_seen >= idle {
+                    store.delete_session(&id_hash)?;
+                    return Ok(None);
+                }
+                let Some(user) = store.user_by_id(row.user_id)? else {
+                    return Ok(None);
+                };
+                if user.disabled {
+                    return Ok(None);
+                }
+                let has_totp = store.totp(user.id)?.is_some();
+                Ok(Some((row, user, has_totp)))
+            })
+            .await;
+        let (row, user, has_totp) = match loaded {
+            Ok(Some(found)) => found,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::error!("session lookup failed: {e}");
+                return None;
+            }
+        };
+        let level = Level::from_u8(row.level)?;
+        let mut session =
+            ActiveSession::from_row(&row, Arc::new(Identity::from_user(&user, has_totp)), level);
+        session.last_seen = AtomicI64::new(now.max(row.last_seen));
+        let session = Arc::new(session);
+        self.cache.insert(id_hash, Arc::clone(&session));
+        Some(session)
+    }
+
+    /// Opens a session for `user` at `level`, replacing `previous` (a change of level gets a
+    /// new id). Returns the cookie value and the session.
+    pub async fn open(
+        &self,
+        identity: Arc<Identity>,
+        level: Level,
+        origin: &Origin,
+        previous: Option<[u8; 32]>,
+        now: i64,
+    ) -> Result<(String, Arc<ActiveSession>), StoreError> {
+        let value = random_token();
+        let id_hash = hash_id(&value).expect("a fresh token is well formed");
+        let lifetime = match level {
+            Level::Pending => self.cfg.pending_timeout,
+            _ => self.cfg.absolute_timeout,
+        };
+        let row = SessionRow {
+            id_hash,
+            user_id: identity.user_id,
+            level: level as u8,
+            created_at: now,
+            last_seen: now,
+            expires_at: now + lifetime.as_secs() as i64,
+            client_ip: truncate(&origin.client_ip, 64),
+            user_agent: truncate(&origin.user_agent, 256),
+        };
+        let stored = row.clone();
+        self.store
+            .call(move |store| match previous {
+                Some(old) => store.replace_session(&old, &stored),
+                None => store.insert_session(&stored),
+            })
+            .await?;
+        if let Some(old) = previous {
+            self.cache.invalidate(&old);
+        }
+        let session = Arc::new(ActiveSession::from_row(&row, identity, level));
+        self.cache.insert(id_hash, Arc::clone(&session));
+        Ok((value, session))
+    }
+
+    /// Ends one session, at once.
+    pub async fn end(&self, id_hash: [u8; 32]) -> Result<(), StoreError> {
+        self.cache.invalidate(&id_hash);
+        self.store.call(move |s| s.delete_session(&id_hash)).await?;
+        Ok(())
+    }
+
+    /// Drops every cached session of a user (their identity or rights changed).
+    pub fn forget_user(&self, user_id: i64) {
+        // Only fails when closures are not enabled, which `new` does.
+        let _ = self
+            .cache
+            .invalidate_entries_if(move |_, s| s.identity.user_id == user_id);
+        self.cache.run_pending_tasks();
+    }
+
+    /// Drops the whole cache: the store is the truth again for every session.
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+        self.cache.run_pending_tasks();
+    }
+
+    /// Number of sessions held in memory.
+    pub fn cached_count(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+
+    /// Writes last-seen times that moved since the previous flush.
+    pub async fn flush_last_seen(&self) -> Result<usize, StoreError> {
+        let mut dirty = Vec::new();
+        for (hash, s) in self.cache.iter() {
+            let seen = s.last_seen();
+            if seen > s.flushed_seen.load(Ordering::Relaxed) {
+                s.flushed_seen.store(seen, Ordering::Relaxed);
+                dirty.push((*hash, seen));
+            }
+        }
+        let n = dirty.len();
+        if n > 0 {
+            self.store.call(move |s| s.touch_sessions(&dirty)).await?;
+        }
+        Ok(n)
+    }
+
+    /// The `Set-Cookie` value carrying a session id (or clearing it when `value` is empty).
+    pub fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
+        let mut c = cookie::Cookie::new(name.to_string(), value.to_string());
+        c.set_path("/");
+        c.set_http_only(true);
+        c.set_same_site(cookie::SameSite::Lax);
+        c.set_secure(self.cfg.secure);
+        if let Some(domain) = &self.cfg.cookie_domain {
+            c.set_domain(domain.clone());
+        }
+        match max_age {
+            Some(secs) => c.set_max_age(cookie::time::Duration::seconds(secs)),
+            None => c.set_max_age(cookie::time::Duration::ZERO),
+        }
+        c.to_string()
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_256_bit_and_only_well_formed_values_hash() {
+        let v = random_token();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&v).unwrap().len(), 32);
+        assert!(hash_id(&v).is_some());
+        assert_ne!(hash_id(&v).unwrap().to_vec(), v.as_bytes().to_vec());
+        assert!(hash_id("short").is_none());
+        assert!(hash_id(&"!".repeat(43)).is_none());
+    }
+}
