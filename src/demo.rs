@@ -33,7 +33,8 @@ pub async fn serve_whoami(listener: TcpListener) {
     }
 }
 
-async fn whoami(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// The whoami app for one request (for serving it over other transports, such as TLS).
+pub async fn whoami(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -64,11 +65,12 @@ async fn whoami(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
             .body(Full::new(Bytes::new()))
             .expect("a valid response"));
     }
+    // A page for browsers; JSON for everything else, and for clients that list JSON at all.
     let browser = req
         .headers()
         .get(hyper::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+        .is_some_and(|a| a.contains("text/html") && !a.contains("application/json"));
     let response = if browser {
         Response::builder()
             .header("Content-Type", "text/html; charset=utf-8")

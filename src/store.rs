@@ -185,6 +185,9 @@ const MIGRATIONS: &[&str] = &[
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Mutex<Connection>>,
+    /// Session rows read so far: lets tests and benchmarks see that cached sessions never
+    /// reach the store.
+    session_reads: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -208,6 +211,7 @@ impl Store {
         migrate(&mut conn)?;
         Ok(Store {
             inner: Arc::new(Mutex::new(conn)),
+            session_reads: Arc::default(),
         })
     }
 
@@ -512,6 +516,8 @@ impl Store {
     }
 
     pub fn session(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRow>> {
+        self.session_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT id_hash, user_id, level, created_at, last_seen, expires_at, client_ip,
@@ -520,6 +526,12 @@ impl Store {
         Ok(stmt
             .query_row([&id_hash[..]], session_from_row)
             .optional()?)
+    }
+
+    /// How many session rows this store (and its clones) has read.
+    pub fn session_reads(&self) -> u64 {
+        self.session_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn delete_session(&self, id_hash: &[u8; 32]) -> Result<bool> {

@@ -1,0 +1,665 @@
+//! The test harness: `spawn_gateway()` and typed helpers for what tests do over HTTP.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use pingora::server::{ShutdownSignal, ShutdownSignalWatch};
+use portcullis::config::Config;
+use portcullis::store::{NewUser, Store};
+use portcullis::{Gateway, State};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+/// The password every test user gets unless a test says otherwise.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+struct NotifyShutdown(Arc<Notify>);
+
+#[async_trait]
+impl ShutdownSignalWatch for NotifyShutdown {
+    async fn recv(&self) -> ShutdownSignal {
+        self.0.notified().await;
+        ShutdownSignal::GracefulTerminate
+    }
+}
+
+/// A running gateway with its own data directory; stopped when dropped.
+pub struct TestGateway {
+    pub addr: SocketAddr,
+    pub upstream: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub state: Arc<State>,
+    stop: Arc<Notify>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A free loopback port (bound then released; the gateway binds it right after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The upstream every test uses: the demo's whoami app, which echoes what it received.
+pub fn spawn_upstream() -> SocketAddr {
+    portcullis::demo::spawn_whoami().expect("upstream starts")
+}
+
+/// The standard test apps: `app.test` with a rule for every policy, and `other.test`.
+pub fn standard_apps(upstream: SocketAddr) -> String {
+    format!(
+        r#"
+[[apps]]
+name = "app"
+hosts = ["app.test"]
+upstream = "{upstream}"
+default_policy = "one_factor"
+
+[[apps.rules]]
+paths = ["/public/**"]
+policy = "bypass"
+
+[[apps.rules]]
+paths = ["/deny/**"]
+policy = "deny"
+
+[[apps.rules]]
+paths = ["/admins/**"]
+policy = "one_factor"
+groups = ["admins"]
+
+[[apps.rules]]
+paths = ["/alice-only/**"]
+policy = "one_factor"
+users = ["alice"]
+
+[[apps.rules]]
+paths = ["/post-only"]
+methods = ["POST"]
+policy = "bypass"
+
+[[apps.rules]]
+paths = ["/secure/**"]
+policy = "two_factor"
+
+[[apps]]
+name = "other"
+hosts = ["other.test"]
+upstream = "{upstream}"
+default_policy = "bypass"
+"#
+    )
+}
+
+/// Starts a gateway whose config is `[server]`/`[storage]`/`[session]` for the test plus
+/// `extra` (more sections) and the standard apps.
+pub fn spawn_gateway() -> TestGateway {
+    spawn_gateway_with(standard_apps)
+}
+
+/// Starts a gateway with the standard sections and `apps(upstream)` as the rest of the file.
+pub fn spawn_gateway_with(apps: impl FnOnce(SocketAddr) -> String) -> TestGateway {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = spawn_upstream();
+    let port = free_port();
+    let body = format!(
+        r#"
+[server]
+listen = "127.0.0.1:{port}"
+
+[storage]
+path = "{db}"
+key_file = "{key}"
+
+[session]
+secure = false
+
+{apps}
+"#,
+        db = dir.path().join("portcullis.db").display(),
+        key = dir.path().join("portcullis.key").display(),
+        apps = apps(upstream),
+    );
+    start(dir, upstream, body)
+}
+
+/// Starts a gateway from a complete config text (written into `dir`).
+pub fn start(dir: tempfile::TempDir, upstream: SocketAddr, text: String) -> TestGateway {
+    let config_path = dir.path().join("portcullis.toml");
+    std::fs::write(&config_path, &text).unwrap();
+    let config = Config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
+    let addr = config.server.listen[0];
+    let gateway = Gateway::open(config).unwrap_or_else(|e| panic!("{e}"));
+    let state = Arc::clone(gateway.state());
+    let stop = Arc::new(Notify::new());
+    let watch = NotifyShutdown(Arc::clone(&stop));
+    let thread = std::thread::spawn(move || {
+        gateway.run(Box::new(watch)).unwrap();
+    });
+    wait_for_port(addr);
+    TestGateway {
+        addr,
+        upstream,
+        dir,
+        config_path,
+        state,
+        stop,
+        thread: Some(thread),
+    }
+}
+
+fn wait_for_port(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("gateway did not listen on {addr}");
+}
+
+impl TestGateway {
+    /// Stops the gateway and waits for it; the data directory survives for a restart.
+    pub fn stop(mut self) -> (tempfile::TempDir, SocketAddr, String) {
+        self.halt();
+        let text = std::fs::read_to_string(&self.config_path).unwrap();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (dir, self.upstream, text)
+    }
+
+    fn halt(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.stop.notify_one();
+            let _ = t.join();
+        }
+    }
+
+    /// Restarts on the same data directory and config.
+    pub fn restart(self) -> TestGateway {
+        let (dir, upstream, text) = self.stop();
+        start(dir, upstream, text)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn prefix(&self) -> &str {
+        self.state.prefix()
+    }
+
+    pub fn portal(&self, page: &str) -> String {
+        self.url(&format!("{}{}", self.prefix(), page))
+    }
+
+    /// A second connection to the gateway's database.
+    pub fn store(&self) -> Store {
+        Store::open(&self.state.config.storage.path).unwrap()
+    }
+
+    /// The raw SQLite database file (and WAL), for checking what is at rest.
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let path = &self.state.config.storage.path;
+        let mut bytes = std::fs::read(path).unwrap();
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        if let Ok(w) = std::fs::read(PathBuf::from(wal)) {
+            bytes.extend(w);
+        }
+        bytes
+    }
+
+    /// Creates a user with [`PASSWORD`].
+    pub fn add_user(&self, name: &str, groups: &[&str]) -> i64 {
+        self.store()
+            .create_user(
+                &NewUser {
+                    username: name.into(),
+                    email: Some(format!("{name}@example.com")),
+                    display_name: Some(format!("{name} Example")),
+                    password_hash: portcullis::auth::password::hash_password(PASSWORD),
+                    groups: groups.iter().map(|g| g.to_string()).collect(),
+                },
+                portcullis::auth::unix_now(),
+            )
+            .unwrap()
+    }
+
+    /// Runs the real binary with `-c` this gateway's config.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        run_cli(&self.config_path, args, stdin)
+    }
+
+    /// A fresh browser-like client on this gateway.
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.addr, "app.test")
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// Runs `portcullis -c CONFIG ARGS…`, feeding `stdin`.
+pub fn run_cli(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("-c")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn location(&self) -> &str {
+        self.header("location")
+            .unwrap_or_else(|| panic!("no Location in {} {}", self.status, self.body))
+    }
+
+    /// Asserts a redirect (302 or 303) to exactly `to`.
+    #[track_caller]
+    pub fn assert_redirect_to(&self, to: &str) {
+        assert!(
+            self.status == 302 || self.status == 303,
+            "expected a redirect to {to}, got {} {}",
+            self.status,
+            self.body
+        );
+        assert_eq!(self.location(), to);
+    }
+
+    /// The JSON the whoami upstream echoed.
+    pub fn echoed(&self) -> Echo {
+        assert_eq!(self.status, 200, "not proxied: {}", self.body);
+        let v: Value = serde_json::from_str(&self.body)
+            .unwrap_or_else(|_| panic!("not the upstream's JSON: {}", self.body));
+        Echo(v)
+    }
+
+    /// The value of hidden/input field `name` in the page's first form that has it.
+    pub fn field(&self, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
+            + needle.len();
+        let end = self.body[start..].find('"').unwrap() + start;
+        html_unescape(&self.body[start..end])
+    }
+
+    /// All `Set-Cookie` values.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+pub fn html_unescape(s: &str) -> String {
+    s.replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// What the upstream saw.
+#[derive(Debug)]
+pub struct Echo(pub Value);
+
+impl Echo {
+    /// Every value of header `name` (any case) the upstream received.
+    pub fn headers(&self, name: &str) -> Vec<String> {
+        self.0["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|pair| pair[0].as_str().unwrap().eq_ignore_ascii_case(name))
+            .map(|pair| pair[1].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        let all = self.headers(name);
+        assert!(
+            all.len() <= 1,
+            "{name} received {} times: {all:?}",
+            all.len()
+        );
+        all.into_iter().next()
+    }
+
+    /// Every header name the upstream received.
+    pub fn names(&self) -> Vec<String> {
+        self.0["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| pair[0].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    pub fn uri(&self) -> String {
+        self.0["uri"].as_str().unwrap().to_string()
+    }
+}
+
+/// A client that keeps the gateway's cookies like a browser, follows no redirects, and
+/// sends `Host` and (on POST) `Origin` for the app it talks to.
+pub struct Browser {
+    pub addr: SocketAddr,
+    pub host: String,
+    pub cookies: Vec<(String, String)>,
+    pub accept_html: bool,
+    client: reqwest::Client,
+}
+
+impl Browser {
+    pub fn new(addr: SocketAddr, host: &str) -> Browser {
+        Browser {
+            addr,
+            host: host.to_string(),
+            cookies: Vec::new(),
+            accept_html: true,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        (!self.cookies.is_empty()).then(|| {
+            self.cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    /// The value of cookie `name` this browser holds.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn absorb(&mut self, headers: &HeaderMap) {
+        for sc in headers.get_all("set-cookie") {
+            let sc = sc.to_str().unwrap();
+            let pair = sc.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            let expired = sc.to_ascii_lowercase().contains("max-age=0");
+            self.cookies.retain(|(name, _)| name != k);
+            if !expired && !v.is_empty() {
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+
+    pub async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let mut req = req.header("Host", self.host.clone());
+        if self.accept_html {
+            // Browsers ask for HTML; the JSON alternative makes the whoami upstream answer in JSON.
+            req = req.header("Accept", "text/html,application/json;q=0.9");
+        }
+        if let Some(c) = self.cookie_header() {
+            req = req.header("Cookie", c);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.text().await.unwrap();
+        self.absorb(&headers);
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let req = self.client.get(self.url(path));
+        self.send(req).await
+    }
+
+    /// A request with extra headers.
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.client.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    /// POSTs a form as this site would (with its `Origin`).
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let req = self
+            .client
+            .post(self.url(path))
+            .header("Origin", format!("http://{}", self.host))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(req).await
+    }
+
+    /// Fetches a page and posts its form back with `fields` plus the page's `csrf` (and `rd`).
+    pub async fn submit(&mut self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let page = self.get(page_path).await;
+        assert_eq!(page.status, 200, "GET {page_path}: {}", page.body);
+        let csrf = page.field("csrf");
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &csrf));
+        let rd = if page.body.contains("name=\"rd\"") {
+            page.field("rd")
+        } else {
+            String::new()
+        };
+        if !rd.is_empty() && !fields.iter().any(|(k, _)| *k == "rd") {
+            all.push(("rd", &rd));
+        }
+        self.post_form(action, &all).await
+    }
+
+    /// Signs in with a password through the login page; returns the POST's response.
+    pub async fn login(&mut self, prefix: &str, user: &str, password: &str, rd: &str) -> Page {
+        let page = format!(
+            "{prefix}/login?rd={}",
+            form_urlencoded::byte_serialize(rd.as_bytes()).collect::<String>()
+        );
+        self.submit(
+            &page,
+            &format!("{prefix}/login"),
+            &[("username", user), ("password", password)],
+        )
+        .await
+    }
+}
+
+/// RFC 6238 written out independently of the gateway (HMAC-SHA1 from the `hmac` and `sha1`
+/// crates): the code for `secret` at Unix time `t`.
+pub fn independent_totp(secret: &[u8], t: u64, digits: u32) -> String {
+    use hmac::{Hmac, Mac};
+    let counter = (t / 30).to_be_bytes();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret).unwrap();
+    mac.update(&counter);
+    let h = mac.finalize().into_bytes();
+    let offset = (h[h.len() - 1] & 0x0f) as usize;
+    let bin = ((h[offset] as u32 & 0x7f) << 24)
+        | ((h[offset + 1] as u32) << 16)
+        | ((h[offset + 2] as u32) << 8)
+        | h[offset + 3] as u32;
+    format!(
+        "{:0width$}",
+        bin % 10u32.pow(digits),
+        width = digits as usize
+    )
+}
+
+/// RFC 4648 base32 decoding (spaces ignored), written for the tests.
+pub fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = Vec::new();
+    let mut buffer: u64 = 0;
+    let mut bits = 0;
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let v = ALPHABET
+            .iter()
+            .position(|a| *a == c.to_ascii_uppercase())
+            .expect("base32") as u64;
+        buffer = (buffer << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buffer >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    out
+}
+
+/// Unix time now.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The code from `oathtool` when it is installed (CI installs it), else from
+/// [`independent_totp`]; never from the gateway's own code.
+pub fn external_totp(secret_base32: &str, t: u64) -> String {
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", "--now"])
+        .arg(format!("@{t}"))
+        .arg(secret_base32.replace(' ', ""))
+        .output();
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap().trim().to_string(),
+        _ => independent_totp(&base32_decode(secret_base32), t, 6),
+    }
+}
+
+/// A signed-in user with TOTP enrolled through the pages.
+pub struct Enrolled {
+    pub browser: Browser,
+    pub secret_base32: String,
+    pub recovery_codes: Vec<String>,
+    /// The Unix time of the code used to confirm (later codes must be from a later step).
+    pub last_code_time: u64,
+}
+
+/// Signs `user` in and enrols TOTP through `/totp/setup`, as a person would.
+pub async fn enrol(gw: &TestGateway, user: &str) -> Enrolled {
+    let mut b = gw.browser();
+    let p = gw.prefix().to_string();
+    let r = b.login(&p, user, PASSWORD, "/").await;
+    r.assert_redirect_to("/");
+    let setup = b.get(&format!("{p}/totp/setup")).await;
+    assert_eq!(setup.status, 200, "{}", setup.body);
+    let secret_base32 = setup_secret(&setup);
+    let t = now();
+    let code = external_totp(&secret_base32, t);
+    let csrf = setup.field("csrf");
+    let done = b
+        .post_form(
+            &format!("{p}/totp/setup"),
+            &[("code", &code), ("csrf", &csrf), ("rd", "/")],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let recovery_codes = shown_codes(&done);
+    assert_eq!(recovery_codes.len(), 10, "{}", done.body);
+    Enrolled {
+        browser: b,
+        secret_base32,
+        recovery_codes,
+        last_code_time: t,
+    }
+}
+
+/// The base32 secret shown on the setup page (from the `otpauth://` URI text).
+pub fn setup_secret(page: &Page) -> String {
+    let start = page.body.find("secret=").expect("otpauth URI on the page") + 7;
+    page.body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// The recovery codes listed on a codes page.
+pub fn shown_codes(page: &Page) -> Vec<String> {
+    page.body
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s.split("</code>").next().unwrap().to_string())
+        .collect()
+}
+
+/// A code from a time step later than `after`'s, as early as the skew of one step allows
+/// (a code for the next step is accepted now); waits only when even that was used.
+pub async fn fresh_code(secret_base32: &str, after: u64) -> (String, u64) {
+    loop {
+        let t = now();
+        let step = (t / 30).max(after / 30 + 1);
+        if step <= t / 30 + 1 {
+            let at = step * 30;
+            return (external_totp(secret_base32, at), at);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: the gateway in-process on a loopback port, a real upstream that echoes
+//! what it received, and real HTTP between them.
+
+mod helpers;
+
+mod proxy;
