@@ -113,7 +113,7 @@ impl State {
         if let Some(n) = &id.display_name {
             v.push((name.clone(), n.clone()));
         }
-        v.push((groups.clone(), id.groups.join(",")));
+        v.push((groups.clone(), id.groups_header.clone()));
         v
     }
 

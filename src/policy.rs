@@ -75,14 +75,14 @@ mod tests {
 
     fn session(level: Level, has_totp: bool, groups: &[&str]) -> ActiveSession {
         ActiveSession::for_tests(
-            Arc::new(Identity {
-                user_id: 1,
-                username: "alice".into(),
-                email: None,
-                display_name: None,
-                groups: groups.iter().map(|g| g.to_string()).collect(),
+            Arc::new(Identity::new(
+                1,
+                "alice".into(),
+                None,
+                None,
+                groups.iter().map(|g| g.to_string()).collect(),
                 has_totp,
-            }),
+            )),
             level,
         )
     }

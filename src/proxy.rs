@@ -68,6 +68,12 @@ impl ProxyHttp for Proxy {
         let now = unix_now();
         ctx.client_ip = client_ip(session, &state.config.server.trusted_proxies);
 
+        // 0. Requests no app should see: ambiguous framing, oversized heads.
+        if let Some((status, title, text)) = malformed(session.req_header()) {
+            session.set_keepalive(None);
+            return self.answer(session, status, title, text).await;
+        }
+
         // 1. The gateway's own pages, on every host.
         let path = session.req_header().uri.path();
         let prefix = state.prefix();
@@ -103,7 +109,7 @@ impl ProxyHttp for Proxy {
                 )
                 .await;
         };
-        let (app_index, policy, rule) = (route.app_index, route.policy, route.rule.cloned());
+        let (app_index, policy, rule) = (route.app_index, route.policy, route.rule);
 
         // 3. The session, only when the policy depends on it. A cached session costs no I/O.
         let user_session = match policy {
@@ -120,7 +126,7 @@ impl ProxyHttp for Proxy {
         };
 
         // 4. The decision.
-        match decide(policy, rule.as_ref(), user_session.as_deref()) {
+        match decide(policy, rule, user_session.as_deref()) {
             Decision::Forward { identity } => {
                 ctx.app = Some(app_index);
                 ctx.identity = if identity { user_session } else { None };
@@ -195,9 +201,16 @@ impl ProxyHttp for Proxy {
         )?;
 
         if let Some(s) = &ctx.identity {
-            for (name, value) in state.identity_values(s) {
-                upstream.insert_header(name, value)?;
+            let names = &state.config.identity_headers;
+            let id = &s.identity;
+            upstream.insert_header(names.user.clone(), id.username.as_str())?;
+            if let Some(email) = &id.email {
+                upstream.insert_header(names.email.clone(), email.as_str())?;
             }
+            if let Some(name) = &id.display_name {
+                upstream.insert_header(names.name.clone(), name.as_str())?;
+            }
+            upstream.insert_header(names.groups.clone(), id.groups_header.as_str())?;
         }
 
         let peer = peer_ip(session);
@@ -250,8 +263,9 @@ impl ProxyHttp for Proxy {
                 431 => ("Headers too large", "The request's headers are too large."),
                 _ => ("Error", "Something went wrong."),
             };
-            let page =
-                portal::message(&self.state, code, title, text, None).portal_headers(self.tls);
+            // The connection is not reused after a failure: say so, so clients do not try.
+            session.set_keepalive(None);
+            let page = portal::message(&self.state, code, title, text, None).portal_headers(self.tls);
             if let Err(err) = page.send(session).await {
                 tracing::debug!("could not send the error page: {err}");
             }
@@ -380,6 +394,57 @@ impl Proxy {
             .await?;
         Ok(true)
     }
+}
+
+/// Largest request head (all header names and values) and request target accepted.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Why a request must not be processed at all, as status, title and text.
+fn malformed(req: &RequestHeader) -> Option<(u16, &'static str, &'static str)> {
+    let uri_len = req.uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri_len > MAX_URI_BYTES {
+        return Some((
+            414,
+            "URI too long",
+            "The address is longer than this gateway accepts.",
+        ));
+    }
+    let head: usize = req
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if head > MAX_HEADER_BYTES {
+        return Some((
+            431,
+            "Headers too large",
+            "The request's headers are larger than this gateway accepts.",
+        ));
+    }
+    // Both framings, or disagreeing lengths: the classic request-smuggling shapes. Refuse
+    // rather than guess which one the upstream would believe.
+    let lengths: Vec<&[u8]> = req
+        .headers
+        .get_all(header::CONTENT_LENGTH)
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    if !lengths.is_empty() && req.headers.contains_key(header::TRANSFER_ENCODING) {
+        return Some((
+            400,
+            "Bad request",
+            "The request has both Content-Length and Transfer-Encoding.",
+        ));
+    }
+    if lengths.windows(2).any(|w| w[0] != w[1]) {
+        return Some((
+            400,
+            "Bad request",
+            "The request has conflicting Content-Length headers.",
+        ));
+    }
+    None
 }
 
 /// The Host a request names: the `Host` header, or the authority of an absolute-form URI.

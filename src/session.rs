@@ -55,19 +55,40 @@ pub struct Identity {
     pub email: Option<String>,
     pub display_name: Option<String>,
     pub groups: Vec<String>,
+    /// The groups as sent in the groups header (comma-separated), built once.
+    pub groups_header: String,
     pub has_totp: bool,
 }
 
 impl Identity {
-    pub fn from_user(user: &User, has_totp: bool) -> Identity {
+    pub fn new(
+        user_id: i64,
+        username: String,
+        email: Option<String>,
+        display_name: Option<String>,
+        groups: Vec<String>,
+        has_totp: bool,
+    ) -> Identity {
         Identity {
-            user_id: user.id,
-            username: user.username.clone(),
-            email: user.email.clone(),
-            display_name: user.display_name.clone(),
-            groups: user.groups.clone(),
+            user_id,
+            username,
+            email,
+            display_name,
+            groups_header: groups.join(","),
+            groups,
             has_totp,
         }
+    }
+
+    pub fn from_user(user: &User, has_totp: bool) -> Identity {
+        Identity::new(
+            user.id,
+            user.username.clone(),
+            user.email.clone(),
+            user.display_name.clone(),
+            user.groups.clone(),
+            has_totp,
+        )
     }
 }
 
@@ -178,7 +199,7 @@ impl std::fmt::Debug for Sessions {
 }
 
 /// At most this many sessions are held in memory; the rest are read from the store.
-pub const MAX_CACHED_SESSIONS: u64 = 1_000_000;
+pub const MAX_CACHED_SESSIONS: u64 = 250_000;
 
 impl Sessions {
     pub fn new(store: Store, cfg: SessionConfig) -> Sessions {

@@ -11,10 +11,6 @@ use crate::http_response::HttpResponse;
 use crate::session::{ActiveSession, Level};
 use crate::{CodeCheck, State};
 
-/// A session that reached two factors this recently may move to a new authenticator without
-/// typing a code from the old one (it just proved a second factor).
-const FRESH_SECS: i64 = 600;
-
 #[derive(Template)]
 #[template(path = "setup.html")]
 struct SetupPage<'a> {
@@ -55,9 +51,10 @@ fn manager<'a>(
     }
 }
 
-fn needs_current(session: &ActiveSession, now: i64) -> bool {
+/// Moving to a new authenticator while TOTP is on needs a current code (or a recovery code),
+/// so that a session left open somewhere cannot take over the second factor.
+fn needs_current(session: &ActiveSession) -> bool {
     session.identity.has_totp
-        && !(session.level == Level::TwoFactor && now - session.created_at < FRESH_SECS)
 }
 
 async fn setup_page(
@@ -93,7 +90,7 @@ async fn setup_page(
             uri: &uri,
             qr_svg: &qr,
             digits: state.config.totp.digits,
-            needs_current: needs_current(session, req.now),
+            needs_current: needs_current(session),
             error,
         },
     )
@@ -133,7 +130,7 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
     if let Some(until) = state.banned_until(&keys, req.now).await {
         return too_many(state, req.now, until);
     }
-    if needs_current(session, req.now) {
+    if needs_current(session) {
         let check = match state.check_totp(user_id, current, req.now).await {
             CodeCheck::Accepted { remaining } => CodeCheck::Accepted { remaining },
             _ => state.use_recovery_code(user_id, current, req.now).await,

@@ -265,12 +265,8 @@ pub fn run_cli(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> 
         .spawn()
         .unwrap();
     if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        // A command that fails before reading its input closes the pipe: not an error here.
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()

@@ -4,3 +4,4 @@
 mod helpers;
 
 mod proxy;
+mod second_factor;
