@@ -301,16 +301,7 @@ impl State {
         codes: Vec<String>,
         now: i64,
     ) -> CodeCheck {
-        let Some(hashes) = self
-            .hasher
-            .run(move || {
-                codes
-                    .iter()
-                    .map(|c| auth::recovery::hash_code(c))
-                    .collect::<Vec<_>>()
-            })
-            .await
-        else {
+        let Some(hashes) = self.hash_codes(codes).await else {
             return CodeCheck::Unavailable;
         };
         let code = code.to_string();
@@ -339,18 +330,44 @@ impl State {
             .unwrap_or(CodeCheck::Unavailable)
     }
 
+    /// Salted hashes of recovery codes, computed on the hashing pool.
+    async fn hash_codes(&self, codes: Vec<String>) -> Option<Vec<String>> {
+        self.hasher
+            .run(move || codes.iter().map(|c| auth::recovery::hash_code(c)).collect())
+            .await
+    }
+
+    /// A current TOTP code or, failing that, one of the recovery codes (which is used up).
+    pub async fn check_any_code(&self, user_id: i64, code: &str, now: i64) -> CodeCheck {
+        match self.check_totp(user_id, code, now).await {
+            accepted @ CodeCheck::Accepted { .. } => accepted,
+            _ => self.use_recovery_code(user_id, code, now).await,
+        }
+    }
+
+    /// The end of a ban on `username` or on the request's client, if one is active.
+    pub async fn ban_on(&self, username: &str, req: &PortalRequest) -> Option<i64> {
+        let keys = self.regulation_keys(Some(username), req.client_ip);
+        self.banned_until(&keys, req.now).await
+    }
+
+    /// A failed second-factor attempt: audited as `event`, counted against the user and the
+    /// client. Returns the ban end when this failure starts a ban.
+    pub async fn failed_attempt(
+        &self,
+        event: &str,
+        username: &str,
+        req: &PortalRequest,
+        detail: &str,
+    ) -> Option<i64> {
+        self.audit(event, Some(username), req, Some(detail.to_string()));
+        let keys = self.regulation_keys(Some(username), req.client_ip);
+        self.record_failure(&keys, Some(username), req).await
+    }
+
     /// Replaces `user_id`'s recovery codes with `codes` (hashed off the runtime).
     pub async fn replace_recovery_codes(&self, user_id: i64, codes: Vec<String>) -> bool {
-        let Some(hashes) = self
-            .hasher
-            .run(move || {
-                codes
-                    .iter()
-                    .map(|c| auth::recovery::hash_code(c))
-                    .collect::<Vec<_>>()
-            })
-            .await
-        else {
+        let Some(hashes) = self.hash_codes(codes).await else {
             return false;
         };
         self.store

@@ -265,7 +265,8 @@ impl ProxyHttp for Proxy {
             };
             // The connection is not reused after a failure: say so, so clients do not try.
             session.set_keepalive(None);
-            let page = portal::message(&self.state, code, title, text, None).portal_headers(self.tls);
+            let page =
+                portal::message(&self.state, code, title, text, None).portal_headers(self.tls);
             if let Err(err) = page.send(session).await {
                 tracing::debug!("could not send the error page: {err}");
             }

@@ -150,8 +150,7 @@ pub async fn post_totp(state: &State, req: &PortalRequest, form: &Form) -> HttpR
         );
     }
     let username = session.identity.username.clone();
-    let keys = state.regulation_keys(Some(&username), req.client_ip);
-    if let Some(until) = state.banned_until(&keys, req.now).await {
+    if let Some(until) = state.ban_on(&username, req).await {
         return too_many(state, req.now, until);
     }
     match state
@@ -172,8 +171,10 @@ pub async fn post_totp(state: &State, req: &PortalRequest, form: &Form) -> HttpR
             } else {
                 "wrong code"
             };
-            state.audit("totp_failure", Some(&username), req, Some(detail.into()));
-            if let Some(until) = state.record_failure(&keys, Some(&username), req).await {
+            if let Some(until) = state
+                .failed_attempt("totp_failure", &username, req, detail)
+                .await
+            {
                 return too_many(state, req.now, until);
             }
             let text = if failure == CodeCheck::Replayed {
@@ -203,8 +204,7 @@ pub async fn post_recovery(state: &State, req: &PortalRequest, form: &Form) -> H
         );
     }
     let username = session.identity.username.clone();
-    let keys = state.regulation_keys(Some(&username), req.client_ip);
-    if let Some(until) = state.banned_until(&keys, req.now).await {
+    if let Some(until) = state.ban_on(&username, req).await {
         return too_many(state, req.now, until);
     }
     match state
@@ -229,8 +229,11 @@ pub async fn post_recovery(state: &State, req: &PortalRequest, form: &Form) -> H
             None,
         ),
         _ => {
-            state.audit("recovery_code_failure", Some(&username), req, None);
-            if let Some(until) = state.record_failure(&keys, Some(&username), req).await {
+            let event = "recovery_code_failure";
+            if let Some(until) = state
+                .failed_attempt(event, &username, req, "wrong or used code")
+                .await
+            {
                 return too_many(state, req.now, until);
             }
             recovery_page(

@@ -126,23 +126,17 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
     }
     let username = session.identity.username.clone();
     let user_id = session.identity.user_id;
-    let keys = state.regulation_keys(Some(&username), req.client_ip);
-    if let Some(until) = state.banned_until(&keys, req.now).await {
+    if let Some(until) = state.ban_on(&username, req).await {
         return too_many(state, req.now, until);
     }
     if needs_current(session) {
-        let check = match state.check_totp(user_id, current, req.now).await {
-            CodeCheck::Accepted { remaining } => CodeCheck::Accepted { remaining },
-            _ => state.use_recovery_code(user_id, current, req.now).await,
-        };
+        let check = state.check_any_code(user_id, current, req.now).await;
         if !matches!(check, CodeCheck::Accepted { .. }) {
-            state.audit(
-                "totp_failure",
-                Some(&username),
-                req,
-                Some("re-enrolment: current code wrong".into()),
-            );
-            if let Some(until) = state.record_failure(&keys, Some(&username), req).await {
+            let detail = "re-enrolment: current code wrong";
+            if let Some(until) = state
+                .failed_attempt("totp_failure", &username, req, detail)
+                .await
+            {
                 return too_many(state, req.now, until);
             }
             return setup_page(
@@ -174,13 +168,11 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
             )
         }
         _ => {
-            state.audit(
-                "totp_failure",
-                Some(&username),
-                req,
-                Some("enrolment: wrong code".into()),
-            );
-            if let Some(until) = state.record_failure(&keys, Some(&username), req).await {
+            let detail = "enrolment: wrong code";
+            if let Some(until) = state
+                .failed_attempt("totp_failure", &username, req, detail)
+                .await
+            {
                 return too_many(state, req.now, until);
             }
             return setup_page(
@@ -236,22 +228,16 @@ pub async fn post_disable(state: &State, req: &PortalRequest, form: &Form) -> Ht
             Some(&account),
         );
     }
-    let keys = state.regulation_keys(Some(&username), req.client_ip);
-    if let Some(until) = state.banned_until(&keys, req.now).await {
+    if let Some(until) = state.ban_on(&username, req).await {
         return too_many(state, req.now, until);
     }
-    let check = match state.check_totp(user_id, code, req.now).await {
-        CodeCheck::Accepted { remaining } => CodeCheck::Accepted { remaining },
-        _ => state.use_recovery_code(user_id, code, req.now).await,
-    };
+    let check = state.check_any_code(user_id, code, req.now).await;
     if !matches!(check, CodeCheck::Accepted { .. }) {
-        state.audit(
-            "totp_failure",
-            Some(&username),
-            req,
-            Some("disable: wrong code".into()),
-        );
-        if let Some(until) = state.record_failure(&keys, Some(&username), req).await {
+        let detail = "disable: wrong code";
+        if let Some(until) = state
+            .failed_attempt("totp_failure", &username, req, detail)
+            .await
+        {
             return too_many(state, req.now, until);
         }
         return message(
@@ -312,8 +298,7 @@ pub async fn post_regenerate(state: &State, req: &PortalRequest, form: &Form) ->
             Some(&account),
         );
     }
-    let keys = state.regulation_keys(Some(&username), req.client_ip);
-    if let Some(until) = state.banned_until(&keys, req.now).await {
+    if let Some(until) = state.ban_on(&username, req).await {
         return too_many(state, req.now, until);
     }
     match state.check_totp(user_id, code, req.now).await {
@@ -328,13 +313,11 @@ pub async fn post_regenerate(state: &State, req: &PortalRequest, form: &Form) ->
             )
         }
         _ => {
-            state.audit(
-                "totp_failure",
-                Some(&username),
-                req,
-                Some("regenerate: wrong code".into()),
-            );
-            if let Some(until) = state.record_failure(&keys, Some(&username), req).await {
+            let detail = "regenerate: wrong code";
+            if let Some(until) = state
+                .failed_attempt("totp_failure", &username, req, detail)
+                .await
+            {
                 return too_many(state, req.now, until);
             }
             return message(
