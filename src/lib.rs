@@ -67,6 +67,13 @@ pub struct State {
     identity_names: [String; 4],
 }
 
+/// An authentication attempt in progress: no other attempt on its user or client runs until
+/// it drops.
+#[must_use = "the attempt ends when this is dropped"]
+pub struct Attempt {
+    _guards: Vec<tokio::sync::OwnedMutexGuard<()>>,
+}
+
 /// The outcome of checking a TOTP or recovery code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeCheck {
@@ -345,10 +352,16 @@ impl State {
         }
     }
 
-    /// The end of a ban on `username` or on the request's client, if one is active.
-    pub async fn ban_on(&self, username: &str, req: &PortalRequest) -> Option<i64> {
+    /// Starts an attempt on `username` from the request's client: waits for attempts already
+    /// in progress on either, then checks the bans. `Err` holds the end of an active ban; `Ok`
+    /// holds the subjects until the attempt is over (keep it alive while checking and counting).
+    pub async fn begin_attempt(&self, username: &str, req: &PortalRequest) -> Result<Attempt, i64> {
         let keys = self.regulation_keys(Some(username), req.client_ip);
-        self.banned_until(&keys, req.now).await
+        let guards = self.regulator.serialize(&keys).await;
+        match self.banned_until(&keys, req.now).await {
+            Some(until) => Err(until),
+            None => Ok(Attempt { _guards: guards }),
+        }
     }
 
     /// A failed second-factor attempt: audited as `event`, counted against the user and the

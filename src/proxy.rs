@@ -68,7 +68,7 @@ impl ProxyHttp for Proxy {
         let now = unix_now();
         ctx.client_ip = client_ip(session, &state.config.server.trusted_proxies);
 
-        // 0. Requests no app should see: ambiguous framing, oversized heads.
+        // 0. Requests no app should see: oversized heads.
         if let Some((status, title, text)) = malformed(session.req_header()) {
             session.set_keepalive(None);
             return self.answer(session, status, title, text).await;
@@ -423,28 +423,9 @@ fn malformed(req: &RequestHeader) -> Option<(u16, &'static str, &'static str)> {
             "The request's headers are larger than this gateway accepts.",
         ));
     }
-    // Both framings, or disagreeing lengths: the classic request-smuggling shapes. Refuse
-    // rather than guess which one the upstream would believe.
-    let lengths: Vec<&[u8]> = req
-        .headers
-        .get_all(header::CONTENT_LENGTH)
-        .iter()
-        .map(|v| v.as_bytes())
-        .collect();
-    if !lengths.is_empty() && req.headers.contains_key(header::TRANSFER_ENCODING) {
-        return Some((
-            400,
-            "Bad request",
-            "The request has both Content-Length and Transfer-Encoding.",
-        ));
-    }
-    if lengths.windows(2).any(|w| w[0] != w[1]) {
-        return Some((
-            400,
-            "Bad request",
-            "The request has conflicting Content-Length headers.",
-        ));
-    }
+    // Conflicting framing (Content-Length with Transfer-Encoding) never reaches here: pingora
+    // drops the length, reads the chunked body and closes the connection afterwards, so no
+    // second request can be smuggled behind the first.
     None
 }
 

@@ -8,6 +8,10 @@
 //! * **banned**: the `max_failures`-th failure inside the window bans the subject until
 //!   `now + ban`. While banned, credentials are not checked at all.
 //!
+//! Attempts on one subject are serialized ([`Regulator::serialize`]): the ban check, the
+//! credential check and the counting of its failure happen as one step, so a burst of guesses
+//! sent at once is checked one after another and stops at the ban like a slow one would.
+//!
 //! A success clears the user's counter. Both caches are bounded (moka, TinyLFU), so a spray
 //! from many addresses costs bounded memory; the gateway persists bans in the store and asks
 //! it when the cache has no answer, so eviction can never lift a ban. There is no global
@@ -25,6 +29,8 @@ use crate::config::RegulationConfig;
 #[derive(Clone)]
 pub struct Regulator {
     failures: Cache<String, Arc<Mutex<VecDeque<i64>>>>,
+    /// One lock per subject with an attempt in progress.
+    locks: Cache<String, Arc<tokio::sync::Mutex<()>>>,
     bans: Cache<String, i64>,
     max_failures: u32,
     window: i64,
@@ -52,6 +58,10 @@ impl Regulator {
             failures: Cache::builder()
                 .max_capacity(MAX_COUNTED_SUBJECTS)
                 .time_to_idle(Duration::from_secs(window))
+                .build(),
+            locks: Cache::builder()
+                .max_capacity(MAX_COUNTED_SUBJECTS)
+                .time_to_idle(Duration::from_secs(60))
                 .build(),
             bans: Cache::builder()
                 .max_capacity(MAX_CACHED_BANS)
@@ -111,6 +121,18 @@ impl Regulator {
         } else {
             None
         }
+    }
+
+    /// Waits until no other attempt on any of `keys` is in progress, and holds them until the
+    /// returned guards drop. Keys must come in a fixed order (user, then client) so that two
+    /// attempts never wait on each other.
+    pub async fn serialize(&self, keys: &[String]) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+        let mut guards = Vec::with_capacity(keys.len());
+        for key in keys {
+            let lock = self.locks.get_with(key.clone(), Default::default);
+            guards.push(lock.lock_owned().await);
+        }
+        guards
     }
 
     /// Forgets the failures of `key` (after a success).

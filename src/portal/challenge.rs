@@ -150,9 +150,10 @@ pub async fn post_totp(state: &State, req: &PortalRequest, form: &Form) -> HttpR
         );
     }
     let username = session.identity.username.clone();
-    if let Some(until) = state.ban_on(&username, req).await {
-        return too_many(state, req.now, until);
-    }
+    let _attempt = match state.begin_attempt(&username, req).await {
+        Ok(attempt) => attempt,
+        Err(until) => return too_many(state, req.now, until),
+    };
     match state
         .check_totp(session.identity.user_id, code, req.now)
         .await
@@ -204,9 +205,10 @@ pub async fn post_recovery(state: &State, req: &PortalRequest, form: &Form) -> H
         );
     }
     let username = session.identity.username.clone();
-    if let Some(until) = state.ban_on(&username, req).await {
-        return too_many(state, req.now, until);
-    }
+    let _attempt = match state.begin_attempt(&username, req).await {
+        Ok(attempt) => attempt,
+        Err(until) => return too_many(state, req.now, until),
+    };
     match state
         .use_recovery_code(session.identity.user_id, code, req.now)
         .await

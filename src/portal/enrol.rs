@@ -126,9 +126,10 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
     }
     let username = session.identity.username.clone();
     let user_id = session.identity.user_id;
-    if let Some(until) = state.ban_on(&username, req).await {
-        return too_many(state, req.now, until);
-    }
+    let _attempt = match state.begin_attempt(&username, req).await {
+        Ok(attempt) => attempt,
+        Err(until) => return too_many(state, req.now, until),
+    };
     if needs_current(session) {
         let check = state.check_any_code(user_id, current, req.now).await;
         if !matches!(check, CodeCheck::Accepted { .. }) {
@@ -228,9 +229,10 @@ pub async fn post_disable(state: &State, req: &PortalRequest, form: &Form) -> Ht
             Some(&account),
         );
     }
-    if let Some(until) = state.ban_on(&username, req).await {
-        return too_many(state, req.now, until);
-    }
+    let _attempt = match state.begin_attempt(&username, req).await {
+        Ok(attempt) => attempt,
+        Err(until) => return too_many(state, req.now, until),
+    };
     let check = state.check_any_code(user_id, code, req.now).await;
     if !matches!(check, CodeCheck::Accepted { .. }) {
         let detail = "disable: wrong code";
@@ -298,9 +300,10 @@ pub async fn post_regenerate(state: &State, req: &PortalRequest, form: &Form) ->
             Some(&account),
         );
     }
-    if let Some(until) = state.ban_on(&username, req).await {
-        return too_many(state, req.now, until);
-    }
+    let _attempt = match state.begin_attempt(&username, req).await {
+        Ok(attempt) => attempt,
+        Err(until) => return too_many(state, req.now, until),
+    };
     match state.check_totp(user_id, code, req.now).await {
         CodeCheck::Accepted { .. } => {}
         CodeCheck::Unavailable => {

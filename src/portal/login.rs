@@ -84,10 +84,14 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
     }
     let now = req.now;
     let keys = state.regulation_keys(Some(username), req.client_ip);
-    if let Some(until) = state.banned_until(&keys, now).await {
-        state.audit("login_refused_banned", Some(username), req, None);
-        return too_many(state, now, until);
-    }
+    // Held until the failure is counted: concurrent guesses are checked one at a time.
+    let _attempt = match state.begin_attempt(username, req).await {
+        Ok(attempt) => attempt,
+        Err(until) => {
+            state.audit("login_refused_banned", Some(username), req, None);
+            return too_many(state, now, until);
+        }
+    };
 
     let lookup_name = username.to_string();
     let user = state

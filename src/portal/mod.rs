@@ -171,8 +171,8 @@ async fn dispatch(state: &State, req: &PortalRequest) -> HttpResponse {
     let is_get = req.method == Method::GET || req.method == Method::HEAD;
     let page = req.page.as_str();
     if page == "/static/style.css" && is_get {
-        return HttpResponse::new(200, "text/css; charset=utf-8", STYLE_CSS)
-            .header("Cache-Control", "public, max-age=3600");
+        // Like every portal response it is `no-store`: it is small, and one rule is simpler.
+        return HttpResponse::new(200, "text/css; charset=utf-8", STYLE_CSS);
     }
     if page == "/health" && is_get {
         return match state.store.call(|s| s.ping()).await {

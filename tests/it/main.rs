@@ -3,5 +3,6 @@
 
 mod helpers;
 
+mod hardening;
 mod proxy;
 mod second_factor;
