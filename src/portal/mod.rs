@@ -67,9 +67,12 @@ impl PortalRequest {
     }
 
     /// True when an `Origin` (or failing that a `Referer`) header names another site.
+    ///
+    /// `Origin: null` is not foreign: it is what browsers send for every form POST from a page
+    /// whose referrer policy is `no-referrer`, as all portal pages are. Such posts, like posts
+    /// with neither header, are judged by their CSRF token alone.
     fn foreign_origin(&self) -> bool {
-        let claimed = match self.header("origin") {
-            Some("null") => return true,
+        let claimed = match self.header("origin").filter(|o| *o != "null") {
             Some(o) => o,
             None => match self.header("referer") {
                 Some(r) => r,

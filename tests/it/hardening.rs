@@ -727,7 +727,8 @@ async fn a_ban_survives_a_restart() {
 // -- 7. CSRF ---------------------------------------------------------------------------------
 
 /// Five forgeries of a form whose honest fields (without `csrf`) are `fields`: no token, a
-/// wrong token, the right token from a foreign `Origin`, a foreign `Referer`, `Origin: null`.
+/// wrong token, the right token from a foreign `Origin`, a foreign `Referer`, `Origin: null`
+/// without a token.
 /// Each must be the 403 "form expired" page.
 async fn assert_forgeries_refused(
     b: &mut Browser,
@@ -747,7 +748,7 @@ async fn assert_forgeries_refused(
             None,
         ),
         ("foreign Origin", Some(csrf), Some("http://evil.test"), None),
-        ("Origin null", Some(csrf), Some("null"), None),
+        ("Origin null without csrf", None, Some("null"), None),
         (
             "foreign Referer",
             Some(csrf),
@@ -1666,4 +1667,25 @@ async fn unknown_disabled_and_wrong_password_logins_get_the_same_answer() {
         assert_eq!(c, cookies, "{user}/{password}");
     }
     assert_eq!(session_cookie(&b), None);
+}
+
+/// Pages are served with `Referrer-Policy: no-referrer`, so browsers post their forms with
+/// `Origin: null` and no `Referer`; with the right token that is an honest sign-in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_form_post_with_origin_null_and_its_token_signs_in() {
+    let gw = spawn_gateway();
+    gw.add_user("alice", &[]);
+    let p = gw.prefix().to_string();
+    let mut b = gw.browser();
+    let page = b.get(&format!("{p}/login?rd=%2Fdocs")).await;
+    let csrf = page.field("csrf");
+    let fields = [
+        ("username", "alice"),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+        ("rd", "/docs"),
+    ];
+    let r = post_as(&mut b, &format!("{p}/login"), &fields, Some("null"), &[]).await;
+    r.assert_redirect_to("/docs");
+    assert!(b.cookie("portcullis_session").is_some());
 }
