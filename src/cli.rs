@@ -200,6 +200,13 @@ pub fn run_admin(config_path: &Path, command: Command, out: &mut dyn Write) -> a
         Command::Audit { user, limit, json } => {
             let store = open_store(&config)?;
             let events = store.audit_events(user.as_deref(), limit)?;
+            if !json {
+                writeln!(
+                    out,
+                    "{:<20}  {:<28} {:<16} {:<16} DETAIL  [USER AGENT]",
+                    "TIME (UTC)", "EVENT", "USER", "CLIENT IP"
+                )?;
+            }
             for e in events {
                 if json {
                     writeln!(out, "{}", serde_json::to_string(&e)?)?;
