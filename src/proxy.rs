@@ -19,12 +19,12 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
 use crate::auth::unix_now;
-use crate::config::Policy;
+use crate::config::{Config, Policy};
 use crate::http_response::HttpResponse;
 use crate::policy::{decide, Decision};
 use crate::portal::{self, encode_query, PortalRequest, MAX_FORM_BYTES};
 use crate::routes::normalize_path;
-use crate::session::ActiveSession;
+use crate::session::{ActiveSession, Identity};
 use crate::State;
 
 /// The gateway's `ProxyHttp`.
@@ -186,53 +186,17 @@ impl ProxyHttp for Proxy {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         let state = &*self.state;
-        let spoofed: Vec<String> = upstream
-            .headers
-            .keys()
-            .filter(|name| state.config.identity_headers.is_identity(name.as_str()))
-            .map(|name| name.as_str().to_string())
-            .collect();
-        for name in spoofed {
-            upstream.remove_header(&name);
-        }
-        strip_cookies(
-            upstream,
-            &[&state.names.session_cookie, &state.names.csrf_cookie],
-        )?;
-
-        if let Some(s) = &ctx.identity {
-            let names = &state.config.identity_headers;
-            let id = &s.identity;
-            upstream.insert_header(names.user.clone(), id.username.as_str())?;
-            if let Some(email) = &id.email {
-                upstream.insert_header(names.email.clone(), email.as_str())?;
-            }
-            if let Some(name) = &id.display_name {
-                upstream.insert_header(names.name.clone(), name.as_str())?;
-            }
-            upstream.insert_header(names.groups.clone(), id.groups_header.as_str())?;
-        }
-
-        let peer = peer_ip(session);
-        let trusted = peer.is_some_and(|p| is_trusted(p, &state.config.server.trusted_proxies));
-        let forwarded_for = match (trusted, upstream.headers.get("x-forwarded-for")) {
-            (true, Some(existing)) => format!(
-                "{}, {}",
-                existing.to_str().unwrap_or(""),
-                peer.map_or(String::new(), |p| p.to_string())
-            ),
-            _ => ctx.client_ip.to_string(),
+        let forwarding = Forwarding {
+            identity: ctx.identity.as_ref().map(|s| &*s.identity),
+            client_ip: ctx.client_ip,
+            peer: peer_ip(session),
+            tls: self.tls,
         };
-        upstream.insert_header("X-Forwarded-For", forwarded_for)?;
-        let proto = match (trusted, upstream.headers.get("x-forwarded-proto")) {
-            (true, Some(p)) => p.to_str().unwrap_or("http").to_string(),
-            _ => if self.tls { "https" } else { "http" }.to_string(),
-        };
-        upstream.insert_header("X-Forwarded-Proto", proto)?;
-        if let Some(host) = request_host(session.req_header()) {
-            upstream.insert_header("X-Forwarded-Host", host)?;
-        }
-        Ok(())
+        let cookies = [
+            state.names.session_cookie.as_str(),
+            state.names.csrf_cookie.as_str(),
+        ];
+        rewrite_for_upstream(&state.config, &cookies, upstream, &forwarding)
     }
 
     /// A request that failed: a 502 page when the upstream could not be reached.
@@ -275,6 +239,15 @@ impl ProxyHttp for Proxy {
             error_code: code,
             can_reuse_downstream: false,
         }
+    }
+
+    /// A client that goes away mid-request is not an error of the gateway: log it at debug.
+    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
+        e.esource() == &ErrorSource::Downstream
+            && matches!(
+                e.etype(),
+                ErrorType::ConnectionClosed | ErrorType::ReadError | ErrorType::WriteError
+            )
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
@@ -395,6 +368,69 @@ impl Proxy {
             .await?;
         Ok(true)
     }
+}
+
+/// What the upstream is told about a request besides the request itself.
+pub struct Forwarding<'a> {
+    /// The signed-in user; `None` on bypass routes.
+    pub identity: Option<&'a Identity>,
+    pub client_ip: IpAddr,
+    /// The TCP peer (a trusted proxy's `X-Forwarded-*` are kept and extended).
+    pub peer: Option<IpAddr>,
+    /// Whether the client reached the gateway over TLS.
+    pub tls: bool,
+}
+
+/// The request as the app sees it: no client-sent identity headers (in any spelling), none of
+/// the gateway's cookies, our identity headers and `X-Forwarded-For/-Proto/-Host`.
+pub fn rewrite_for_upstream(
+    config: &Config,
+    gateway_cookies: &[&str],
+    upstream: &mut RequestHeader,
+    f: &Forwarding<'_>,
+) -> Result<()> {
+    let names = &config.identity_headers;
+    let spoofed: Vec<String> = upstream
+        .headers
+        .keys()
+        .filter(|name| names.is_identity(name.as_str()))
+        .map(|name| name.as_str().to_string())
+        .collect();
+    for name in spoofed {
+        upstream.remove_header(&name);
+    }
+    strip_cookies(upstream, gateway_cookies)?;
+
+    if let Some(id) = f.identity {
+        upstream.insert_header(names.user.clone(), id.username.as_str())?;
+        if let Some(email) = &id.email {
+            upstream.insert_header(names.email.clone(), email.as_str())?;
+        }
+        if let Some(name) = &id.display_name {
+            upstream.insert_header(names.name.clone(), name.as_str())?;
+        }
+        upstream.insert_header(names.groups.clone(), id.groups_header.as_str())?;
+    }
+
+    let trusted = f
+        .peer
+        .is_some_and(|p| is_trusted(p, &config.server.trusted_proxies));
+    let forwarded_for = match (trusted, upstream.headers.get("x-forwarded-for"), f.peer) {
+        (true, Some(existing), Some(peer)) => {
+            format!("{}, {peer}", existing.to_str().unwrap_or(""))
+        }
+        _ => f.client_ip.to_string(),
+    };
+    upstream.insert_header("X-Forwarded-For", forwarded_for)?;
+    let proto = match (trusted, upstream.headers.get("x-forwarded-proto")) {
+        (true, Some(p)) => p.to_str().unwrap_or("http").to_string(),
+        _ => if f.tls { "https" } else { "http" }.to_string(),
+    };
+    upstream.insert_header("X-Forwarded-Proto", proto)?;
+    if let Some(host) = request_host(upstream) {
+        upstream.insert_header("X-Forwarded-Host", host)?;
+    }
+    Ok(())
 }
 
 /// Largest request head (all header names and values) and request target accepted.

@@ -54,9 +54,18 @@ impl Glob {
 
     /// Matches a normalised path (see [`normalize_path`]).
     pub fn matches(&self, path: &str) -> bool {
-        let segs: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-        match_segments(&self.segments, &segs)
+        self.matches_segments(&segments(path))
     }
+
+    /// Matches a path already split by [`segments`] (split once, matched against many globs).
+    pub fn matches_segments(&self, segs: &[&str]) -> bool {
+        match_segments(&self.segments, segs)
+    }
+}
+
+/// The segments of a normalised path: `/a/b` is `["a", "b"]`, `/` is `[""]`.
+pub fn segments(path: &str) -> Vec<&str> {
+    path.strip_prefix('/').unwrap_or(path).split('/').collect()
 }
 
 fn match_segments(globs: &[Segment], segs: &[&str]) -> bool {
@@ -195,11 +204,12 @@ impl Router {
     /// Finds the app and rule for a request; `path` must be normalised.
     pub fn route(&self, host: &str, method: &str, path: &str) -> Option<RouteMatch<'_>> {
         let (app_index, app) = self.app_for_host(host)?;
+        let segs = segments(path);
         let rule = app.rules.iter().find(|rule| {
             rule.methods
                 .as_ref()
                 .is_none_or(|m| m.iter().any(|m| m.eq_ignore_ascii_case(method)))
-                && rule.paths.iter().any(|g| g.matches(path))
+                && rule.paths.iter().any(|g| g.matches_segments(&segs))
         });
         Some(RouteMatch {
             app,

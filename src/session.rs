@@ -103,8 +103,6 @@ pub struct ActiveSession {
     pub expires_at: i64,
     last_seen: AtomicI64,
     flushed_seen: AtomicI64,
-    pub client_ip: String,
-    pub user_agent: String,
 }
 
 impl ActiveSession {
@@ -117,8 +115,6 @@ impl ActiveSession {
             expires_at: row.expires_at,
             last_seen: AtomicI64::new(row.last_seen),
             flushed_seen: AtomicI64::new(row.last_seen),
-            client_ip: row.client_ip.clone(),
-            user_agent: row.user_agent.clone(),
         }
     }
 
@@ -132,8 +128,6 @@ impl ActiveSession {
             expires_at: i64::MAX,
             last_seen: AtomicI64::new(0),
             flushed_seen: AtomicI64::new(0),
-            client_ip: String::new(),
-            user_agent: String::new(),
         }
     }
 
@@ -186,6 +180,9 @@ pub struct Origin {
 #[derive(Clone)]
 pub struct Sessions {
     cache: Cache<[u8; 32], Arc<ActiveSession>>,
+    /// One shared identity per user among cached sessions (a user with many sessions costs
+    /// one copy of their name, email and groups).
+    identities: Cache<i64, Arc<Identity>>,
     store: Store,
     cfg: SessionConfig,
 }
@@ -208,6 +205,10 @@ impl Sessions {
                 .max_capacity(MAX_CACHED_SESSIONS)
                 .time_to_idle(cfg.idle_timeout)
                 .support_invalidation_closures()
+                .build(),
+            identities: Cache::builder()
+                .max_capacity(MAX_CACHED_SESSIONS)
+                .time_to_idle(cfg.idle_timeout)
                 .build(),
             store,
             cfg,
@@ -274,12 +275,25 @@ impl Sessions {
             }
         };
         let level = Level::from_u8(row.level)?;
-        let mut session =
-            ActiveSession::from_row(&row, Arc::new(Identity::from_user(&user, has_totp)), level);
+        let identity = self.shared(Identity::from_user(&user, has_totp));
+        let mut session = ActiveSession::from_row(&row, identity, level);
         session.last_seen = AtomicI64::new(now.max(row.last_seen));
         let session = Arc::new(session);
         self.cache.insert(id_hash, Arc::clone(&session));
         Some(session)
+    }
+
+    /// The cached copy of `identity` when an equal one is cached, else `identity` (now cached).
+    fn shared(&self, identity: Identity) -> Arc<Identity> {
+        if let Some(cached) = self.identities.get(&identity.user_id) {
+            if *cached == identity {
+                return cached;
+            }
+        }
+        let identity = Arc::new(identity);
+        self.identities
+            .insert(identity.user_id, Arc::clone(&identity));
+        identity
     }
 
     /// Opens a session for `user` at `level`, replacing `previous` (a change of level gets a
@@ -333,6 +347,7 @@ impl Sessions {
     /// Drops every cached session of a user (their identity or rights changed).
     pub fn forget_user(&self, user_id: i64) {
         // Only fails when closures are not enabled, which `new` does.
+        self.identities.invalidate(&user_id);
         let _ = self
             .cache
             .invalidate_entries_if(move |_, s| s.identity.user_id == user_id);
@@ -341,6 +356,7 @@ impl Sessions {
 
     /// Drops the whole cache: the store is the truth again for every session.
     pub fn invalidate_all(&self) {
+        self.identities.invalidate_all();
         self.cache.invalidate_all();
         self.cache.run_pending_tasks();
     }

@@ -1,0 +1,579 @@
+#!/usr/bin/env bash
+# Portcullis benchmark suite: throughput and latency next to nginx, a login storm, and memory
+# with many sessions. Everything runs on loopback and is stopped on exit.
+#
+#   bench/run.sh                 # full run (about 6 minutes on 2 cores)
+#   QUICK=1 bench/run.sh         # a smoke run with short measurements and 10 000 sessions
+#
+# Knobs (environment):
+#   DURATION=10        seconds per wrk measurement
+#   ROUNDS=3           alternated rounds; every figure is the median over them
+#   THREADS=2          wrk threads for the throughput table
+#   CONNECTIONS=64     wrk connections for the throughput table
+#   WARMUP=2           seconds of unmeasured load per scenario before the rounds
+#   STORM_CONNECTIONS=16   proxied connections measured in the login storm
+#   STORM_CLIENTS=16   connections posting logins during the storm
+#   STORM_MODES="paced saturating"   proxied load during the storm check: paced (each
+#                      connection waits PACE_MS between requests) and/or saturating (no wait)
+#   PACE_MS=4          the wait of the paced load
+#   SCALE_SESSIONS=100000  live sessions for the memory check
+#   SCALE_USERS=1000   users those sessions belong to
+#   SCALE_PROBE=2000   extra sessions touched one at a time (cache miss, then hit)
+#   TOUCH_CONCURRENCY=32   requests in flight while touching the sessions
+#   PARTS="throughput storm scale"   which parts to run
+#   SKIP_BUILD=1       use the existing release build
+#   KEEP=1             keep the temporary directory (configs, logs, raw wrk output)
+#   GW_LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2   run the gateway with another
+#                      malloc (an experiment; the table header says when it is set)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+  : "${DURATION:=3}" "${ROUNDS:=1}" "${WARMUP:=1}" "${SCALE_SESSIONS:=10000}" "${SCALE_PROBE:=500}"
+fi
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+WARMUP=${WARMUP:-2}
+STORM_CONNECTIONS=${STORM_CONNECTIONS:-16}
+STORM_CLIENTS=${STORM_CLIENTS:-16}
+STORM_MODES=${STORM_MODES:-"paced saturating"}
+PACE_MS=${PACE_MS:-4}
+SCALE_SESSIONS=${SCALE_SESSIONS:-100000}
+SCALE_USERS=${SCALE_USERS:-1000}
+SCALE_PROBE=${SCALE_PROBE:-2000}
+TOUCH_CONCURRENCY=${TOUCH_CONCURRENCY:-32}
+PARTS=${PARTS:-"throughput storm scale"}
+SKIP_BUILD=${SKIP_BUILD:-0}
+KEEP=${KEEP:-0}
+GW_LD_PRELOAD=${GW_LD_PRELOAD:-}
+
+for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP STORM_CONNECTIONS STORM_CLIENTS PACE_MS \
+  SCALE_SESSIONS SCALE_USERS SCALE_PROBE TOUCH_CONCURRENCY; do
+  min=1
+  case $v in WARMUP | PACE_MS) min=0 ;; esac
+  if ! [[ ${!v} =~ ^[0-9]+$ ]] || [ "${!v}" -lt "$min" ]; then
+    echo "bench: $v must be a whole number of at least $min (got '${!v}')" >&2
+    exit 2
+  fi
+done
+
+PREFIX=/.portcullis
+COOKIE=portcullis_session
+NPROC=$(nproc)
+BIN="$ROOT/target/release/portcullis"
+EXAMPLES="$ROOT/target/release/examples"
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# --- tools ---------------------------------------------------------------------------------
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+command -v ss >/dev/null || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing ${need[*]}: install them (apt-get install -y ${need[*]}) or run as root"
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# --- processes: everything started is recorded and stopped by PID --------------------------
+WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
+chmod 755 "$WORK" # nginx workers run as nobody when started by root
+PIDS=()
+TARGETS=() # "met|missed: text" lines for the summary
+
+stop_pid() {
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    stop_pid "$pid"
+  done
+  if [ "$KEEP" = 1 ]; then
+    log "kept $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+USED_PORTS=" "
+# alloc_port VAR: a free loopback TCP port, different from the ones handed out before.
+alloc_port() {
+  local p i
+  for i in $(seq 1 500); do
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    [[ $USED_PORTS == *" $p "* ]] && continue
+    if [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then
+      USED_PORTS+="$p "
+      printf -v "$1" '%s' "$p"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+# wait_http PORT PID NAME: until something answers HTTP on the port (at most 30 s).
+wait_http() {
+  local i
+  for i in $(seq 1 300); do
+    kill -0 "$2" 2>/dev/null || die "$3 exited; see its log in $WORK (KEEP=1 keeps it)"
+    if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "$3 did not answer on port $1"
+}
+
+# --- build ---------------------------------------------------------------------------------
+if [ "$SKIP_BUILD" != 1 ]; then
+  log "cargo build --release (gateway and bench examples)"
+  (cd "$ROOT" && cargo build --release --quiet --bin portcullis \
+    --example seed_sessions --example touch_sessions)
+fi
+[ -x "$BIN" ] || die "no release build at $BIN (run without SKIP_BUILD=1)"
+
+# --- nginx: the upstream and the anchor proxy ------------------------------------------------
+nginx_conf() { # DIR BODY
+  local dir=$1
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+$2
+}
+EOF
+}
+
+start_nginx() { # DIR NAME PORT
+  "$NGINX" -p "$1" -c "$1/nginx.conf" -e "$1/error.log" -g 'daemon off;' >"$1/stdout.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "$3" "$!" "$2"
+}
+
+alloc_port UP_PORT
+alloc_port PROXY_PORT
+alloc_port GW_PORT
+alloc_port SCALE_PORT
+
+nginx_conf "$WORK/upstream" "    server {
+        listen 127.0.0.1:$UP_PORT;
+        location / { return 200 \"ok\"; }
+    }"
+nginx_conf "$WORK/proxy" "    upstream app {
+        server 127.0.0.1:$UP_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$PROXY_PORT;
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }
+    }"
+
+# --- the gateway -----------------------------------------------------------------------------
+gateway_conf() { # DIR PORT
+  mkdir -p "$1/data"
+  cat >"$1/portcullis.toml" <<EOF
+[server]
+listen = "127.0.0.1:$2"
+threads = $NPROC  # one per core, the default
+
+[storage]
+path = "$1/data/portcullis.db"
+key_file = "$1/data/portcullis.key"
+
+[session]
+secure = false
+
+[regulation]
+max_failures = 100
+window = "1m"
+ban = "10s"
+
+[[apps]]
+name = "bench"
+upstream = "127.0.0.1:$UP_PORT"
+default_policy = "one_factor"
+
+[[apps.rules]]
+paths = ["/public/**"]
+policy = "bypass"
+EOF
+}
+
+GW_PID=
+start_gateway() { # DIR PORT
+  if [ -n "$GW_LD_PRELOAD" ]; then
+    LD_PRELOAD=$GW_LD_PRELOAD "$BIN" serve -c "$1/portcullis.toml" >"$1/gateway.log" 2>&1 &
+  else
+    "$BIN" serve -c "$1/portcullis.toml" >"$1/gateway.log" 2>&1 &
+  fi
+  GW_PID=$!
+  PIDS+=("$GW_PID")
+  wait_http "$2" "$GW_PID" "the gateway"
+}
+
+rand_password() { head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24; }
+
+add_user() { # CONF NAME PASSWORD
+  printf '%s\n' "$3" | "$BIN" user add "$2" --password-stdin -c "$1" >/dev/null
+}
+
+# login_form PORT USER PASSWORD: sets LOGIN_COOKIE (the pre-session CSRF cookie) and
+# LOGIN_BODY (the urlencoded form), as a browser would have them after loading the page.
+login_form() {
+  local jar="$WORK/jar.$2" page csrf pre
+  rm -f "$jar"
+  page=$(curl -sS -c "$jar" "http://127.0.0.1:$1$PREFIX/login?rd=/")
+  csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$page" | head -n1)
+  pre=$(awk -v n="${COOKIE}_csrf" '$6 == n { print $7 }' "$jar")
+  if [ -z "$csrf" ] || [ -z "$pre" ]; then die "no CSRF token on the login page"; fi
+  LOGIN_COOKIE="${COOKIE}_csrf=$pre"
+  LOGIN_BODY="username=$2&password=$3&csrf=$csrf&rd=%2F"
+}
+
+# login PORT USER PASSWORD: prints the session cookie's value.
+login() {
+  local out code
+  login_form "$@"
+  out=$(curl -sS -o /dev/null -D - -H "Cookie: $LOGIN_COOKIE" --data "$LOGIN_BODY" \
+    "http://127.0.0.1:$1$PREFIX/login")
+  code=$(awk 'NR == 1 { print $2 }' <<<"$out")
+  [ "$code" = 303 ] || die "login of $2 answered $code, not 303"
+  sed -n "s/^[Ss]et-[Cc]ookie: $COOKIE=\([^;]*\);.*/\1/p" <<<"$out" | tr -d '\r' | head -n1
+}
+
+# expect NAME STATUS BODY-OR-LOCATION curl-args...: checks a scenario before measuring it.
+expect() {
+  local name=$1 want=$2 what=$3 got
+  shift 3
+  got=$(curl -sS -o "$WORK/expect.body" -w '%{http_code} %{redirect_url}' "$@")
+  if [ "${got%% *}" != "$want" ]; then
+    die "scenario $name answered ${got%% *}, expected $want"
+  fi
+  if [ "$want" = 200 ] && [ "$(cat "$WORK/expect.body")" != "$what" ]; then
+    die "scenario $name answered a body other than '$what'"
+  fi
+  if [ "$want" = 302 ] && [[ ${got#* } != *"$what"* ]]; then
+    die "scenario $name redirected to '${got#* }', not to $what"
+  fi
+}
+
+# --- wrk and its output --------------------------------------------------------------------------
+# wrk_parse FILE: "rps p50_ms p99_ms bad" where bad counts socket errors and statuses >= 400.
+wrk_parse() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+      if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+      if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000
+      if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+      return v + 0
+    }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /^Requests\/sec:/ { rps = $2 }
+    /Non-2xx or 3xx responses:/ { bad += $NF }
+    /Socket errors:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) bad += $i + 0 }
+    END { printf "%.1f %.3f %.3f %d\n", rps, p50, p99, bad }
+  ' "$1"
+}
+
+median() { # numbers...
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "nan"; exit }
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# target TEXT VALUE LIMIT: records whether VALUE <= LIMIT for the summary.
+target() {
+  if awk -v v="$2" -v l="$3" 'BEGIN { exit !(v != "n/a" && v + 0 <= l + 0) }'; then
+    TARGETS+=("met:    $1 = $2 (target <= $3)")
+  else
+    TARGETS+=("MISSED: $1 = $2 (target <= $3)")
+  fi
+}
+
+# --- part 1: throughput and latency next to nginx --------------------------------------------
+SCENARIOS=(upstream nginx gw_session gw_bypass gw_redirect)
+declare -A LABEL=(
+  [upstream]="a. upstream direct (limit)"
+  [nginx]="b. nginx proxy, keep-alive (anchor)"
+  [gw_session]="c. portcullis, cached session"
+  [gw_bypass]="d. portcullis, bypass route"
+  [gw_redirect]="e. portcullis, no session (302)"
+)
+declare -A URL ARGS RPS P50 P99
+
+run_throughput() {
+  local s r i order out bad
+  URL[upstream]="http://127.0.0.1:$UP_PORT/"
+  URL[nginx]="http://127.0.0.1:$PROXY_PORT/"
+  URL[gw_session]="http://127.0.0.1:$GW_PORT/"
+  URL[gw_bypass]="http://127.0.0.1:$GW_PORT/public/x"
+  URL[gw_redirect]="http://127.0.0.1:$GW_PORT/"
+  ARGS[upstream]=""
+  ARGS[nginx]=""
+  ARGS[gw_session]="Cookie: $COOKIE=$SESSION"
+  ARGS[gw_bypass]=""
+  ARGS[gw_redirect]="Accept: text/html"
+
+  expect upstream 200 ok "${URL[upstream]}"
+  expect nginx 200 ok "${URL[nginx]}"
+  expect gw_session 200 ok -H "${ARGS[gw_session]}" "${URL[gw_session]}"
+  expect gw_bypass 200 ok "${URL[gw_bypass]}"
+  expect gw_redirect 302 "$PREFIX/login?rd=" -H "${ARGS[gw_redirect]}" "${URL[gw_redirect]}"
+
+  wrk_run() { # SCENARIO SECONDS OUT
+    local hdr=()
+    [ -n "${ARGS[$1]}" ] && hdr=(-H "${ARGS[$1]}")
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency "${hdr[@]}" "${URL[$1]}" >"$3" 2>&1
+  }
+
+  if [ "$WARMUP" -gt 0 ]; then
+    log "warm-up: ${WARMUP}s per scenario"
+    for s in "${SCENARIOS[@]}"; do wrk_run "$s" "$WARMUP" "$WORK/warmup.$s.txt"; done
+  fi
+  for r in $(seq 1 "$ROUNDS"); do
+    # Alternate the order (a..e, then e..a) so drift during the run does not favour one side.
+    order=("${SCENARIOS[@]}")
+    if [ $((r % 2)) = 0 ]; then
+      order=()
+      for ((i = ${#SCENARIOS[@]} - 1; i >= 0; i--)); do order+=("${SCENARIOS[$i]}"); done
+    fi
+    for s in "${order[@]}"; do
+      out="$WORK/wrk.$s.$r.txt"
+      log "round $r/$ROUNDS: $s (${DURATION}s, -t$THREADS -c$CONNECTIONS)"
+      wrk_run "$s" "$DURATION" "$out"
+      read -r "RPS[$s.$r]" "P50[$s.$r]" "P99[$s.$r]" bad < <(wrk_parse "$out")
+      [ "$bad" = 0 ] || die "scenario $s had $bad errors or statuses >= 400: $(cat "$out")"
+    done
+  done
+  expect gw_session 200 ok -H "${ARGS[gw_session]}" "${URL[gw_session]}"
+
+  local rps p50 p99 vals
+  declare -gA MED_RPS MED_P50 MED_P99
+  for s in "${SCENARIOS[@]}"; do
+    vals=(); for r in $(seq 1 "$ROUNDS"); do vals+=("${RPS[$s.$r]}"); done
+    MED_RPS[$s]=$(median "${vals[@]}")
+    vals=(); for r in $(seq 1 "$ROUNDS"); do vals+=("${P50[$s.$r]}"); done
+    MED_P50[$s]=$(median "${vals[@]}")
+    vals=(); for r in $(seq 1 "$ROUNDS"); do vals+=("${P99[$s.$r]}"); done
+    MED_P99[$s]=$(median "${vals[@]}")
+  done
+
+  {
+    echo
+    echo "Throughput and latency: wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s x $ROUNDS alternated rounds, medians"
+    printf '%-38s %11s %9s %9s %12s %12s\n' scenario "req/s" "p50 ms" "p99 ms" "req/s vs b" "p99 vs b"
+    for s in "${SCENARIOS[@]}"; do
+      rps=${MED_RPS[$s]} p50=${MED_P50[$s]} p99=${MED_P99[$s]}
+      printf '%-38s %11.0f %9.3f %9.3f %12s %12s\n' "${LABEL[$s]}" "$rps" "$p50" "$p99" \
+        "$(ratio "$rps" "${MED_RPS[nginx]}")" "$(ratio "$p99" "${MED_P99[nginx]}")"
+    done
+  } | tee -a "$WORK/report.txt"
+}
+
+# --- part 2: login storm ---------------------------------------------------------------------------
+run_storm() {
+  local r mode out storm_out storm_pid bad x p50 p99 m_rest m_storm
+  login_form "$GW_PORT" storm "$STORM_PASSWORD"
+  # One login by hand with exactly what wrk will post.
+  x=$(curl -sS -o /dev/null -w '%{http_code}' -H "Cookie: $LOGIN_COOKIE" --data "$LOGIN_BODY" \
+    "http://127.0.0.1:$GW_PORT$PREFIX/login")
+  [ "$x" = 303 ] || die "the storm's login answered $x, not 303"
+  export LOGIN_COOKIE LOGIN_BODY PACE_MS
+
+  proxied() { # MODE SECONDS OUT
+    local script=()
+    [ "$1" = paced ] && script=(-s "$ROOT/bench/paced.lua")
+    wrk -t1 -c"$STORM_CONNECTIONS" -d"$2"s --latency "${script[@]}" \
+      -H "Cookie: $COOKIE=$SESSION" "http://127.0.0.1:$GW_PORT/" >"$3" 2>&1
+  }
+  {
+    echo
+    echo "Login storm: proxied wrk -t1 -c$STORM_CONNECTIONS with a session, alone and while $STORM_CLIENTS connections post correct logins; ${DURATION}s x $ROUNDS rounds, medians"
+    printf '%-22s %12s %12s %12s %12s %8s %10s %13s\n' "proxied load" "rest req/s" "rest p99 ms" \
+      "storm req/s" "storm p99 ms" "ratio" "logins/s" "login p99 ms"
+  } | tee -a "$WORK/report.txt"
+  for mode in $STORM_MODES; do
+    [ "$mode" = paced ] || [ "$mode" = saturating ] || die "STORM_MODES: unknown mode $mode"
+    local rest=() storm=() rest_rps=() storm_rps=() login_rps=() login_p99=()
+    for r in $(seq 1 "$ROUNDS"); do
+      out="$WORK/storm.$mode.rest.$r.txt"
+      log "storm ($mode) round $r/$ROUNDS: proxied at rest (${DURATION}s, -c$STORM_CONNECTIONS)"
+      proxied "$mode" "$DURATION" "$out"
+      read -r x _ p99 bad < <(wrk_parse "$out")
+      [ "$bad" = 0 ] || die "proxied requests failed at rest: $(cat "$out")"
+      rest+=("$p99") rest_rps+=("$x")
+
+      storm_out="$WORK/storm.$mode.logins.$r.txt"
+      log "storm ($mode) round $r/$ROUNDS: proxied while $STORM_CLIENTS clients post logins"
+      wrk -t1 -c"$STORM_CLIENTS" -d$((DURATION + 2))s --timeout 30s --latency \
+        -s "$ROOT/bench/login.lua" "http://127.0.0.1:$GW_PORT$PREFIX/login" >"$storm_out" 2>&1 &
+      storm_pid=$!
+      PIDS+=("$storm_pid")
+      sleep 1
+      out="$WORK/storm.$mode.busy.$r.txt"
+      proxied "$mode" "$DURATION" "$out"
+      wait "$storm_pid" || die "the login storm failed: $(cat "$storm_out")"
+      read -r x _ p99 bad < <(wrk_parse "$out")
+      [ "$bad" = 0 ] || die "proxied requests failed during the storm: $(cat "$out")"
+      storm+=("$p99") storm_rps+=("$x")
+      read -r x p50 p99 bad < <(wrk_parse "$storm_out")
+      [ "$bad" = 0 ] || die "logins failed during the storm: $(cat "$storm_out")"
+      login_rps+=("$x") login_p99+=("$p99")
+    done
+    m_rest=$(median "${rest[@]}")
+    m_storm=$(median "${storm[@]}")
+    local label=$mode
+    [ "$mode" = paced ] && label="paced (${PACE_MS} ms wait)"
+    target "login storm p99 ratio, $label load" "$(ratio "$m_storm" "$m_rest")" 1.5
+    printf '%-22s %12.0f %12.3f %12.0f %12.3f %8s %10.1f %13.1f\n' "$label" \
+      "$(median "${rest_rps[@]}")" "$m_rest" "$(median "${storm_rps[@]}")" "$m_storm" \
+      "$(ratio "$m_storm" "$m_rest")" "$(median "${login_rps[@]}")" "$(median "${login_p99[@]}")" |
+      tee -a "$WORK/report.txt"
+  done
+  echo "  target: storm p99 / rest p99 <= 1.5" | tee -a "$WORK/report.txt"
+}
+
+# --- part 3: memory and cache misses with many sessions -------------------------------------------
+rss_kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+touch_field() { sed -n "s/.*\b$2=\([0-9.]*\).*/\1/p" "$1"; }
+
+run_scale() {
+  local dir="$WORK/scale" total=$((SCALE_SESSIONS + SCALE_PROBE)) base url
+  gateway_conf "$dir" "$SCALE_PORT"
+  log "seeding $total sessions over $SCALE_USERS users"
+  "$EXAMPLES/seed_sessions" "$dir/portcullis.toml" "$total" "$dir/all.txt" "$SCALE_USERS" >&2
+  head -n "$SCALE_SESSIONS" "$dir/all.txt" >"$dir/cookies.txt"
+  tail -n "$SCALE_PROBE" "$dir/all.txt" >"$dir/probe.txt"
+  start_gateway "$dir" "$SCALE_PORT"
+  local pid=$GW_PID
+  url="http://127.0.0.1:$SCALE_PORT/"
+  curl -sS -o /dev/null "${url}public/x"
+  sleep 1
+  base=$(rss_kib "$pid" VmRSS)
+
+  log "touching $SCALE_SESSIONS sessions once ($TOUCH_CONCURRENCY in flight): cache misses"
+  "$EXAMPLES/touch_sessions" "$url" "$COOKIE" "$dir/cookies.txt" "$TOUCH_CONCURRENCY" \
+    >"$dir/touch.miss.txt" || die "touching sessions failed: $(cat "$dir/touch.miss.txt")"
+  local after_miss
+  after_miss=$(rss_kib "$pid" VmRSS)
+  log "touching them again: cache hits"
+  "$EXAMPLES/touch_sessions" "$url" "$COOKIE" "$dir/cookies.txt" "$TOUCH_CONCURRENCY" \
+    >"$dir/touch.hit.txt" || die "touching sessions failed: $(cat "$dir/touch.hit.txt")"
+  log "touching $SCALE_PROBE more sessions one at a time: miss, then hit"
+  "$EXAMPLES/touch_sessions" "$url" "$COOKIE" "$dir/probe.txt" 1 >"$dir/probe.miss.txt" ||
+    die "probing failed: $(cat "$dir/probe.miss.txt")"
+  "$EXAMPLES/touch_sessions" "$url" "$COOKIE" "$dir/probe.txt" 1 >"$dir/probe.hit.txt" ||
+    die "probing failed: $(cat "$dir/probe.hit.txt")"
+  local rss hwm
+  rss=$(rss_kib "$pid" VmRSS)
+  hwm=$(rss_kib "$pid" VmHWM)
+  local m50 m99 h50 h99
+  m50=$(touch_field "$dir/probe.miss.txt" p50_us) m99=$(touch_field "$dir/probe.miss.txt" p99_us)
+  h50=$(touch_field "$dir/probe.hit.txt" p50_us) h99=$(touch_field "$dir/probe.hit.txt" p99_us)
+  if [ "$SCALE_SESSIONS" -ge 100000 ]; then
+    target "gateway RSS with $total sessions cached, MiB" "$(mib "$rss")" 150
+  else
+    TARGETS+=("n/a:    gateway RSS target is for 100000 sessions; this run had $total")
+  fi
+  target "request with an uncached session, p99 us (one at a time)" "$m99" 1000
+  {
+    echo
+    echo "Sessions at scale: $total live sessions of $SCALE_USERS users, each touched through the proxy"
+    printf '  gateway RSS: %s MiB at start, %s MiB after %s first touches, %s MiB with all %s cached (peak %s MiB; target <= 150 MiB)\n' \
+      "$(mib "$base")" "$(mib "$after_miss")" "$SCALE_SESSIONS" "$(mib "$rss")" "$total" "$(mib "$hwm")"
+    printf '  first touch (miss), %s in flight: %s req/s, p50 %s us, p99 %s us\n' "$TOUCH_CONCURRENCY" \
+      "$(touch_field "$dir/touch.miss.txt" rps)" "$(touch_field "$dir/touch.miss.txt" p50_us)" \
+      "$(touch_field "$dir/touch.miss.txt" p99_us)"
+    printf '  second touch (hit), %s in flight: %s req/s, p50 %s us, p99 %s us\n' "$TOUCH_CONCURRENCY" \
+      "$(touch_field "$dir/touch.hit.txt" rps)" "$(touch_field "$dir/touch.hit.txt" p50_us)" \
+      "$(touch_field "$dir/touch.hit.txt" p99_us)"
+    printf '  one at a time, %s sessions: miss p50 %s us / p99 %s us, hit p50 %s us / p99 %s us\n' \
+      "$SCALE_PROBE" "$m50" "$m99" "$h50" "$h99"
+    printf '  a request whose session is not cached: p99 %s us, whole request included (target for the lookup: p99 <= 1000 us);\n' "$m99"
+    printf '  the miss adds about %s us at the median (miss p50 - hit p50); cargo bench -- session/load_miss isolates the lookup\n' \
+      "$((m50 - h50))"
+  } | tee -a "$WORK/report.txt"
+}
+
+# --- main ---------------------------------------------------------------------------------------------
+{
+  echo "Portcullis benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "$NPROC cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "$("$NGINX" -v 2>&1), $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), gateway threads = $NPROC, nginx worker_processes auto"
+  if [ -n "$GW_LD_PRELOAD" ]; then echo "EXPERIMENT: gateway run with LD_PRELOAD=$GW_LD_PRELOAD"; fi
+} | tee "$WORK/report.txt"
+
+log "starting nginx upstream (:$UP_PORT) and nginx proxy (:$PROXY_PORT)"
+start_nginx "$WORK/upstream" "nginx upstream" "$UP_PORT"
+start_nginx "$WORK/proxy" "nginx proxy" "$PROXY_PORT"
+
+if [[ " $PARTS " == *" throughput "* || " $PARTS " == *" storm "* ]]; then
+  gateway_conf "$WORK/gw" "$GW_PORT"
+  BENCH_PASSWORD=$(rand_password)
+  STORM_PASSWORD=$(rand_password)
+  add_user "$WORK/gw/portcullis.toml" bench "$BENCH_PASSWORD"
+  add_user "$WORK/gw/portcullis.toml" storm "$STORM_PASSWORD"
+  log "starting the gateway (:$GW_PORT)"
+  start_gateway "$WORK/gw" "$GW_PORT"
+  SESSION=$(login "$GW_PORT" bench "$BENCH_PASSWORD")
+  [ -n "$SESSION" ] || die "no session cookie after logging in"
+fi
+if [[ " $PARTS " == *" throughput "* ]]; then run_throughput; fi
+if [[ " $PARTS " == *" storm "* ]]; then run_storm; fi
+if [[ " $PARTS " == *" scale "* ]]; then
+  # The scale part runs alone: stop the first gateway so its memory and threads do not count.
+  if [ -n "$GW_PID" ]; then stop_pid "$GW_PID"; fi
+  run_scale
+fi
+
+if [ ${#TARGETS[@]} -gt 0 ]; then
+  {
+    echo
+    echo "Targets"
+    printf '  %s\n' "${TARGETS[@]}"
+  } | tee -a "$WORK/report.txt"
+fi
+echo
+if [ "$KEEP" = 1 ]; then echo "Report and raw output: $WORK"; fi
