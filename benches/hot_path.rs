@@ -30,7 +30,7 @@ use portcullis::config::{Config, TotpAlgorithm, TotpConfig};
 use portcullis::policy::{decide, Decision};
 use portcullis::portal::cookie_value;
 use portcullis::routes::normalize_path;
-use portcullis::session::{hash_id, random_token, Identity, Level, Origin, Sessions};
+use portcullis::session::{hash_id, random_token, Identity, Level, Origin, Sessions, Succession};
 use portcullis::store::{NewUser, SessionRow, Store};
 
 const APPS: usize = 50;
@@ -157,7 +157,7 @@ fn fixture() -> Fixture {
             Arc::new(Identity::from_user(&user, false)),
             Level::TwoFactor,
             &origin,
-            None,
+            Succession::Fresh,
             now,
         ))
         .expect("a session opens");

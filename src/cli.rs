@@ -146,6 +146,40 @@ fn valid_username(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A display name or email: one line of printable text (it travels in HTTP headers).
+fn valid_text(what: &str, value: &str) -> anyhow::Result<()> {
+    if value.chars().count() > 256 || value.chars().any(char::is_control) {
+        bail!("the {what} must be at most 256 characters with no control characters");
+    }
+    Ok(())
+}
+
+/// A group name: it is sent comma-separated in the groups header, so no commas or spaces.
+fn valid_group(group: &str) -> anyhow::Result<()> {
+    if group.is_empty()
+        || group.chars().count() > 64
+        || group
+            .chars()
+            .any(|c| c == ',' || c.is_whitespace() || c.is_control())
+    {
+        bail!("`{group}` is not a valid group: use 1 to 64 characters without commas or spaces");
+    }
+    Ok(())
+}
+
+/// Text from the database (typed by anyone at the login page) made safe for a terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     let password = if from_stdin {
         let mut line = String::new();
@@ -216,12 +250,12 @@ pub fn run_admin(config_path: &Path, command: Command, out: &mut dyn Write) -> a
                         "{}  {:<28} {:<16} {:<16} {}{}",
                         format_time(e.at),
                         e.event,
-                        e.username.as_deref().unwrap_or("-"),
+                        printable(e.username.as_deref().unwrap_or("-")),
                         e.client_ip.as_deref().unwrap_or("-"),
-                        e.detail.as_deref().unwrap_or(""),
+                        printable(e.detail.as_deref().unwrap_or("")),
                         e.user_agent
                             .as_deref()
-                            .map(|ua| format!("  [{ua}]"))
+                            .map(|ua| format!("  [{}]", printable(ua)))
                             .unwrap_or_default()
                     )?;
                 }
@@ -327,6 +361,15 @@ fn user(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> anyhow::Resul
             password_stdin,
         } => {
             valid_username(&name)?;
+            if let Some(email) = &email {
+                valid_text("email", email)?;
+            }
+            if let Some(display_name) = &display_name {
+                valid_text("name", display_name)?;
+            }
+            for g in &groups {
+                valid_group(g)?;
+            }
             if store.user_by_name(&name)?.is_some() {
                 bail!("user `{name}` already exists");
             }
@@ -401,8 +444,12 @@ fn user(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> anyhow::Resul
             writeln!(out, "deleted {name}")?;
         }
         UserCommand::Groups { name, add, remove } => {
+            for g in &add {
+                valid_group(g)?;
+            }
             store.change_groups(&name, &add, &remove)?;
             tell_gateway(config);
+            audit(&store, "groups_changed", &name);
             let u = store
                 .user_by_name(&name)?
                 .ok_or_else(|| anyhow!("no user named `{name}`"))?;
@@ -459,7 +506,7 @@ fn sessions(config: &Config, cmd: SessionsCommand, out: &mut dyn Write) -> anyho
                     format_time(r.last_seen),
                     r.client_ip,
                     &hex::encode(r.id_hash)[..12],
-                    r.user_agent
+                    printable(&r.user_agent)
                 )?;
             }
         }

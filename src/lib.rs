@@ -156,7 +156,7 @@ impl State {
         if let Some(u) = username {
             keys.push(Regulator::user_key(u));
         }
-        keys.push(Regulator::ip_key(&ip.to_string()));
+        keys.push(Regulator::ip_key(ip));
         keys
     }
 
@@ -277,21 +277,22 @@ impl State {
         }
     }
 
-    /// The secret of `user_id`'s pending enrolment, made (and sealed) when there is none or
-    /// it expired.
-    pub async fn pending_enrolment(&self, user_id: i64, now: i64) -> Option<Vec<u8>> {
+    /// The secret of the enrolment `session` has pending for `user_id`, made (and sealed) when
+    /// there is none, it expired, or another session started it.
+    pub async fn pending_enrolment(
+        &self,
+        user_id: i64,
+        session: [u8; 32],
+        now: i64,
+    ) -> Option<Vec<u8>> {
         let secrets = self.secrets.clone();
         self.store
             .call(move |s| {
-                if let Some((sealed, at)) = s.totp_pending(user_id)? {
-                    if now - at < PENDING_ENROLMENT_SECS {
-                        if let Ok(secret) = secrets.open(user_id, &sealed) {
-                            return Ok(Some(secret));
-                        }
-                    }
+                if let Some((_, secret)) = open_pending(s, &secrets, user_id, &session, now)? {
+                    return Ok(Some(secret));
                 }
                 let secret = auth::totp::generate_secret();
-                s.set_totp_pending(user_id, &secrets.seal(user_id, &secret), now)?;
+                s.set_totp_pending(user_id, &secrets.seal(user_id, &secret), now, &session)?;
                 Ok(Some(secret))
             })
             .await
@@ -299,11 +300,39 @@ impl State {
             .flatten()
     }
 
-    /// Confirms the pending enrolment with a code from the new authenticator; on success TOTP
-    /// is enabled and `codes` become the user's recovery codes, in one transaction.
+    /// Whether `code` is right for the enrolment `session` has pending; changes nothing.
+    pub async fn check_enrolment_code(
+        &self,
+        user_id: i64,
+        session: [u8; 32],
+        code: &str,
+        now: i64,
+    ) -> CodeCheck {
+        let code = code.to_string();
+        let secrets = self.secrets.clone();
+        let cfg = self.config.totp.clone();
+        self.store
+            .call(move |s| {
+                let Some((_, secret)) = open_pending(s, &secrets, user_id, &session, now)? else {
+                    return Ok(CodeCheck::NotEnrolled);
+                };
+                Ok(
+                    match auth::totp::verify(&cfg, &secret, &code, now.max(0) as u64, None) {
+                        Ok(_) => CodeCheck::Accepted { remaining: None },
+                        Err(_) => CodeCheck::Invalid,
+                    },
+                )
+            })
+            .await
+            .unwrap_or(CodeCheck::Unavailable)
+    }
+
+    /// Confirms the enrolment `session` has pending with a code from the new authenticator; on
+    /// success TOTP is enabled and `codes` become the user's recovery codes, in one transaction.
     pub async fn confirm_enrolment(
         &self,
         user_id: i64,
+        session: [u8; 32],
         code: &str,
         codes: Vec<String>,
         now: i64,
@@ -316,14 +345,9 @@ impl State {
         let cfg = self.config.totp.clone();
         self.store
             .call(move |s| {
-                let Some((sealed, at)) = s.totp_pending(user_id)? else {
+                let Some((sealed, secret)) = open_pending(s, &secrets, user_id, &session, now)?
+                else {
                     return Ok(CodeCheck::NotEnrolled);
-                };
-                if now - at >= PENDING_ENROLMENT_SECS {
-                    return Ok(CodeCheck::NotEnrolled);
-                }
-                let Ok(secret) = secrets.open(user_id, &sealed) else {
-                    return Ok(CodeCheck::Unavailable);
                 };
                 match auth::totp::verify(&cfg, &secret, &code, now.max(0) as u64, None) {
                     Ok(step) if s.confirm_totp(user_id, &sealed, step, &hashes, now)? => {
@@ -352,16 +376,43 @@ impl State {
         }
     }
 
-    /// Starts an attempt on `username` from the request's client: waits for attempts already
-    /// in progress on either, then checks the bans. `Err` holds the end of an active ban; `Ok`
-    /// holds the subjects until the attempt is over (keep it alive while checking and counting).
-    pub async fn begin_attempt(&self, username: &str, req: &PortalRequest) -> Result<Attempt, i64> {
-        let keys = self.regulation_keys(Some(username), req.client_ip);
-        let guards = self.regulator.serialize(&keys).await;
-        match self.banned_until(&keys, req.now).await {
+    /// Regulation subjects of a second-factor attempt: the user's second-factor key, then the
+    /// client.
+    pub fn second_factor_keys(&self, username: &str, ip: IpAddr) -> Vec<String> {
+        vec![
+            Regulator::second_factor_key(username),
+            Regulator::ip_key(ip),
+        ]
+    }
+
+    /// Starts an attempt on `keys`: waits for attempts already in progress on any of them,
+    /// then checks the bans. `Err` holds the end of an active ban; `Ok` holds the subjects
+    /// until the attempt is over (keep it alive while checking and counting).
+    async fn begin(&self, keys: &[String], now: i64) -> Result<Attempt, i64> {
+        let guards = self.regulator.serialize(keys).await;
+        match self.banned_until(keys, now).await {
             Some(until) => Err(until),
             None => Ok(Attempt { _guards: guards }),
         }
+    }
+
+    /// Starts a password attempt for `username` from the request's client.
+    pub async fn begin_password_attempt(
+        &self,
+        username: &str,
+        req: &PortalRequest,
+    ) -> Result<Attempt, i64> {
+        self.begin(
+            &self.regulation_keys(Some(username), req.client_ip),
+            req.now,
+        )
+        .await
+    }
+
+    /// Starts a second-factor attempt (TOTP or recovery code) for `username`.
+    pub async fn begin_attempt(&self, username: &str, req: &PortalRequest) -> Result<Attempt, i64> {
+        self.begin(&self.second_factor_keys(username, req.client_ip), req.now)
+            .await
     }
 
     /// A failed second-factor attempt: audited as `event`, counted against the user and the
@@ -374,7 +425,7 @@ impl State {
         detail: &str,
     ) -> Option<i64> {
         self.audit(event, Some(username), req, Some(detail.to_string()));
-        let keys = self.regulation_keys(Some(username), req.client_ip);
+        let keys = self.second_factor_keys(username, req.client_ip);
         self.record_failure(&keys, Some(username), req).await
     }
 
@@ -414,7 +465,7 @@ impl State {
                 identity,
                 level,
                 &req.origin(),
-                Some(session.id_hash),
+                session::Succession::Raises(session.id_hash),
                 req.now,
             )
             .await
@@ -426,6 +477,28 @@ impl State {
         );
         Some((cookie, new))
     }
+}
+
+/// The live enrolment `session` has pending for `user_id`: its sealed and its opened secret.
+fn open_pending(
+    s: &Store,
+    secrets: &SecretBox,
+    user_id: i64,
+    session: &[u8; 32],
+    now: i64,
+) -> Result<Option<(store::SealedSecret, Vec<u8>)>, StoreError> {
+    let Some(p) = s.totp_pending(user_id)? else {
+        return Ok(None);
+    };
+    if now - p.created_at >= PENDING_ENROLMENT_SECS
+        || p.session_hash.as_deref() != Some(&session[..])
+    {
+        return Ok(None);
+    }
+    Ok(secrets
+        .open(user_id, &p.secret)
+        .ok()
+        .map(|secret| (p.secret, secret)))
 }
 
 /// The gateway: state plus the server that serves it.
@@ -512,7 +585,15 @@ impl Gateway {
             "portcullis",
         );
         for addr in &cfg.server.listen {
-            proxy.add_tcp(&addr.to_string());
+            if addr.is_ipv6() {
+                // IPv6 only, so that `[::]:80` can stand beside `0.0.0.0:80` as the listen
+                // example shows, instead of also taking IPv4 and colliding with it.
+                let mut options = pingora::listeners::TcpSocketOptions::default();
+                options.ipv6_only = Some(true);
+                proxy.add_tcp_with_settings(&addr.to_string(), options);
+            } else {
+                proxy.add_tcp(&addr.to_string());
+            }
         }
         server.add_service(proxy);
         if let Some(tls) = &cfg.server.tls {

@@ -24,7 +24,7 @@ use crate::http_response::HttpResponse;
 use crate::policy::{decide, Decision};
 use crate::portal::{self, encode_query, PortalRequest, MAX_FORM_BYTES};
 use crate::routes::normalize_path;
-use crate::session::{ActiveSession, Identity};
+use crate::session::{ActiveSession, Identity, Level};
 use crate::State;
 
 /// The gateway's `ProxyHttp`.
@@ -60,6 +60,10 @@ impl ProxyHttp for Proxy {
             identity: None,
         }
     }
+
+    /// No downstream modules: the gateway does not compress (the app decides its encodings),
+    /// so none of pingora's per-request module work is wanted.
+    fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {}
 
     /// Runs first for every request. Answers it directly (`Ok(true)`) unless the request is
     /// allowed through to an app (`Ok(false)`, with `ctx.app` set).
@@ -308,7 +312,10 @@ impl Proxy {
         let user_session = match portal::cookie_value(&req.headers, &state.names.session_cookie) {
             Some(value) => state.sessions.lookup(&value, now).await,
             None => None,
-        };
+        }
+        // A pending session whose user turned TOTP off meanwhile can finish nothing: to the
+        // portal it is no session, so the sign-in form shows instead of a loop of redirects.
+        .filter(|s| s.level != Level::Pending || s.identity.has_totp);
         let portal_req = PortalRequest {
             method: req.method.clone(),
             page: req.uri.path()[state.prefix().len()..].to_string(),
@@ -382,7 +389,8 @@ pub struct Forwarding<'a> {
 }
 
 /// The request as the app sees it: no client-sent identity headers (in any spelling), none of
-/// the gateway's cookies, our identity headers and `X-Forwarded-For/-Proto/-Host`.
+/// the gateway's cookies, our identity headers, `X-Forwarded-For/-Proto/-Host` and
+/// `X-Real-IP`, and no `Forwarded` unless a trusted proxy sent it.
 pub fn rewrite_for_upstream(
     config: &Config,
     gateway_cookies: &[&str],
@@ -422,6 +430,11 @@ pub fn rewrite_for_upstream(
         _ => f.client_ip.to_string(),
     };
     upstream.insert_header("X-Forwarded-For", forwarded_for)?;
+    // The other spellings of "who is the client": ours, or (from an untrusted client) none.
+    upstream.insert_header("X-Real-IP", f.client_ip.to_string())?;
+    if !trusted {
+        upstream.remove_header("Forwarded");
+    }
     let proto = match (trusted, upstream.headers.get("x-forwarded-proto")) {
         (true, Some(p)) => p.to_str().unwrap_or("http").to_string(),
         _ => if f.tls { "https" } else { "http" }.to_string(),
@@ -476,11 +489,13 @@ fn request_host(req: &RequestHeader) -> Option<String> {
     (!host.is_empty()).then_some(host)
 }
 
+/// The TCP peer's address; IPv4 clients of an IPv6 socket (`::ffff:a.b.c.d`) as IPv4, so
+/// that IPv4 `trusted_proxies` and bans apply to them.
 fn peer_ip(session: &Session) -> Option<IpAddr> {
     session
         .client_addr()
         .and_then(|a| a.as_inet())
-        .map(|a| a.ip())
+        .map(|a| a.ip().to_canonical())
 }
 
 fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
@@ -514,7 +529,7 @@ pub fn forwarded_client(peer: IpAddr, chain: &[&str], trusted: &[IpNet]) -> IpAd
     for entry in chain.iter().rev() {
         match entry.parse::<IpAddr>() {
             Ok(ip) => {
-                client = ip;
+                client = ip.to_canonical();
                 if !is_trusted(ip, trusted) {
                     break;
                 }

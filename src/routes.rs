@@ -68,18 +68,44 @@ pub fn segments(path: &str) -> Vec<&str> {
     path.strip_prefix('/').unwrap_or(path).split('/').collect()
 }
 
+/// Matches in O(globs × segments): the set of glob positions reachable after each segment
+/// is carried forward, so no path, however long, makes matching backtrack.
 fn match_segments(globs: &[Segment], segs: &[&str]) -> bool {
-    match globs.split_first() {
-        None => segs.is_empty(),
-        Some((Segment::Any, rest)) => {
-            (0..=segs.len()).any(|skip| match_segments(rest, &segs[skip..]))
-        }
-        Some((Segment::Pattern(p), rest)) => match segs.split_first() {
-            Some((seg, more)) => {
-                wildcard(p.as_bytes(), seg.as_bytes()) && match_segments(rest, more)
+    let n = globs.len();
+    let mut here = vec![false; n + 1];
+    here[0] = true;
+    close_over_any(globs, &mut here);
+    let mut next = vec![false; n + 1];
+    for seg in segs {
+        next.iter_mut().for_each(|b| *b = false);
+        for (i, glob) in globs.iter().enumerate() {
+            if !here[i] {
+                continue;
             }
-            None => false,
-        },
+            match glob {
+                Segment::Any => next[i] = true,
+                Segment::Pattern(p) => {
+                    if wildcard(p.as_bytes(), seg.as_bytes()) {
+                        next[i + 1] = true;
+                    }
+                }
+            }
+        }
+        close_over_any(globs, &mut next);
+        if !next.iter().any(|b| *b) {
+            return false;
+        }
+        std::mem::swap(&mut here, &mut next);
+    }
+    here[n]
+}
+
+/// `**` also matches no segment: a position before it reaches the position after it.
+fn close_over_any(globs: &[Segment], reach: &mut [bool]) {
+    for (i, glob) in globs.iter().enumerate() {
+        if reach[i] && *glob == Segment::Any {
+            reach[i + 1] = true;
+        }
     }
 }
 
@@ -131,7 +157,7 @@ pub fn normalize_path(raw: &str) -> Result<String, PathError> {
         if seg.is_empty() {
             continue;
         }
-        if seg == "." || seg == ".." || seg.contains('\0') {
+        if is_dot_segment(seg) || seg.contains('\0') {
             return Err(PathError::DotSegment);
         }
         out.push('/');
@@ -141,6 +167,23 @@ pub fn normalize_path(raw: &str) -> Result<String, PathError> {
         out.push('/');
     }
     Ok(out)
+}
+
+/// `.` or `..`, also with `;parameters` (which Java servers strip before resolving) and also
+/// when percent-encoded once more (for apps that decode twice).
+fn is_dot_segment(seg: &str) -> bool {
+    let dots = |s: &str| {
+        let bare = s.split(';').next().unwrap_or(s);
+        bare == "." || bare == ".."
+    };
+    if dots(seg) {
+        return true;
+    }
+    if seg.contains('%') {
+        let again: Vec<u8> = percent_encoding::percent_decode_str(seg).collect();
+        return dots(&String::from_utf8_lossy(&again));
+    }
+    false
 }
 
 /// The app table: exact hosts first, then the one app without hosts, if any.
@@ -186,12 +229,15 @@ impl Router {
 
     /// Whether `host` (lower-case, without port) is one of the apps' hosts.
     pub fn knows_host(&self, host: &str) -> bool {
-        self.by_host.contains_key(host)
+        self.by_host
+            .contains_key(host.strip_suffix('.').unwrap_or(host))
     }
 
     /// The app serving `host` (as sent, with or without port, any case).
     pub fn app_for_host(&self, host: &str) -> Option<(usize, &App)> {
+        // `example.com.` is the same host as `example.com` to DNS and to most servers.
         let bare = strip_port(host);
+        let bare = bare.strip_suffix('.').unwrap_or(bare);
         let index = if bare.bytes().any(|b| b.is_ascii_uppercase()) {
             self.by_host.get(&bare.to_ascii_lowercase()).copied()
         } else {
@@ -208,7 +254,7 @@ impl Router {
         let rule = app.rules.iter().find(|rule| {
             rule.methods
                 .as_ref()
-                .is_none_or(|m| m.iter().any(|m| m.eq_ignore_ascii_case(method)))
+                .is_none_or(|m| method_listed(m, method))
                 && rule.paths.iter().any(|g| g.matches_segments(&segs))
         });
         Some(RouteMatch {
@@ -218,6 +264,14 @@ impl Router {
             policy: rule.map_or(app.default_policy, |r| r.policy),
         })
     }
+}
+
+/// Whether `method` is among `listed`. A rule that lists GET also covers HEAD: servers answer
+/// HEAD with their GET handler, so a HEAD must not slip past a GET-only rule.
+fn method_listed(listed: &[String], method: &str) -> bool {
+    listed.iter().any(|m| {
+        m.eq_ignore_ascii_case(method) || (m == "GET" && method.eq_ignore_ascii_case("HEAD"))
+    })
 }
 
 /// `host:port` or `[v6]:port` to the bare host.
@@ -278,6 +332,49 @@ mod tests {
         assert_eq!(normalize_path("/").unwrap(), "/");
         assert_eq!(normalize_path("/a/").unwrap(), "/a/");
         assert_eq!(normalize_path("x"), Err(PathError::NotAbsolute));
+    }
+
+    #[test]
+    fn java_path_parameters_and_double_encoding_do_not_hide_dot_segments() {
+        assert_eq!(
+            normalize_path("/public/..;/admin/x"),
+            Err(PathError::DotSegment)
+        );
+        assert_eq!(
+            normalize_path("/public/.;x=1/admin"),
+            Err(PathError::DotSegment)
+        );
+        assert_eq!(
+            normalize_path("/public/%2e%2e%3b/admin"),
+            Err(PathError::DotSegment)
+        );
+        assert_eq!(
+            normalize_path("/public/%252e%252e/admin"),
+            Err(PathError::DotSegment)
+        );
+        assert_eq!(normalize_path("/a;b/c").unwrap(), "/a;b/c");
+        assert_eq!(
+            normalize_path("/files/..hidden").unwrap(),
+            "/files/..hidden"
+        );
+    }
+
+    #[test]
+    fn long_paths_match_in_linear_time() {
+        let glob = g("/**/a/**/a/**/b");
+        let long: String = "/a".repeat(4000);
+        let started = std::time::Instant::now();
+        assert!(!glob.matches(&long));
+        assert!(glob.matches(&format!("{long}/b")));
+        // Exponential backtracking took seconds here; linear matching takes microseconds.
+        assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    }
+
+    #[test]
+    fn get_rules_cover_head() {
+        assert!(method_listed(&["GET".into()], "HEAD"));
+        assert!(!method_listed(&["POST".into()], "HEAD"));
+        assert!(method_listed(&["POST".into()], "post"));
     }
 
     #[test]

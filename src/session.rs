@@ -7,7 +7,7 @@
 //! (the command line) reach the cache through [`Sessions::invalidate_all`], called by the
 //! gateway's control channel and its generation watcher.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -169,6 +169,18 @@ pub fn hash_id(cookie_value: &str) -> Option<[u8; 32]> {
     Some(Sha256::digest(cookie_value.as_bytes()).into())
 }
 
+/// How a new session relates to the one the request came with.
+#[derive(Debug, Clone, Copy)]
+pub enum Succession {
+    /// No session before (or none worth keeping).
+    Fresh,
+    /// Replaces the old session whether or not it still exists (a new sign-in).
+    Replaces([u8; 32]),
+    /// Raises (or lowers) the old session, which must still exist: a session revoked while
+    /// its second factor was being checked is not raised.
+    Raises([u8; 32]),
+}
+
 /// Where a session was opened from.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
@@ -183,6 +195,11 @@ pub struct Sessions {
     /// One shared identity per user among cached sessions (a user with many sessions costs
     /// one copy of their name, email and groups).
     identities: Cache<i64, Arc<Identity>>,
+    /// Ids the store recently did not know: a flood of made-up cookies costs one read each
+    /// per minute, not one read per request.
+    unknown: Cache<[u8; 32], ()>,
+    /// Bumped by every revocation, so that a store read that raced one is not cached.
+    revocations: Arc<AtomicU64>,
     store: Store,
     cfg: SessionConfig,
 }
@@ -210,6 +227,11 @@ impl Sessions {
                 .max_capacity(MAX_CACHED_SESSIONS)
                 .time_to_idle(cfg.idle_timeout)
                 .build(),
+            unknown: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
+            revocations: Arc::default(),
             store,
             cfg,
         }
@@ -240,11 +262,34 @@ impl Sessions {
         if let Some(s) = self.cached(&id_hash, now) {
             return Some(s);
         }
-        self.load(id_hash, now).await
+        if self.unknown.contains_key(&id_hash) {
+            return None;
+        }
+        let loaded = self.load(id_hash, now).await;
+        if loaded.is_none() {
+            self.unknown.insert(id_hash, ());
+        }
+        loaded
     }
 
     /// Reads a session and its user from the store (the cache-miss path).
     pub async fn load(&self, id_hash: [u8; 32], now: i64) -> Option<Arc<ActiveSession>> {
+        // A revocation between the read and the caching would put a dead session back in the
+        // cache: such a read is dropped and done again.
+        for _ in 0..3 {
+            let epoch = self.revocations.load(Ordering::SeqCst);
+            let session = self.read(id_hash, now).await?;
+            self.cache.insert(id_hash, Arc::clone(&session));
+            if self.revocations.load(Ordering::SeqCst) == epoch {
+                return Some(session);
+            }
+            self.cache.invalidate(&id_hash);
+        }
+        None
+    }
+
+    /// Reads a live session and its user from the store.
+    async fn read(&self, id_hash: [u8; 32], now: i64) -> Option<Arc<ActiveSession>> {
         let idle = self.cfg.idle_timeout.as_secs() as i64;
         let loaded = self
             .store
@@ -278,9 +323,7 @@ impl Sessions {
         let identity = self.shared(Identity::from_user(&user, has_totp));
         let mut session = ActiveSession::from_row(&row, identity, level);
         session.last_seen = AtomicI64::new(now.max(row.last_seen));
-        let session = Arc::new(session);
-        self.cache.insert(id_hash, Arc::clone(&session));
-        Some(session)
+        Some(Arc::new(session))
     }
 
     /// The cached copy of `identity` when an equal one is cached, else `identity` (now cached).
@@ -303,7 +346,7 @@ impl Sessions {
         identity: Arc<Identity>,
         level: Level,
         origin: &Origin,
-        previous: Option<[u8; 32]>,
+        succession: Succession,
         now: i64,
     ) -> Result<(String, Arc<ActiveSession>), StoreError> {
         let value = random_token();
@@ -323,13 +366,19 @@ impl Sessions {
             user_agent: truncate(&origin.user_agent, 256),
         };
         let stored = row.clone();
-        self.store
-            .call(move |store| match previous {
-                Some(old) => store.replace_session(&old, &stored),
-                None => store.insert_session(&stored),
+        let replaced = self
+            .store
+            .call(move |store| match succession {
+                Succession::Fresh => store.insert_session(&stored).map(|()| true),
+                Succession::Replaces(old) => store.replace_session(&old, &stored, false),
+                Succession::Raises(old) => store.replace_session(&old, &stored, true),
             })
             .await?;
-        if let Some(old) = previous {
+        if !replaced {
+            return Err(StoreError::SessionGone);
+        }
+        if let Succession::Replaces(old) | Succession::Raises(old) = succession {
+            self.revoked();
             self.cache.invalidate(&old);
         }
         let session = Arc::new(ActiveSession::from_row(&row, identity, level));
@@ -339,14 +388,22 @@ impl Sessions {
 
     /// Ends one session, at once.
     pub async fn end(&self, id_hash: [u8; 32]) -> Result<(), StoreError> {
+        // The row first, then the cache: a concurrent cache miss either reads no row or sees
+        // the bump and drops what it read.
+        let deleted = self.store.call(move |s| s.delete_session(&id_hash)).await;
+        self.revoked();
         self.cache.invalidate(&id_hash);
-        self.store.call(move |s| s.delete_session(&id_hash)).await?;
-        Ok(())
+        deleted.map(|_| ())
+    }
+
+    fn revoked(&self) {
+        self.revocations.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Drops every cached session of a user (their identity or rights changed).
     pub fn forget_user(&self, user_id: i64) {
         // Only fails when closures are not enabled, which `new` does.
+        self.revoked();
         self.identities.invalidate(&user_id);
         let _ = self
             .cache
@@ -356,6 +413,7 @@ impl Sessions {
 
     /// Drops the whole cache: the store is the truth again for every session.
     pub fn invalidate_all(&self) {
+        self.revoked();
         self.identities.invalidate_all();
         self.cache.invalidate_all();
         self.cache.run_pending_tasks();

@@ -22,6 +22,8 @@ pub enum StoreError {
     DuplicateUser(String),
     #[error("no user named `{0}`")]
     UnknownUser(String),
+    #[error("the session ended")]
+    SessionGone,
     #[error("the store task failed: {0}")]
     Task(String),
 }
@@ -84,6 +86,15 @@ pub struct TotpRow {
     pub secret: SealedSecret,
     /// Last accepted time step; codes at or before it are refused.
     pub last_step: Option<i64>,
+}
+
+/// A TOTP secret waiting for its first code.
+#[derive(Debug, Clone)]
+pub struct PendingEnrolment {
+    pub secret: SealedSecret,
+    pub created_at: i64,
+    /// The session that started it; only that session may see or confirm it.
+    pub session_hash: Option<Vec<u8>>,
 }
 
 /// A recovery code hash with its row id.
@@ -178,6 +189,10 @@ const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL
     );
     INSERT INTO meta (key, value) VALUES ('generation', 0);
+    "#,
+    // 2: a pending enrolment belongs to the session that started it.
+    r#"
+    ALTER TABLE totp_pending ADD COLUMN session_hash BLOB;
     "#,
 ];
 
@@ -491,11 +506,21 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces one session by another in one transaction (a change of level).
-    pub fn replace_session(&self, old: &[u8; 32], new: &SessionRow) -> Result<()> {
+    /// Replaces one session by another in one transaction (a change of level). With
+    /// `must_exist`, nothing is written and `false` returned when the old session is gone (it
+    /// was revoked meanwhile: it must not be raised).
+    pub fn replace_session(
+        &self,
+        old: &[u8; 32],
+        new: &SessionRow,
+        must_exist: bool,
+    ) -> Result<bool> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [&old[..]])?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let deleted = tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [&old[..]])?;
+        if must_exist && deleted == 0 {
+            return Ok(false);
+        }
         tx.execute(
             "INSERT INTO sessions (id_hash, user_id, level, created_at, last_seen, expires_at,
                                    client_ip, user_agent)
@@ -512,7 +537,7 @@ impl Store {
             ],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     pub fn session(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRow>> {
@@ -606,33 +631,49 @@ impl Store {
             .optional()?)
     }
 
-    /// The pending enrolment of a user and when it was started.
-    pub fn totp_pending(&self, user_id: i64) -> Result<Option<(SealedSecret, i64)>> {
+    /// The pending enrolment of a user.
+    pub fn totp_pending(&self, user_id: i64) -> Result<Option<PendingEnrolment>> {
         Ok(self
             .conn()
             .query_row(
-                "SELECT nonce, ciphertext, created_at FROM totp_pending WHERE user_id = ?1",
+                "SELECT nonce, ciphertext, created_at, session_hash FROM totp_pending
+                 WHERE user_id = ?1",
                 [user_id],
                 |r| {
-                    Ok((
-                        SealedSecret {
+                    Ok(PendingEnrolment {
+                        secret: SealedSecret {
                             nonce: r.get(0)?,
                             ciphertext: r.get(1)?,
                         },
-                        r.get(2)?,
-                    ))
+                        created_at: r.get(2)?,
+                        session_hash: r.get(3)?,
+                    })
                 },
             )
             .optional()?)
     }
 
-    pub fn set_totp_pending(&self, user_id: i64, secret: &SealedSecret, now: i64) -> Result<()> {
+    /// Starts (or restarts) the enrolment of a user from the session `session_hash`.
+    pub fn set_totp_pending(
+        &self,
+        user_id: i64,
+        secret: &SealedSecret,
+        now: i64,
+        session_hash: &[u8; 32],
+    ) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO totp_pending (user_id, nonce, ciphertext, created_at)
-             VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO totp_pending (user_id, nonce, ciphertext, created_at, session_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(user_id) DO UPDATE SET nonce = excluded.nonce,
-                 ciphertext = excluded.ciphertext, created_at = excluded.created_at",
-            params![user_id, secret.nonce, secret.ciphertext, now],
+                 ciphertext = excluded.ciphertext, created_at = excluded.created_at,
+                 session_hash = excluded.session_hash",
+            params![
+                user_id,
+                secret.nonce,
+                secret.ciphertext,
+                now,
+                &session_hash[..]
+            ],
         )?;
         Ok(())
     }
@@ -934,7 +975,7 @@ mod tests {
             nonce: vec![1],
             ciphertext: vec![2],
         };
-        s.set_totp_pending(id, &sealed, 1).unwrap();
+        s.set_totp_pending(id, &sealed, 1, &[7; 32]).unwrap();
         assert!(s.confirm_totp(id, &sealed, 10, &[], 1).unwrap());
         assert!(!s.accept_totp_step(id, 10).unwrap());
         assert!(!s.accept_totp_step(id, 9).unwrap());

@@ -18,6 +18,7 @@
 //! lockdown: an attacker can ban only the subjects it names.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,8 +30,9 @@ use crate::config::RegulationConfig;
 #[derive(Clone)]
 pub struct Regulator {
     failures: Cache<String, Arc<Mutex<VecDeque<i64>>>>,
-    /// One lock per subject with an attempt in progress.
-    locks: Cache<String, Arc<tokio::sync::Mutex<()>>>,
+    /// Attempt locks, picked by a hash of the subject: a fixed set, so no subject's lock can
+    /// be evicted while an attempt holds it.
+    locks: Arc<Vec<Arc<tokio::sync::Mutex<()>>>>,
     bans: Cache<String, i64>,
     max_failures: u32,
     window: i64,
@@ -49,6 +51,8 @@ impl std::fmt::Debug for Regulator {
 /// Cache bounds: enough for a large spray, small enough to stay in a few tens of MiB.
 pub const MAX_COUNTED_SUBJECTS: u64 = 100_000;
 pub const MAX_CACHED_BANS: u64 = 100_000;
+/// Attempt locks; two subjects sharing one only wait for each other.
+const ATTEMPT_LOCKS: usize = 4096;
 
 impl Regulator {
     pub fn new(cfg: &RegulationConfig) -> Regulator {
@@ -59,10 +63,11 @@ impl Regulator {
                 .max_capacity(MAX_COUNTED_SUBJECTS)
                 .time_to_idle(Duration::from_secs(window))
                 .build(),
-            locks: Cache::builder()
-                .max_capacity(MAX_COUNTED_SUBJECTS)
-                .time_to_idle(Duration::from_secs(60))
-                .build(),
+            locks: Arc::new(
+                (0..ATTEMPT_LOCKS)
+                    .map(|_| Arc::new(tokio::sync::Mutex::new(())))
+                    .collect(),
+            ),
             bans: Cache::builder()
                 .max_capacity(MAX_CACHED_BANS)
                 .time_to_live(Duration::from_secs(ban))
@@ -73,14 +78,27 @@ impl Regulator {
         }
     }
 
-    /// The key of a user subject.
+    /// The key of a user's password attempts.
     pub fn user_key(username: &str) -> String {
         format!("user:{}", username.to_lowercase())
     }
 
-    /// The key of a client IP subject.
-    pub fn ip_key(ip: &str) -> String {
-        format!("ip:{ip}")
+    /// The key of a user's second-factor attempts (TOTP and recovery codes). Separate from the
+    /// password's, so that signing in again with the password does not buy more code guesses.
+    pub fn second_factor_key(username: &str) -> String {
+        format!("2fa:{}", username.to_lowercase())
+    }
+
+    /// The key of a client: its IPv4 address, or its IPv6 /64 (one host usually has a whole
+    /// /64, so counting single IPv6 addresses would count nothing).
+    pub fn ip_key(ip: IpAddr) -> String {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => format!("ip:{v4}"),
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        }
     }
 
     /// The latest ban end among `keys` known to the cache, if any is active at `now`.
@@ -124,13 +142,20 @@ impl Regulator {
     }
 
     /// Waits until no other attempt on any of `keys` is in progress, and holds them until the
-    /// returned guards drop. Keys must come in a fixed order (user, then client) so that two
-    /// attempts never wait on each other.
+    /// returned guards drop.
     pub async fn serialize(&self, keys: &[String]) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
-        let mut guards = Vec::with_capacity(keys.len());
-        for key in keys {
-            let lock = self.locks.get_with(key.clone(), Default::default);
-            guards.push(lock.lock_owned().await);
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hasher = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+        // Locks are taken in index order, each once: two attempts never wait on each other.
+        let mut slots: Vec<usize> = keys
+            .iter()
+            .map(|k| hasher.hash_one(k) as usize % self.locks.len())
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        let mut guards = Vec::with_capacity(slots.len());
+        for slot in slots {
+            guards.push(Arc::clone(&self.locks[slot]).lock_owned().await);
         }
         guards
     }
@@ -178,6 +203,19 @@ mod tests {
         assert_eq!(r.record_failure("user:a", 200), None);
         assert_eq!(r.record_failure("user:a", 201), None);
         assert_eq!(r.record_failure("user:a", 202), Some(802));
+    }
+
+    #[test]
+    fn clients_are_counted_by_ipv4_address_and_ipv6_slash_64() {
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(Regulator::ip_key(v4), "ip:203.0.113.7");
+        assert_eq!(Regulator::ip_key(mapped), "ip:203.0.113.7");
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(Regulator::ip_key(a), Regulator::ip_key(b));
+        assert_ne!(Regulator::ip_key(a), Regulator::ip_key(c));
     }
 
     #[test]

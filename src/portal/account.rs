@@ -38,7 +38,7 @@ pub async fn get(state: &State, req: &PortalRequest) -> HttpResponse {
             let on = s.totp(user_id)?.is_some();
             let pending = s
                 .totp_pending(user_id)?
-                .is_some_and(|(_, at)| now - at < crate::PENDING_ENROLMENT_SECS);
+                .is_some_and(|p| now - p.created_at < crate::PENDING_ENROLMENT_SECS);
             let left = s.recovery_codes_left(user_id)?;
             Ok((on, pending, left))
         })

@@ -269,7 +269,7 @@ async fn promote(
     };
     state
         .regulator
-        .reset(&crate::auth::throttle::Regulator::user_key(
+        .reset(&crate::auth::throttle::Regulator::second_factor_key(
             &session.identity.username,
         ));
     state.audit(

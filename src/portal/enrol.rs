@@ -66,7 +66,7 @@ async fn setup_page(
     error: Option<&str>,
 ) -> HttpResponse {
     let Some(secret) = state
-        .pending_enrolment(session.identity.user_id, req.now)
+        .pending_enrolment(session.identity.user_id, session.id_hash, req.now)
         .await
     else {
         return message(
@@ -130,35 +130,16 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
         Ok(attempt) => attempt,
         Err(until) => return too_many(state, req.now, until),
     };
-    if needs_current(session) {
-        let check = state.check_any_code(user_id, current, req.now).await;
-        if !matches!(check, CodeCheck::Accepted { .. }) {
-            let detail = "re-enrolment: current code wrong";
-            if let Some(until) = state
-                .failed_attempt("totp_failure", &username, req, detail)
-                .await
-            {
-                return too_many(state, req.now, until);
-            }
-            return setup_page(
-                state,
-                req,
-                session,
-                200,
-                &rd,
-                Some(
-                    "The code from your current authenticator (or the recovery code) is not right.",
-                ),
-            )
-            .await;
-        }
-    }
-    let codes = crate::auth::recovery::generate_codes(state.config.recovery_codes.count);
-    match state
-        .confirm_enrolment(user_id, code, codes.clone(), req.now)
+    // The new authenticator's code first, without writing: a typo there must not use up the
+    // current code (which may be one of the last recovery codes).
+    let wrong_new_code = match state
+        .check_enrolment_code(user_id, session.id_hash, code, req.now)
         .await
     {
-        CodeCheck::Accepted { .. } => {}
+        CodeCheck::Accepted { .. } => None,
+        CodeCheck::NotEnrolled => {
+            Some("That set-up expired or was started elsewhere. Scan this new code and try again.")
+        }
         CodeCheck::Unavailable => {
             return message(
                 state,
@@ -168,24 +149,49 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
                 None,
             )
         }
-        _ => {
-            let detail = "enrolment: wrong code";
-            if let Some(until) = state
-                .failed_attempt("totp_failure", &username, req, detail)
-                .await
-            {
-                return too_many(state, req.now, until);
+        _ => Some("That code is not right. Check the time on your device and try again."),
+    };
+    let wrong_current_code = wrong_new_code.is_none()
+        && needs_current(session)
+        && !matches!(
+            state.check_any_code(user_id, current, req.now).await,
+            CodeCheck::Accepted { .. }
+        );
+    let codes = crate::auth::recovery::generate_codes(state.config.recovery_codes.count);
+    let failure = match (wrong_new_code, wrong_current_code) {
+        (Some(text), _) => Some(("enrolment: wrong code", text)),
+        (None, true) => Some((
+            "re-enrolment: current code wrong",
+            "The code from your current authenticator (or the recovery code) is not right.",
+        )),
+        (None, false) => match state
+            .confirm_enrolment(user_id, session.id_hash, code, codes.clone(), req.now)
+            .await
+        {
+            CodeCheck::Accepted { .. } => None,
+            CodeCheck::Unavailable => {
+                return message(
+                    state,
+                    503,
+                    "Unavailable",
+                    "Two-factor set-up is unavailable right now.",
+                    None,
+                )
             }
-            return setup_page(
-                state,
-                req,
-                session,
-                200,
-                &rd,
-                Some("That code is not right. Check the time on your device and try again."),
-            )
-            .await;
+            _ => Some((
+                "enrolment: wrong code",
+                "That code is not right. Check the time on your device and try again.",
+            )),
+        },
+    };
+    if let Some((detail, text)) = failure {
+        if let Some(until) = state
+            .failed_attempt("totp_failure", &username, req, detail)
+            .await
+        {
+            return too_many(state, req.now, until);
         }
+        return setup_page(state, req, session, 200, &rd, Some(text)).await;
     }
     state.audit("totp_enabled", Some(&username), req, None);
     state.sessions.forget_user(user_id);

@@ -5,7 +5,7 @@ use askama::Template;
 use super::{csrf_for, encode_query, rd_of, render, to_login, too_many, Form, PortalRequest};
 use super::{MAX_PASSWORD, MAX_USERNAME};
 use crate::http_response::HttpResponse;
-use crate::session::{Identity, Level};
+use crate::session::{Identity, Level, Succession};
 use crate::State;
 
 #[derive(Template)]
@@ -85,7 +85,7 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
     let now = req.now;
     let keys = state.regulation_keys(Some(username), req.client_ip);
     // Held until the failure is counted: concurrent guesses are checked one at a time.
-    let _attempt = match state.begin_attempt(username, req).await {
+    let _attempt = match state.begin_password_attempt(username, req).await {
         Ok(attempt) => attempt,
         Err(until) => {
             state.audit("login_refused_banned", Some(username), req, None);
@@ -138,7 +138,10 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
     } else {
         Level::OneFactor
     };
-    let previous = req.session.as_ref().map(|s| s.id_hash);
+    let previous = req
+        .session
+        .as_ref()
+        .map_or(Succession::Fresh, |s| Succession::Replaces(s.id_hash));
     let opened = state
         .sessions
         .open(identity, level, &req.origin(), previous, now)

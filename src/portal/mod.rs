@@ -361,10 +361,13 @@ pub fn safe_rd(state: &State, rd: &str) -> String {
 
 /// `rd` taken from the query (GET) or the form (POST), made safe.
 fn rd_of(state: &State, req: &PortalRequest, form: Option<&Form>) -> String {
-    let raw = match form {
-        Some(f) => f.get("rd").to_string(),
-        None => req.query_param("rd").unwrap_or_default(),
-    };
+    // A form's hidden field, else the query (`POST /login?rd=…` as well as `GET`).
+    let raw = form
+        .map(|f| f.get("rd"))
+        .filter(|rd| !rd.is_empty())
+        .map(str::to_string)
+        .or_else(|| req.query_param("rd"))
+        .unwrap_or_default();
     safe_rd(state, &raw)
 }
 

@@ -5,6 +5,11 @@
 //! `X-Forwarded-Proto/-Host/-Uri` (Caddy, Traefik), its method from `X-Original-Method` or
 //! `X-Forwarded-Method`. The answer is `200` with identity headers, `401` with a `Location`
 //! to the page the user must visit, or `403`.
+//!
+//! Proxies pass the client's own headers along, so a client can add the family its proxy does
+//! not set (Traefik forwards a client's `X-Original-URL` untouched). When both families are
+//! present they must describe the same request, or the answer is `400`: the gateway never
+//! judges a request other than the one the proxy is about to serve.
 
 use super::{encode_query, PortalRequest};
 use crate::http_response::HttpResponse;
@@ -20,38 +25,64 @@ struct Original {
     method: String,
 }
 
-fn original(req: &PortalRequest) -> Option<Original> {
-    let method = req
-        .header("x-original-method")
-        .or_else(|| req.header("x-forwarded-method"))
-        .unwrap_or("GET")
-        .to_ascii_uppercase();
-    if let Some(url) = req.header("x-original-url") {
-        let u = url::Url::parse(url).ok()?;
-        let host = match u.port() {
-            Some(p) => format!("{}:{p}", u.host_str()?),
-            None => u.host_str()?.to_string(),
-        };
-        let mut pq = u.path().to_string();
-        if let Some(q) = u.query() {
-            pq.push('?');
-            pq.push_str(q);
+/// `scheme://authority/path?query` split without resolving anything in the path.
+fn split_url(url: &str) -> Option<(String, String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, pq) = rest.split_at(end);
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let pq = if pq.starts_with('/') {
+        pq.to_string()
+    } else {
+        format!("/{pq}")
+    };
+    Some((scheme, authority.to_string(), pq))
+}
+
+fn original(req: &PortalRequest) -> Result<Original, &'static str> {
+    let nginx_method = req.header("x-original-method").map(str::to_ascii_uppercase);
+    let forwarded_method = req
+        .header("x-forwarded-method")
+        .map(str::to_ascii_uppercase);
+    if let (Some(a), Some(b)) = (&nginx_method, &forwarded_method) {
+        if a != b {
+            return Err("X-Original-Method and X-Forwarded-Method disagree");
         }
-        return Some(Original {
-            scheme: u.scheme().to_string(),
+    }
+    let method = nginx_method
+        .or(forwarded_method)
+        .unwrap_or_else(|| "GET".into());
+    let forwarded_host = req.header("x-forwarded-host");
+    let forwarded_uri = req.header("x-forwarded-uri");
+    if let Some(url) = req.header("x-original-url") {
+        let (scheme, host, path_and_query) =
+            split_url(url).ok_or("X-Original-URL is not an http(s) URL")?;
+        if forwarded_host.is_some_and(|h| !h.eq_ignore_ascii_case(&host))
+            || forwarded_uri.is_some_and(|u| u != path_and_query)
+        {
+            return Err("X-Original-URL and X-Forwarded-Host/-Uri disagree");
+        }
+        return Ok(Original {
+            scheme,
             host,
-            path_and_query: pq,
+            path_and_query,
             method,
         });
     }
-    let host = req.header("x-forwarded-host")?.to_string();
-    Some(Original {
-        scheme: req
-            .header("x-forwarded-proto")
-            .unwrap_or("http")
-            .to_string(),
-        host,
-        path_and_query: req.header("x-forwarded-uri").unwrap_or("/").to_string(),
+    let host = forwarded_host.ok_or("missing X-Original-URL or X-Forwarded-Host")?;
+    Ok(Original {
+        scheme: match req.header("x-forwarded-proto") {
+            Some(p) if p.eq_ignore_ascii_case("https") => "https".into(),
+            _ => "http".into(),
+        },
+        host: host.to_string(),
+        path_and_query: forwarded_uri.unwrap_or("/").to_string(),
         method,
     })
 }
@@ -61,8 +92,9 @@ fn plain(status: u16, text: &str) -> HttpResponse {
 }
 
 pub async fn verify(state: &State, req: &PortalRequest) -> HttpResponse {
-    let Some(orig) = original(req) else {
-        return plain(400, "missing X-Original-URL or X-Forwarded-Host");
+    let orig = match original(req) {
+        Ok(orig) => orig,
+        Err(why) => return plain(400, why),
     };
     let path = orig.path_and_query.split('?').next().unwrap_or("/");
     let Ok(path) = normalize_path(path) else {

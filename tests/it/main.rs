@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod edge_cases;
 mod hardening;
 mod proxy;
 mod second_factor;
