@@ -79,6 +79,45 @@ async fn password_step(gw: &TestGateway, user: &str, rd: &str) -> Browser {
     b
 }
 
+/// `n` sessions of `user` pass the password step and open `{prefix}/{page}`; then all post
+/// `code` to it at the same moment. Returns each browser with its answer.
+async fn same_code_at_once(
+    gw: &TestGateway,
+    user: &str,
+    page: &str,
+    code: &str,
+    n: usize,
+) -> Vec<(Browser, Page)> {
+    let p = gw.prefix().to_string();
+    let mut ready = Vec::new();
+    for _ in 0..n {
+        let mut b = password_step(gw, user, "/").await;
+        let form = b.get(&format!("{p}/{page}?rd=%2F")).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let csrf = form.field("csrf");
+        ready.push((b, csrf));
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let mut tasks = Vec::new();
+    for (mut b, csrf) in ready {
+        let barrier = Arc::clone(&barrier);
+        let code = code.to_string();
+        let action = format!("{p}/{page}");
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let answer = b
+                .post_form(&action, &[("code", &code), ("csrf", &csrf), ("rd", "/")])
+                .await;
+            (b, answer)
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
 /// Answers the TOTP challenge page with `code`.
 async fn submit_totp(gw: &TestGateway, b: &mut Browser, code: &str, rd: &str) -> Page {
     let p = gw.prefix();
@@ -467,33 +506,12 @@ async fn a_totp_code_is_accepted_once_and_refused_when_replayed() {
 async fn the_same_totp_code_sent_by_several_sessions_at_once_works_exactly_once() {
     let gw = lenient_gateway();
     gw.add_user("alice", &[]);
-    let p = gw.prefix().to_string();
     let e = enrol(&gw, "alice").await;
     let (code, _) = fresh_code(&e.secret_base32, e.last_code_time).await;
 
-    let mut ready = Vec::new();
-    for _ in 0..8 {
-        let mut b = password_step(&gw, "alice", "/").await;
-        let page = b.get(&format!("{p}/totp?rd=%2F")).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let csrf = page.field("csrf");
-        ready.push((b, csrf));
-    }
-    let barrier = Arc::new(tokio::sync::Barrier::new(ready.len()));
-    let mut tasks = Vec::new();
-    for (mut b, csrf) in ready {
-        let barrier = Arc::clone(&barrier);
-        let code = code.clone();
-        let action = format!("{p}/totp");
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            b.post_form(&action, &[("code", &code), ("csrf", &csrf), ("rd", "/")])
-                .await
-        }));
-    }
+    let tasks = same_code_at_once(&gw, "alice", "totp", &code, 8).await;
     let mut accepted = 0;
-    for t in tasks {
-        let page = t.await.unwrap();
+    for (_, page) in tasks {
         if page.status == 303 {
             assert_eq!(page.location(), "/");
             accepted += 1;
@@ -1030,34 +1048,11 @@ async fn the_same_recovery_code_sent_by_twelve_sessions_at_once_works_exactly_on
     let e = enrol(&gw, "alice").await;
     let code = e.recovery_codes[5].clone();
 
-    // Twelve pending sessions, each with its form token.
-    let mut ready = Vec::new();
-    for _ in 0..12 {
-        let mut b = password_step(&gw, "alice", "/").await;
-        let page = b.get(&format!("{p}/recovery?rd=%2F")).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let csrf = page.field("csrf");
-        ready.push((b, csrf));
-    }
-
-    let barrier = Arc::new(tokio::sync::Barrier::new(ready.len()));
-    let mut tasks = Vec::new();
-    for (mut b, csrf) in ready {
-        let barrier = Arc::clone(&barrier);
-        let code = code.clone();
-        let action = format!("{p}/recovery");
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            let page = b
-                .post_form(&action, &[("code", &code), ("csrf", &csrf), ("rd", "/")])
-                .await;
-            (b, page)
-        }));
-    }
+    // Twelve pending sessions, each with its form token, send one code at the same moment.
+    let tasks = same_code_at_once(&gw, "alice", "recovery", &code, 12).await;
     let mut winners = 0;
     let mut losers = 0;
-    for t in tasks {
-        let (mut b, page) = t.await.unwrap();
+    for (mut b, page) in tasks {
         assert_eq!(page.status, 200, "{}", page.body);
         if page.body.contains("You are signed in") {
             winners += 1;
