@@ -1,7 +1,7 @@
 //! Password hashing with argon2id on a small pool of low-priority threads.
 //!
 //! Argon2 is made to be slow and memory-hungry; run on the proxy's threads it would stall every
-//! request. The [`Hasher`] owns a few dedicated threads, niced below the proxy workers, so a
+//! request. The [`Hasher`] owns a few dedicated threads, at the lowest priority (nice 19) below the proxy workers, so a
 //! storm of logins queues behind them instead of starving proxied traffic. Unknown users are
 //! verified against a dummy hash so that they cost the same time as a wrong password.
 
@@ -132,12 +132,13 @@ impl Hasher {
     }
 }
 
-/// Niceness 10 for the calling thread: the proxy's threads win the CPU when both want it.
+/// Niceness 19 for the calling thread: when the proxy's threads want the CPU they get nearly all
+/// of it (weight 1024 against 15), and logins still progress, unlike with SCHED_IDLE.
 fn lower_priority() {
     // SAFETY: setpriority with PRIO_PROCESS and the thread id affects only this thread.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
     }
 }
 
