@@ -95,18 +95,17 @@ impl State {
     /// A `Set-Cookie` value with the gateway's attributes; an empty value clears the cookie.
     pub fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
         let s = &self.config.session;
-        let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-        match max_age {
-            Some(secs) if !value.is_empty() => c.push_str(&format!("; Max-Age={secs}")),
-            _ => c.push_str("; Max-Age=0"),
+        let mut c = cookie::Cookie::new(name.to_string(), value.to_string());
+        c.set_path("/");
+        c.set_http_only(true);
+        c.set_same_site(cookie::SameSite::Lax);
+        c.set_secure(s.secure);
+        if let Some(domain) = &s.cookie_domain {
+            c.set_domain(domain.clone());
         }
-        if s.secure {
-            c.push_str("; Secure");
-        }
-        if let Some(d) = &s.cookie_domain {
-            c.push_str(&format!("; Domain={d}"));
-        }
-        c
+        let secs = max_age.filter(|_| !value.is_empty()).unwrap_or(0);
+        c.set_max_age(cookie::time::Duration::seconds(secs));
+        c.to_string()
     }
 
     /// The identity headers for a session, in configured names.

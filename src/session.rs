@@ -237,10 +237,6 @@ impl Sessions {
         }
     }
 
-    pub fn config(&self) -> &SessionConfig {
-        &self.cfg
-    }
-
     fn live(&self, s: &ActiveSession, now: i64) -> bool {
         now < s.expires_at && now - s.last_seen() < self.cfg.idle_timeout.as_secs() as i64
     }
@@ -419,12 +415,6 @@ impl Sessions {
         self.cache.run_pending_tasks();
     }
 
-    /// Number of sessions held in memory.
-    pub fn cached_count(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
-    }
-
     /// Writes last-seen times that moved since the previous flush.
     pub async fn flush_last_seen(&self) -> Result<usize, StoreError> {
         let mut dirty = Vec::new();
@@ -440,23 +430,6 @@ impl Sessions {
             self.store.call(move |s| s.touch_sessions(&dirty)).await?;
         }
         Ok(n)
-    }
-
-    /// The `Set-Cookie` value carrying a session id (or clearing it when `value` is empty).
-    pub fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
-        let mut c = cookie::Cookie::new(name.to_string(), value.to_string());
-        c.set_path("/");
-        c.set_http_only(true);
-        c.set_same_site(cookie::SameSite::Lax);
-        c.set_secure(self.cfg.secure);
-        if let Some(domain) = &self.cfg.cookie_domain {
-            c.set_domain(domain.clone());
-        }
-        match max_age {
-            Some(secs) => c.set_max_age(cookie::time::Duration::seconds(secs)),
-            None => c.set_max_age(cookie::time::Duration::ZERO),
-        }
-        c.to_string()
     }
 }
 

@@ -983,6 +983,29 @@ mod tests {
     }
 
     #[test]
+    fn the_sweep_removes_idle_and_expired_sessions_only() {
+        let (_d, s) = store();
+        let id = user(&s, "dave");
+        let row = |n: u8, last_seen: i64, expires_at: i64| SessionRow {
+            id_hash: [n; 32],
+            user_id: id,
+            level: 1,
+            created_at: 0,
+            last_seen,
+            expires_at,
+            client_ip: "127.0.0.1".into(),
+            user_agent: "t".into(),
+        };
+        s.insert_session(&row(1, 990, 2000)).unwrap(); // live
+        s.insert_session(&row(2, 100, 2000)).unwrap(); // idle for 900 s
+        s.insert_session(&row(3, 995, 1000)).unwrap(); // past its absolute expiry
+        assert_eq!(s.sweep_sessions(1000, 600).unwrap(), 2);
+        assert!(s.session(&[1; 32]).unwrap().is_some());
+        assert!(s.session(&[2; 32]).unwrap().is_none());
+        assert!(s.session(&[3; 32]).unwrap().is_none());
+    }
+
+    #[test]
     fn migrations_run_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
