@@ -8,6 +8,9 @@ use std::collections::HashMap;
 
 use crate::config::{App, Policy, Rule};
 
+/// The most segments a glob may have (the matcher keeps its positions in a 64-bit set).
+pub const MAX_GLOB_SEGMENTS: usize = 63;
+
 /// A compiled path glob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
@@ -41,6 +44,9 @@ impl Glob {
                 segments.push(Segment::Pattern(part.to_string()));
             }
         }
+        if segments.len() > MAX_GLOB_SEGMENTS {
+            return Err(format!("at most {MAX_GLOB_SEGMENTS} segments"));
+        }
         Ok(Glob {
             text: text.to_string(),
             segments,
@@ -69,44 +75,46 @@ pub fn segments(path: &str) -> Vec<&str> {
 }
 
 /// Matches in O(globs × segments): the set of glob positions reachable after each segment
-/// is carried forward, so no path, however long, makes matching backtrack.
+/// (a bit set: globs have at most [`MAX_GLOB_SEGMENTS`]) is carried forward, so no path,
+/// however long, makes matching backtrack. Globs without `**` match segment for segment.
 fn match_segments(globs: &[Segment], segs: &[&str]) -> bool {
-    let n = globs.len();
-    let mut here = vec![false; n + 1];
-    here[0] = true;
-    close_over_any(globs, &mut here);
-    let mut next = vec![false; n + 1];
+    let one = |p: &str, seg: &str| wildcard(p.as_bytes(), seg.as_bytes());
+    if !globs.contains(&Segment::Any) {
+        return globs.len() == segs.len()
+            && globs
+                .iter()
+                .zip(segs)
+                .all(|(g, seg)| matches!(g, Segment::Pattern(p) if one(p, seg)));
+    }
+    let mut here = close_over_any(globs, 1);
     for seg in segs {
-        next.iter_mut().for_each(|b| *b = false);
+        let mut next = 0u64;
         for (i, glob) in globs.iter().enumerate() {
-            if !here[i] {
+            if here & (1 << i) == 0 {
                 continue;
             }
             match glob {
-                Segment::Any => next[i] = true,
-                Segment::Pattern(p) => {
-                    if wildcard(p.as_bytes(), seg.as_bytes()) {
-                        next[i + 1] = true;
-                    }
-                }
+                Segment::Any => next |= 1 << i,
+                Segment::Pattern(p) if one(p, seg) => next |= 1 << (i + 1),
+                Segment::Pattern(_) => {}
             }
         }
-        close_over_any(globs, &mut next);
-        if !next.iter().any(|b| *b) {
+        here = close_over_any(globs, next);
+        if here == 0 {
             return false;
         }
-        std::mem::swap(&mut here, &mut next);
     }
-    here[n]
+    here & (1 << globs.len()) != 0
 }
 
 /// `**` also matches no segment: a position before it reaches the position after it.
-fn close_over_any(globs: &[Segment], reach: &mut [bool]) {
+fn close_over_any(globs: &[Segment], mut reach: u64) -> u64 {
     for (i, glob) in globs.iter().enumerate() {
-        if reach[i] && *glob == Segment::Any {
-            reach[i + 1] = true;
+        if reach & (1 << i) != 0 && *glob == Segment::Any {
+            reach |= 1 << (i + 1);
         }
     }
+    reach
 }
 
 /// `*` matches any run of bytes; everything else matches itself.
