@@ -261,31 +261,46 @@ impl Sessions {
         if self.unknown.contains_key(&id_hash) {
             return None;
         }
-        let loaded = self.load(id_hash, now).await;
-        if loaded.is_none() {
-            self.unknown.insert(id_hash, ());
+        match self.load_checked(id_hash, now).await {
+            Ok(Some(session)) => Some(session),
+            Ok(None) => {
+                self.unknown.insert(id_hash, ());
+                None
+            }
+            // A store error says nothing about the id: it is not remembered as unknown.
+            Err(()) => None,
         }
-        loaded
     }
 
     /// Reads a session and its user from the store (the cache-miss path).
     pub async fn load(&self, id_hash: [u8; 32], now: i64) -> Option<Arc<ActiveSession>> {
+        self.load_checked(id_hash, now).await.ok().flatten()
+    }
+
+    /// [`Sessions::load`], telling "no such live session" (`Ok(None)`) from a store failure.
+    async fn load_checked(
+        &self,
+        id_hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<Arc<ActiveSession>>, ()> {
         // A revocation between the read and the caching would put a dead session back in the
         // cache: such a read is dropped and done again.
         for _ in 0..3 {
             let epoch = self.revocations.load(Ordering::SeqCst);
-            let session = self.read(id_hash, now).await?;
+            let Some(session) = self.read(id_hash, now).await? else {
+                return Ok(None);
+            };
             self.cache.insert(id_hash, Arc::clone(&session));
             if self.revocations.load(Ordering::SeqCst) == epoch {
-                return Some(session);
+                return Ok(Some(session));
             }
             self.cache.invalidate(&id_hash);
         }
-        None
+        Err(())
     }
 
     /// Reads a live session and its user from the store.
-    async fn read(&self, id_hash: [u8; 32], now: i64) -> Option<Arc<ActiveSession>> {
+    async fn read(&self, id_hash: [u8; 32], now: i64) -> Result<Option<Arc<ActiveSession>>, ()> {
         let idle = self.cfg.idle_timeout.as_secs() as i64;
         let loaded = self
             .store
@@ -309,17 +324,19 @@ impl Sessions {
             .await;
         let (row, user, has_totp) = match loaded {
             Ok(Some(found)) => found,
-            Ok(None) => return None,
+            Ok(None) => return Ok(None),
             Err(e) => {
                 tracing::error!("session lookup failed: {e}");
-                return None;
+                return Err(());
             }
         };
-        let level = Level::from_u8(row.level)?;
+        let Some(level) = Level::from_u8(row.level) else {
+            return Ok(None);
+        };
         let identity = self.shared(Identity::from_user(&user, has_totp));
         let mut session = ActiveSession::from_row(&row, identity, level);
         session.last_seen = AtomicI64::new(now.max(row.last_seen));
-        Some(Arc::new(session))
+        Ok(Some(Arc::new(session)))
     }
 
     /// The cached copy of `identity` when an equal one is cached, else `identity` (now cached).
