@@ -387,25 +387,12 @@ impl State {
     /// Starts an attempt on `keys`: waits for attempts already in progress on any of them,
     /// then checks the bans. `Err` holds the end of an active ban; `Ok` holds the subjects
     /// until the attempt is over (keep it alive while checking and counting).
-    async fn begin(&self, keys: &[String], now: i64) -> Result<Attempt, i64> {
+    pub async fn begin(&self, keys: &[String], now: i64) -> Result<Attempt, i64> {
         let guards = self.regulator.serialize(keys).await;
         match self.banned_until(keys, now).await {
             Some(until) => Err(until),
             None => Ok(Attempt { _guards: guards }),
         }
-    }
-
-    /// Starts a password attempt for `username` from the request's client.
-    pub async fn begin_password_attempt(
-        &self,
-        username: &str,
-        req: &PortalRequest,
-    ) -> Result<Attempt, i64> {
-        self.begin(
-            &self.regulation_keys(Some(username), req.client_ip),
-            req.now,
-        )
-        .await
     }
 
     /// Starts a second-factor attempt (TOTP or recovery code) for `username`.

@@ -2,7 +2,7 @@
 
 use askama::Template;
 
-use super::{login, message, render, PortalRequest};
+use super::{login, render, unavailable, PortalRequest};
 use crate::http_response::HttpResponse;
 use crate::session::Level;
 use crate::State;
@@ -44,13 +44,7 @@ pub async fn get(state: &State, req: &PortalRequest) -> HttpResponse {
         })
         .await;
     let Ok((on, pending, left)) = facts else {
-        return message(
-            state,
-            503,
-            "Unavailable",
-            "Your account cannot be shown right now.",
-            None,
-        );
+        return unavailable(state, "Your account cannot be shown right now.", None);
     };
     let id = &session.identity;
     let note = match req.query_param("done").as_deref() {
@@ -90,13 +84,7 @@ pub async fn logout(state: &State, req: &PortalRequest) -> HttpResponse {
     if let Some(s) = &req.session {
         if let Err(e) = state.sessions.end(s.id_hash).await {
             tracing::error!("could not end a session: {e}");
-            return message(
-                state,
-                503,
-                "Unavailable",
-                "Signing out failed; try again.",
-                None,
-            );
+            return unavailable(state, "Signing out failed; try again.", None);
         }
         state.audit("logout", Some(&s.identity.username), req, None);
     }

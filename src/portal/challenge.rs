@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use askama::Template;
 
-use super::{encode_query, message, rd_of, render, too_many, Form, PortalRequest, MAX_CODE};
+use super::{encode_query, rd_of, render, too_many, unavailable, Form, PortalRequest, MAX_CODE};
 use crate::http_response::HttpResponse;
 use crate::session::{ActiveSession, Level};
 use crate::{CodeCheck, State};
@@ -159,10 +159,8 @@ pub async fn post_totp(state: &State, req: &PortalRequest, form: &Form) -> HttpR
         .await
     {
         CodeCheck::Accepted { .. } => promote(state, req, session, &rd, None).await,
-        CodeCheck::Unavailable => message(
+        CodeCheck::Unavailable => unavailable(
             state,
-            503,
-            "Unavailable",
             "Codes cannot be checked right now. Try again shortly.",
             None,
         ),
@@ -223,10 +221,8 @@ pub async fn post_recovery(state: &State, req: &PortalRequest, form: &Form) -> H
             );
             promote(state, req, session, &rd, Some(remaining)).await
         }
-        CodeCheck::Unavailable => message(
+        CodeCheck::Unavailable => unavailable(
             state,
-            503,
-            "Unavailable",
             "Codes cannot be checked right now. Try again shortly.",
             None,
         ),
@@ -259,10 +255,8 @@ async fn promote(
     recovery_left: Option<i64>,
 ) -> HttpResponse {
     let Some((cookie, new)) = state.raise(req, session, Level::TwoFactor).await else {
-        return message(
+        return unavailable(
             state,
-            503,
-            "Unavailable",
             "Sign-in is unavailable right now. Try again shortly.",
             None,
         );

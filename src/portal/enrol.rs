@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use askama::Template;
 
-use super::{login, message, rd_of, render, too_many, Form, PortalRequest, MAX_CODE};
+use super::{login, message, rd_of, render, too_many, unavailable, Form, PortalRequest, MAX_CODE};
 use crate::auth::totp;
 use crate::http_response::HttpResponse;
 use crate::session::{ActiveSession, Level};
@@ -69,13 +69,7 @@ async fn setup_page(
         .pending_enrolment(session.identity.user_id, session.id_hash, req.now)
         .await
     else {
-        return message(
-            state,
-            503,
-            "Unavailable",
-            "Two-factor set-up is unavailable right now.",
-            None,
-        );
+        return unavailable(state, "Two-factor set-up is unavailable right now.", None);
     };
     let uri = totp::otpauth_uri(&state.config.totp, &session.identity.username, &secret);
     let qr = totp::qr_svg(&uri).unwrap_or_default();
@@ -141,13 +135,7 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
             Some("That set-up expired or was started elsewhere. Scan this new code and try again.")
         }
         CodeCheck::Unavailable => {
-            return message(
-                state,
-                503,
-                "Unavailable",
-                "Two-factor set-up is unavailable right now.",
-                None,
-            )
+            return unavailable(state, "Two-factor set-up is unavailable right now.", None)
         }
         _ => Some("That code is not right. Check the time on your device and try again."),
     };
@@ -170,13 +158,7 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
         {
             CodeCheck::Accepted { .. } => None,
             CodeCheck::Unavailable => {
-                return message(
-                    state,
-                    503,
-                    "Unavailable",
-                    "Two-factor set-up is unavailable right now.",
-                    None,
-                )
+                return unavailable(state, "Two-factor set-up is unavailable right now.", None)
             }
             _ => Some((
                 "enrolment: wrong code",
@@ -196,13 +178,7 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
     state.audit("totp_enabled", Some(&username), req, None);
     state.sessions.forget_user(user_id);
     let Some((cookie, _)) = state.raise(req, session, Level::TwoFactor).await else {
-        return message(
-            state,
-            503,
-            "Unavailable",
-            "Sign-in is unavailable right now.",
-            None,
-        );
+        return unavailable(state, "Sign-in is unavailable right now.", None);
     };
     codes_page(
         state,
@@ -262,18 +238,12 @@ pub async fn post_disable(state: &State, req: &PortalRequest, form: &Form) -> Ht
         .await
         .is_err()
     {
-        return message(
-            state,
-            503,
-            "Unavailable",
-            "Try again shortly.",
-            Some(&account),
-        );
+        return unavailable(state, "Try again shortly.", Some(&account));
     }
     state.audit("totp_disabled", Some(&username), req, None);
     state.sessions.forget_user(user_id);
     let Some((cookie, _)) = state.raise(req, session, Level::OneFactor).await else {
-        return message(state, 503, "Unavailable", "Try again shortly.", None);
+        return unavailable(state, "Try again shortly.", None);
     };
     HttpResponse::redirect(303, &format!("{account}?done=totp_disabled"))
         .header("Set-Cookie", cookie)
@@ -312,15 +282,7 @@ pub async fn post_regenerate(state: &State, req: &PortalRequest, form: &Form) ->
     };
     match state.check_totp(user_id, code, req.now).await {
         CodeCheck::Accepted { .. } => {}
-        CodeCheck::Unavailable => {
-            return message(
-                state,
-                503,
-                "Unavailable",
-                "Try again shortly.",
-                Some(&account),
-            )
-        }
+        CodeCheck::Unavailable => return unavailable(state, "Try again shortly.", Some(&account)),
         _ => {
             let detail = "regenerate: wrong code";
             if let Some(until) = state
@@ -340,13 +302,7 @@ pub async fn post_regenerate(state: &State, req: &PortalRequest, form: &Form) ->
     }
     let codes = crate::auth::recovery::generate_codes(state.config.recovery_codes.count);
     if !state.replace_recovery_codes(user_id, codes.clone()).await {
-        return message(
-            state,
-            503,
-            "Unavailable",
-            "Try again shortly.",
-            Some(&account),
-        );
+        return unavailable(state, "Try again shortly.", Some(&account));
     }
     state.audit(
         "recovery_codes_regenerated",

@@ -85,7 +85,7 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
     let now = req.now;
     let keys = state.regulation_keys(Some(username), req.client_ip);
     // Held until the failure is counted: concurrent guesses are checked one at a time.
-    let _attempt = match state.begin_password_attempt(username, req).await {
+    let _attempt = match state.begin(&keys, now).await {
         Ok(attempt) => attempt,
         Err(until) => {
             state.audit("login_refused_banned", Some(username), req, None);
@@ -150,10 +150,8 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
         Ok(opened) => opened,
         Err(e) => {
             tracing::error!("could not open a session: {e}");
-            return super::message(
+            return super::unavailable(
                 state,
-                503,
-                "Unavailable",
                 "Sign-in is unavailable right now. Try again shortly.",
                 None,
             );

@@ -416,6 +416,11 @@ pub fn message(
     )
 }
 
+/// The 503 page: something the page needs (the store, the hashing pool) did not answer.
+pub fn unavailable(state: &State, text: &str, link: Option<&str>) -> HttpResponse {
+    message(state, 503, "Unavailable", text, link)
+}
+
 /// The 429 page for a ban lasting until `until`.
 pub fn too_many(state: &State, now: i64, until: i64) -> HttpResponse {
     let wait = (until - now).max(1);
