@@ -27,7 +27,7 @@ use portcullis::auth::password::{hash_password, verify_password};
 use portcullis::auth::totp;
 use portcullis::auth::unix_now;
 use portcullis::config::{Config, TotpAlgorithm, TotpConfig};
-use portcullis::policy::{decide, Decision};
+use portcullis::policy::{decide_strictest, Decision};
 use portcullis::portal::cookie_value;
 use portcullis::routes::normalize_path;
 use portcullis::session::{hash_id, random_token, Identity, Level, Origin, Sessions, Succession};
@@ -184,8 +184,9 @@ fn route(c: &mut Criterion, f: &Fixture) {
                     "GET",
                     black_box("/public0/x.png"),
                 )
+                .unwrap()
                 .unwrap();
-            black_box(m.policy)
+            black_box(m.outcomes[0].policy)
         })
     });
     g.bench_function("last_app_last_rule", |b| {
@@ -196,8 +197,9 @@ fn route(c: &mut Criterion, f: &Fixture) {
                     "GET",
                     black_box("/api/v19/orders/42/items/7"),
                 )
+                .unwrap()
                 .unwrap();
-            black_box(m.policy)
+            black_box(m.outcomes[0].policy)
         })
     });
     g.bench_function("last_app_no_rule_default", |b| {
@@ -208,8 +210,9 @@ fn route(c: &mut Criterion, f: &Fixture) {
                     "GET",
                     black_box("/wiki/pages/Some_Page/history"),
                 )
+                .unwrap()
                 .unwrap();
-            black_box(m.policy)
+            black_box(m.outcomes[0].policy)
         })
     });
     g.bench_function("normalize_path", |b| {
@@ -386,12 +389,14 @@ fn request(c: &mut Criterion, f: &Fixture) {
     g.bench_function("decide_cached_session_50x20", |b| {
         b.iter(|| {
             let headers: &HeaderMap = &black_box(&base).headers;
-            let path = normalize_path(base.uri.path()).unwrap();
             let host = headers.get("host").unwrap().to_str().unwrap();
-            let m = router.route(host, base.method.as_str(), &path).unwrap();
+            let m = router
+                .route(host, base.method.as_str(), base.uri.path())
+                .unwrap()
+                .unwrap();
             let value = cookie_value(headers, COOKIE).unwrap();
             let session = f.sessions.cached(&hash_id(&value).unwrap(), now).unwrap();
-            let d = decide(m.policy, m.rule, Some(&session));
+            let d = decide_strictest(&m.outcomes, Some(&session));
             assert!(matches!(d, Decision::Forward { identity: true }));
             black_box(d)
         })

@@ -277,6 +277,9 @@ struct FileApp {
     upstream_tls_verify: bool,
     #[serde(default = "default_policy")]
     default_policy: Policy,
+    /// The app tells `/Admin` from `/admin`: rules then also match case as written only.
+    #[serde(default)]
+    case_sensitive: bool,
     #[serde(default)]
     rules: Vec<FileRule>,
 }
@@ -455,6 +458,9 @@ pub struct App {
     pub hosts: Vec<String>,
     pub upstream: Upstream,
     pub default_policy: Policy,
+    /// Whether the app distinguishes paths by case (`[[apps]] case_sensitive`); when not,
+    /// rules also apply to every case-folded spelling of a path.
+    pub case_sensitive: bool,
     pub rules: Vec<Rule>,
 }
 
@@ -773,6 +779,7 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
             hosts,
             upstream,
             default_policy: app.default_policy,
+            case_sensitive: app.case_sensitive,
             rules,
         });
     }

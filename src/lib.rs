@@ -108,19 +108,23 @@ impl State {
         c.to_string()
     }
 
-    /// The identity headers for a session, in configured names.
-    pub fn identity_values(&self, s: &ActiveSession) -> Vec<(String, String)> {
-        let id = &s.identity;
+    /// The identity headers for a session, in configured names: the user's values, or every
+    /// header with an empty value when there is no identity to forward.
+    pub fn identity_values(&self, s: Option<&ActiveSession>) -> Vec<(String, String)> {
         let [user, email, name, groups] = &self.identity_names;
-        let mut v = vec![(user.clone(), id.username.clone())];
-        if let Some(e) = &id.email {
-            v.push((email.clone(), e.clone()));
-        }
-        if let Some(n) = &id.display_name {
-            v.push((name.clone(), n.clone()));
-        }
-        v.push((groups.clone(), id.groups_header.clone()));
-        v
+        let Some(s) = s else {
+            return [user, email, name, groups]
+                .into_iter()
+                .map(|n| (n.clone(), String::new()))
+                .collect();
+        };
+        let id = &s.identity;
+        vec![
+            (user.clone(), id.username.clone()),
+            (email.clone(), id.email.clone().unwrap_or_default()),
+            (name.clone(), id.display_name.clone().unwrap_or_default()),
+            (groups.clone(), id.groups_header.clone()),
+        ]
     }
 
     /// Writes an audit row off the request path. Never carries secrets.

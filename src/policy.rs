@@ -3,6 +3,7 @@
 //! Pure: no I/O, no clock (the session handed in is already known to be live).
 
 use crate::config::{Policy, Rule};
+use crate::routes::Outcome;
 use crate::session::{ActiveSession, Level};
 
 /// What the gateway does with a request.
@@ -20,6 +21,32 @@ pub enum Decision {
     Enrol,
     /// Logged in at the right level, but not one of the route's users or groups: 403.
     Forbidden,
+}
+
+impl Decision {
+    /// How far the decision is from letting the request through: forwarding without identity
+    /// is the weakest, denying everybody the strictest.
+    fn strictness(self) -> u8 {
+        match self {
+            Decision::Forward { identity: false } => 0,
+            Decision::Forward { identity: true } => 1,
+            Decision::Login | Decision::Challenge | Decision::Enrol => 2,
+            Decision::Forbidden => 3,
+            Decision::Deny => 4,
+        }
+    }
+}
+
+/// Decides what happens to a request that reaches several rules (one per spelling of its
+/// path, see [`crate::routes::spellings`]): the strictest of their decisions. A request is
+/// forwarded only when every outcome forwards it, and without identity only when every one
+/// is `bypass`.
+pub fn decide_strictest(outcomes: &[Outcome<'_>], session: Option<&ActiveSession>) -> Decision {
+    outcomes
+        .iter()
+        .map(|o| decide(o.policy, o.rule, session))
+        .max_by_key(|d| d.strictness())
+        .unwrap_or(Decision::Deny)
 }
 
 /// Decides what happens to a request under `policy` (from `rule`, if one matched).
@@ -95,6 +122,51 @@ mod tests {
             groups: groups.iter().map(|g| g.to_string()).collect(),
             users: users.iter().map(|g| g.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn the_strictest_outcome_wins_and_bypass_needs_every_outcome() {
+        let bypass = Outcome {
+            rule: None,
+            policy: Policy::Bypass,
+        };
+        let one = Outcome {
+            rule: None,
+            policy: Policy::OneFactor,
+        };
+        let two = Outcome {
+            rule: None,
+            policy: Policy::TwoFactor,
+        };
+        let deny = Outcome {
+            rule: None,
+            policy: Policy::Deny,
+        };
+        let admins = rule(&["admins"], &[]);
+        let admins_only = Outcome {
+            rule: Some(&admins),
+            policy: Policy::OneFactor,
+        };
+        let s = session(Level::OneFactor, true, &["staff"]);
+        assert_eq!(
+            decide_strictest(&[bypass], None),
+            Decision::Forward { identity: false }
+        );
+        assert_eq!(decide_strictest(&[bypass, one], None), Decision::Login);
+        assert_eq!(
+            decide_strictest(&[bypass, one], Some(&s)),
+            Decision::Forward { identity: true }
+        );
+        assert_eq!(decide_strictest(&[one, two], Some(&s)), Decision::Challenge);
+        assert_eq!(
+            decide_strictest(&[one, admins_only], Some(&s)),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide_strictest(&[two, deny, bypass], Some(&s)),
+            Decision::Deny
+        );
+        assert_eq!(decide_strictest(&[], Some(&s)), Decision::Deny);
     }
 
     #[test]

@@ -19,11 +19,10 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
 use crate::auth::unix_now;
-use crate::config::{Config, Policy};
+use crate::config::Config;
 use crate::http_response::HttpResponse;
-use crate::policy::{decide, Decision};
+use crate::policy::{decide_strictest, Decision};
 use crate::portal::{self, encode_query, PortalRequest, MAX_FORM_BYTES};
-use crate::routes::normalize_path;
 use crate::session::{ActiveSession, Identity, Level};
 use crate::State;
 
@@ -97,42 +96,41 @@ impl ProxyHttp for Proxy {
                 .answer(session, 400, "Bad request", "The request names no host.")
                 .await;
         };
-        let Ok(path) = normalize_path(path) else {
-            return self
-                .answer(session, 400, "Bad request", "That path is not allowed.")
-                .await;
-        };
         let method = session.req_header().method.as_str().to_string();
-        let Some(route) = state.config.router.route(&host, &method, &path) else {
-            return self
-                .answer(
-                    session,
-                    404,
-                    "Not found",
-                    "No application is served at this address.",
-                )
-                .await;
-        };
-        let (app_index, policy, rule) = (route.app_index, route.policy, route.rule);
-
-        // 3. The session, only when the policy depends on it. A cached session costs no I/O.
-        let user_session = match policy {
-            Policy::Bypass | Policy::Deny => None,
-            Policy::OneFactor | Policy::TwoFactor => {
-                match portal::cookie_value(
-                    &session.req_header().headers,
-                    &state.names.session_cookie,
-                ) {
-                    Some(value) => state.sessions.lookup(&value, now).await,
-                    None => None,
-                }
+        // Every spelling of the path an app server could resolve is judged (see routes.rs).
+        let route = match state.config.router.route(&host, &method, path) {
+            Ok(Some(route)) => route,
+            Ok(None) => {
+                return self
+                    .answer(
+                        session,
+                        404,
+                        "Not found",
+                        "No application is served at this address.",
+                    )
+                    .await;
+            }
+            Err(_) => {
+                return self
+                    .answer(session, 400, "Bad request", "That path is not allowed.")
+                    .await;
             }
         };
 
+        // 3. The session, only when the policy depends on it. A cached session costs no I/O.
+        let user_session = if route.needs_session() {
+            match portal::cookie_value(&session.req_header().headers, &state.names.session_cookie) {
+                Some(value) => state.sessions.lookup(&value, now).await,
+                None => None,
+            }
+        } else {
+            None
+        };
+
         // 4. The decision.
-        match decide(policy, rule, user_session.as_deref()) {
+        match decide_strictest(&route.outcomes, user_session.as_deref()) {
             Decision::Forward { identity } => {
-                ctx.app = Some(app_index);
+                ctx.app = Some(route.app_index);
                 ctx.identity = if identity { user_session } else { None };
                 Ok(false)
             }
@@ -471,6 +469,19 @@ fn malformed(req: &RequestHeader) -> Option<(u16, &'static str, &'static str)> {
             "Headers too large",
             "The request's headers are larger than this gateway accepts.",
         ));
+    }
+    // A body length given twice, or as a list (`5, 5`), is ambiguous framing: one server in a
+    // chain may read one length and the next another. Refuse it, as nginx does.
+    let mut lengths = req.headers.get_all(header::CONTENT_LENGTH).iter();
+    if let Some(first) = lengths.next() {
+        let digits = !first.is_empty() && first.as_bytes().iter().all(u8::is_ascii_digit);
+        if !digits || lengths.next().is_some() {
+            return Some((
+                400,
+                "Bad request",
+                "The request gives its body length more than once.",
+            ));
+        }
     }
     // Conflicting framing (Content-Length with Transfer-Encoding) never reaches here: pingora
     // drops the length, reads the chunked body and closes the connection afterwards, so no

@@ -346,17 +346,23 @@ pub fn safe_rd(state: &State, rd: &str) -> String {
     let Some(host) = url.host_str().map(|h| h.to_ascii_lowercase()) else {
         return "/".into();
     };
+    if host_is_ours(state, &host) {
+        url.to_string()
+    } else {
+        "/".into()
+    }
+}
+
+/// Whether `host` (lower-case, no port) is named by an app or lies under `cookie_domain`:
+/// the hosts the gateway may send a browser to.
+pub fn host_is_ours(state: &State, host: &str) -> bool {
     let under_domain = state
         .config
         .session
         .cookie_domain
         .as_deref()
         .is_some_and(|d| host == d || host.ends_with(&format!(".{d}")));
-    if state.config.router.knows_host(&host) || under_domain {
-        url.to_string()
-    } else {
-        "/".into()
-    }
+    state.config.router.knows_host(host) || under_domain
 }
 
 /// `rd` taken from the query (GET) or the form (POST), made safe.

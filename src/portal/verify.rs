@@ -3,18 +3,32 @@
 //!
 //! The original request is read from `X-Original-URL` (nginx) or from
 //! `X-Forwarded-Proto/-Host/-Uri` (Caddy, Traefik), its method from `X-Original-Method` or
-//! `X-Forwarded-Method`. The answer is `200` with identity headers, `401` with a `Location`
-//! to the page the user must visit, or `403`.
+//! `X-Forwarded-Method`. It is judged exactly as the proxy judges it (every spelling of the
+//! path, the strictest rule). The answers:
+//!
+//! - `200` with all identity headers, empty when unknown (a bypass route, a user without an
+//!   email), so that a proxy copying them never forwards a placeholder of its own;
+//! - a browser (GET or HEAD, `Accept` with `text/html`) that must sign in or add a factor:
+//!   `302` to the portal page; under nginx (`X-Original-URL`) `401` with that `Location`
+//!   instead, because nginx turns any other answer of an auth subrequest into a 500 and its
+//!   config redirects on the `Location` itself;
+//! - any other client: `401`, without `Location`;
+//! - `403` for denied routes and unmet groups or users.
+//!
+//! A login `Location` never leaves the site: the original host must be a plain `host[:port]`
+//! (else `400`) and one of the apps' hosts or under `cookie_domain`, where the `Location` is
+//! absolute; a host served only by an app without `hosts` gets a relative `Location`, which the
+//! browser resolves against the site it is on. Any other host gets `403`.
 //!
 //! Proxies pass the client's own headers along, so a client can add the family its proxy does
 //! not set (Traefik forwards a client's `X-Original-URL` untouched). When both families are
 //! present they must describe the same request, or the answer is `400`: the gateway never
 //! judges a request other than the one the proxy is about to serve.
 
-use super::{encode_query, PortalRequest};
+use super::{encode_query, host_is_ours, PortalRequest};
 use crate::http_response::HttpResponse;
-use crate::policy::{decide, Decision};
-use crate::routes::normalize_path;
+use crate::policy::{decide_strictest, Decision};
+use crate::routes::plain_host;
 use crate::State;
 
 /// The request the proxy in front is asking about.
@@ -23,6 +37,8 @@ struct Original {
     host: String,
     path_and_query: String,
     method: String,
+    /// Named by nginx's `X-Original-URL` (the answer must then be 401, never 302).
+    auth_request: bool,
 }
 
 /// `scheme://authority/path?query` split without resolving anything in the path.
@@ -73,17 +89,23 @@ fn original(req: &PortalRequest) -> Result<Original, &'static str> {
             host,
             path_and_query,
             method,
+            auth_request: true,
         });
     }
     let host = forwarded_host.ok_or("missing X-Original-URL or X-Forwarded-Host")?;
+    let path_and_query = forwarded_uri.unwrap_or("/");
+    if !path_and_query.starts_with('/') {
+        return Err("X-Forwarded-Uri is not a path");
+    }
     Ok(Original {
         scheme: match req.header("x-forwarded-proto") {
             Some(p) if p.eq_ignore_ascii_case("https") => "https".into(),
             _ => "http".into(),
         },
         host: host.to_string(),
-        path_and_query: forwarded_uri.unwrap_or("/").to_string(),
+        path_and_query: path_and_query.to_string(),
         method,
+        auth_request: false,
     })
 }
 
@@ -96,36 +118,59 @@ pub async fn verify(state: &State, req: &PortalRequest) -> HttpResponse {
         Ok(orig) => orig,
         Err(why) => return plain(400, why),
     };
-    let path = orig.path_and_query.split('?').next().unwrap_or("/");
-    let Ok(path) = normalize_path(path) else {
-        return plain(403, "path refused");
+    let Some(bare_host) = plain_host(&orig.host) else {
+        return plain(400, "the original host is not a plain host[:port]");
     };
-    let Some(route) = state.config.router.route(&orig.host, &orig.method, &path) else {
+    let named = host_is_ours(state, bare_host.trim_end_matches('.'));
+    if !named && !state.config.router.has_catch_all() {
         return plain(403, "no app serves this host");
+    }
+    let path = orig.path_and_query.split('?').next().unwrap_or("/");
+    let route = match state.config.router.route(&orig.host, &orig.method, path) {
+        Ok(Some(route)) => route,
+        Ok(None) => return plain(403, "no app serves this host"),
+        Err(_) => return plain(403, "path refused"),
     };
-    let session = req.session.clone();
-    let decision = decide(route.policy, route.rule, session.as_deref());
-    let base = format!("{}://{}{}", orig.scheme, orig.host, state.prefix());
-    let back = format!("{}://{}{}", orig.scheme, orig.host, orig.path_and_query);
-    let location = |page: &str| format!("{base}{page}rd={}", encode_query(&back));
-    match decision {
+    let session = req.session.as_deref();
+    let page = match decide_strictest(&route.outcomes, session) {
         Decision::Forward { identity } => {
             let mut r = plain(200, "ok");
-            if identity {
-                if let Some(s) = &session {
-                    for (name, value) in state.identity_values(s) {
-                        r = r.header(name, value);
-                    }
-                }
+            let id = session.filter(|_| identity);
+            for (name, value) in state.identity_values(id) {
+                r = r.header(name, value);
             }
-            r
+            return r;
         }
-        Decision::Login => plain(401, "unauthenticated").header("Location", location("/login?")),
-        Decision::Challenge => {
-            plain(401, "second factor required").header("Location", location("/totp?"))
-        }
-        Decision::Enrol => plain(401, "second factor set-up required")
-            .header("Location", location("/totp/setup?required=1&")),
-        Decision::Deny | Decision::Forbidden => plain(403, "forbidden"),
+        Decision::Deny | Decision::Forbidden => return plain(403, "forbidden"),
+        Decision::Login => "/login?",
+        Decision::Challenge => "/totp?",
+        Decision::Enrol => "/totp/setup?required=1&",
+    };
+    let browser = matches!(orig.method.as_str(), "GET" | "HEAD")
+        && req
+            .header("accept")
+            .is_some_and(|a| a.contains("text/html"));
+    let why = match page {
+        "/login?" => "unauthenticated",
+        "/totp?" => "second factor required",
+        _ => "second factor set-up required",
+    };
+    if !browser {
+        return plain(401, why);
     }
+    // On a named host the way back is absolute; elsewhere (an app without hosts) it stays
+    // relative, so that it can only lead back to the site the browser is on.
+    let location = if named {
+        let origin = format!("{}://{}", orig.scheme, orig.host);
+        let back = format!("{origin}{}", orig.path_and_query);
+        format!("{origin}{}{page}rd={}", state.prefix(), encode_query(&back))
+    } else {
+        format!(
+            "{}{page}rd={}",
+            state.prefix(),
+            encode_query(&orig.path_and_query)
+        )
+    };
+    let status = if orig.auth_request { 401 } else { 302 };
+    plain(status, why).header("Location", location)
 }

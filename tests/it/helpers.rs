@@ -272,6 +272,14 @@ pub fn run_cli(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> 
     child.wait_with_output().unwrap()
 }
 
+/// An HTTP client that follows no redirects and keeps no cookies.
+pub fn client_without_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// A response read whole.
 #[derive(Debug)]
 pub struct Page {

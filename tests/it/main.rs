@@ -5,5 +5,6 @@ mod helpers;
 
 mod edge_cases;
 mod hardening;
+mod paths;
 mod proxy;
 mod second_factor;

@@ -527,15 +527,13 @@ async fn forward_auth_answers_nginx_and_caddy_style_requests() {
         "portcullis_session={}",
         signed.cookie("portcullis_session").unwrap()
     );
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = client_without_redirects();
     let verify = gw.portal("/verify");
-    // nginx: X-Original-URL, no cookie.
+    // nginx: X-Original-URL, no cookie, a browser.
     let r = client
         .get(&verify)
         .header("X-Original-URL", "https://app.test/wiki?a=1")
+        .header("Accept", "text/html")
         .send()
         .await
         .unwrap();
@@ -570,6 +568,7 @@ async fn forward_auth_answers_nginx_and_caddy_style_requests() {
     let r = client
         .get(&verify)
         .header("X-Original-URL", "http://app.test/secure/x")
+        .header("Accept", "text/html")
         .header("Cookie", &cookie)
         .send()
         .await
@@ -579,6 +578,174 @@ async fn forward_auth_answers_nginx_and_caddy_style_requests() {
         .to_str()
         .unwrap()
         .contains("/.portcullis/totp/setup"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forward_auth_redirects_browsers_and_answers_401_to_other_clients() {
+    let gw = spawn_gateway();
+    let client = client_without_redirects();
+    let verify = gw.portal("/verify");
+    let caddy = |accept: &'static str, method: &'static str| {
+        client
+            .get(&verify)
+            .header("X-Forwarded-Proto", "http")
+            .header("X-Forwarded-Host", "app.test:8082")
+            .header("X-Forwarded-Uri", "/private/x?a=1&b=2")
+            .header("X-Forwarded-Method", method)
+            .header("Accept", accept)
+    };
+    // Caddy and Traefik pass the answer to the browser: a redirect it follows.
+    let r = caddy("text/html,application/xhtml+xml", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(
+        r.headers()["location"],
+        "http://app.test:8082/.portcullis/login?rd=http%3A%2F%2Fapp.test%3A8082%2Fprivate%2Fx%3Fa%3D1%26b%3D2"
+    );
+    // An API client, or a form post, gets 401 and no redirect.
+    for (accept, method) in [("application/json", "GET"), ("text/html", "POST")] {
+        let r = caddy(accept, method).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{accept} {method}");
+        assert!(r.headers().get("location").is_none());
+    }
+    // nginx turns anything but 2xx/401/403 into a 500: a browser gets 401 with the Location
+    // its config redirects to.
+    let r = client
+        .get(&verify)
+        .header("X-Original-URL", "http://app.test/private")
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("http://app.test/.portcullis/login?rd="));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forward_auth_always_answers_every_identity_header() {
+    let gw = spawn_gateway();
+    // A user without email or display name.
+    gw.store()
+        .create_user(
+            &portcullis::store::NewUser {
+                username: "carol".into(),
+                email: None,
+                display_name: None,
+                password_hash: portcullis::auth::password::hash_password(PASSWORD),
+                groups: vec![],
+            },
+            portcullis::auth::unix_now(),
+        )
+        .unwrap();
+    let signed = signed_in(&gw, "carol").await;
+    let cookie = format!(
+        "portcullis_session={}",
+        signed.cookie("portcullis_session").unwrap()
+    );
+    let client = reqwest::Client::new();
+    let verify = gw.portal("/verify");
+    let ask = |url: &'static str| {
+        client
+            .get(&verify)
+            .header("X-Original-URL", url)
+            .header("Cookie", &cookie)
+    };
+    let r = ask("http://app.test/x").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers();
+    assert_eq!(h["remote-user"], "carol");
+    assert_eq!(h["remote-email"], "");
+    assert_eq!(h["remote-name"], "");
+    assert_eq!(h["remote-groups"], "");
+    // A bypass route forwards no identity: every header present and empty.
+    let r = ask("http://app.test/public/x").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    for name in [
+        "remote-user",
+        "remote-email",
+        "remote-name",
+        "remote-groups",
+    ] {
+        assert_eq!(r.headers()[name], "", "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forward_auth_judges_only_the_apps_hosts_and_never_redirects_off_site() {
+    let gw = spawn_gateway();
+    let client = client_without_redirects();
+    let verify = gw.portal("/verify");
+    let forwarded = |host: &'static str| {
+        client
+            .get(&verify)
+            .header("Accept", "text/html")
+            .header("X-Forwarded-Proto", "https")
+            .header("X-Forwarded-Host", host)
+            .header("X-Forwarded-Uri", "/private")
+    };
+    for (host, status) in [
+        ("[app.test]@evil.example", 400),
+        ("app.test@evil.example", 400),
+        ("app.test:443@evil.example", 400),
+        ("app.test/evil", 400),
+        ("evil.example", 403),
+        ("evil.example:443", 403),
+    ] {
+        let r = forwarded(host).send().await.unwrap();
+        assert_eq!(r.status(), status, "{host}");
+        assert!(r.headers().get("location").is_none(), "{host}");
+    }
+    for url in [
+        "https://evil.example/private",
+        "https://app.test@evil.example/private",
+        "https://evil.example\\@app.test/private",
+    ] {
+        let r = client
+            .get(&verify)
+            .header("Accept", "text/html")
+            .header("X-Original-URL", url)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == 400 || r.status() == 403,
+            "{url}: {}",
+            r.status()
+        );
+        assert!(r.headers().get("location").is_none(), "{url}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forward_auth_for_an_app_without_hosts_redirects_only_within_the_site() {
+    let gw = spawn_gateway_with(|up| {
+        format!(
+            r#"
+[[apps]]
+name = "any"
+upstream = "{up}"
+default_policy = "one_factor"
+"#
+        )
+    });
+    let client = client_without_redirects();
+    let r = client
+        .get(gw.portal("/verify"))
+        .header("Accept", "text/html")
+        .header("X-Original-URL", "https://evil.example/x?a=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()["location"],
+        "/.portcullis/login?rd=%2Fx%3Fa%3D1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
