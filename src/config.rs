@@ -88,6 +88,34 @@ struct FileServer {
     /// PEM bundle of CAs trusted for `https://` upstreams, in addition to the system roots.
     #[serde(default)]
     upstream_ca_file: Option<String>,
+    /// A request head must arrive whole within this, however it is dribbled.
+    #[serde(default = "default_header_timeout", with = "humantime_serde")]
+    header_timeout: Duration,
+    /// An idle keep-alive connection closes after this.
+    #[serde(default = "default_keepalive_timeout", with = "humantime_serde")]
+    keepalive_timeout: Duration,
+    /// A request body must keep flowing: at most this between two reads.
+    #[serde(default = "default_body_timeout", with = "humantime_serde")]
+    body_timeout: Duration,
+    /// Connections held at once; 0: derived from the open-file limit.
+    #[serde(default)]
+    max_connections: usize,
+}
+
+fn default_header_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_keepalive_timeout() -> Duration {
+    Duration::from_secs(75)
+}
+fn default_body_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_upstream_timeout() -> Duration {
+    Duration::from_secs(60)
 }
 
 impl Default for FileServer {
@@ -99,6 +127,10 @@ impl Default for FileServer {
             tls: None,
             threads: 0,
             upstream_ca_file: None,
+            header_timeout: default_header_timeout(),
+            keepalive_timeout: default_keepalive_timeout(),
+            body_timeout: default_body_timeout(),
+            max_connections: 0,
         }
     }
 }
@@ -280,6 +312,11 @@ struct FileApp {
     /// The app tells `/Admin` from `/admin`: rules then also match case as written only.
     #[serde(default)]
     case_sensitive: bool,
+    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    connect_timeout: Duration,
+    /// To the response head, and between two reads of the response body.
+    #[serde(default = "default_upstream_timeout", with = "humantime_serde")]
+    upstream_timeout: Duration,
     #[serde(default)]
     rules: Vec<FileRule>,
 }
@@ -353,6 +390,14 @@ pub struct ServerConfig {
     pub tls: Option<TlsConfig>,
     /// Worker threads of the proxy service.
     pub threads: usize,
+    /// A request head must arrive whole within this (total, not per read).
+    pub header_timeout: Duration,
+    /// Idle keep-alive connections close after this.
+    pub keepalive_timeout: Duration,
+    /// The longest pause allowed between two reads of a request body.
+    pub body_timeout: Duration,
+    /// Connections held at once; 0: derived at start from the open-file limit.
+    pub max_connections: usize,
     pub upstream_ca_file: Option<PathBuf>,
 }
 
@@ -457,6 +502,10 @@ pub struct App {
     /// Lower-case host names without port; empty: any host.
     pub hosts: Vec<String>,
     pub upstream: Upstream,
+    /// Connecting to the upstream (TCP and TLS) must take no longer than this.
+    pub connect_timeout: Duration,
+    /// Longest wait for the response head, and between two reads of the response body.
+    pub upstream_timeout: Duration,
     pub default_policy: Policy,
     /// Whether the app distinguishes paths by case (`[[apps]] case_sensitive`); when not,
     /// rules also apply to every case-folded spelling of a path.
@@ -568,6 +617,13 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
             prefix_span,
             "`portal_prefix` must be a path like \"/.portcullis\"",
         ));
+    }
+
+    if file.server.header_timeout.is_zero()
+        || file.server.keepalive_timeout.is_zero()
+        || file.server.body_timeout.is_zero()
+    {
+        return Err(loc.at(0..0, "[server] timeouts must be longer than zero"));
     }
 
     let mut trusted_proxies = Vec::new();
@@ -739,6 +795,12 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
             }
             catch_all = Some(name.clone());
         }
+        if app.connect_timeout.is_zero() || app.upstream_timeout.is_zero() {
+            return Err(loc.at(
+                name_span.clone(),
+                format!("app `{name}`: timeouts must be longer than zero"),
+            ));
+        }
         let mut rules = Vec::new();
         for rule in app.rules {
             let mut paths = Vec::new();
@@ -778,6 +840,8 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
             name,
             hosts,
             upstream,
+            connect_timeout: app.connect_timeout,
+            upstream_timeout: app.upstream_timeout,
             default_policy: app.default_policy,
             case_sensitive: app.case_sensitive,
             rules,
@@ -793,6 +857,10 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
             tls,
             threads,
             upstream_ca_file: file.server.upstream_ca_file.map(PathBuf::from),
+            header_timeout: file.server.header_timeout,
+            keepalive_timeout: file.server.keepalive_timeout,
+            body_timeout: file.server.body_timeout,
+            max_connections: file.server.max_connections,
         },
         storage: StorageConfig {
             path: file.storage.path.into(),

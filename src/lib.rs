@@ -8,6 +8,7 @@ pub mod auth;
 pub mod background;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod demo;
 pub mod http_response;
 pub mod policy;
@@ -21,8 +22,16 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::ListenerConfig;
+use pingora::protocols::l4::stream::L4BufferSettings;
+use pingora::proxy::HttpProxy;
 use pingora::server::configuration::ServerConf;
-use pingora::server::{RunArgs, Server, ShutdownSignalWatch};
+use pingora::server::{RunArgs, Server, ShutdownSignalWatch, ShutdownWatch};
+use pingora::services::background::BackgroundService;
+use pingora::services::listening::Service;
+
+use crate::connections::{Connections, Front};
 
 use crate::auth::keys::{KeyError, SecretBox};
 use crate::auth::password::Hasher;
@@ -569,41 +578,55 @@ impl Gateway {
         };
         let mut server = Server::new_with_opt_and_conf(None, conf);
         server.bootstrap();
-        let mut proxy = pingora::proxy::http_proxy_service_with_name(
-            &server.configuration,
-            proxy::Proxy::new(Arc::clone(&self.state), false),
-            "portcullis",
-        );
+        let connections = Arc::new(Connections::new(connection_limits(&cfg.server)));
+        let server_conf = Arc::clone(&server.configuration);
+        let front = |tls: bool| {
+            let mut proxy = HttpProxy::new(
+                proxy::Proxy::new(Arc::clone(&self.state), tls),
+                Arc::clone(&server_conf),
+            );
+            proxy.handle_init_modules();
+            Front::new(proxy, Arc::clone(&connections))
+        };
+        let mut plain = Service::new("portcullis".to_string(), front(false));
         for addr in &cfg.server.listen {
+            let mut options = pingora::listeners::TcpSocketOptions::default();
             if addr.is_ipv6() {
                 // IPv6 only, so that `[::]:80` can stand beside `0.0.0.0:80` as the listen
                 // example shows, instead of also taking IPv4 and colliding with it.
-                let mut options = pingora::listeners::TcpSocketOptions::default();
                 options.ipv6_only = Some(true);
-                proxy.add_tcp_with_settings(&addr.to_string(), options);
-            } else {
-                proxy.add_tcp(&addr.to_string());
             }
-        }
-        server.add_service(proxy);
-        if let Some(tls) = &cfg.server.tls {
-            let mut https = pingora::proxy::http_proxy_service_with_name(
-                &server.configuration,
-                proxy::Proxy::new(Arc::clone(&self.state), true),
-                "portcullis-tls",
+            plain.add_listener(
+                ListenerConfig::tcp(addr.to_string())
+                    .tcp_socket_options(options)
+                    .l4_buffer(client_buffers()),
             );
-            https
-                .add_tls(
-                    &tls.listen.to_string(),
-                    &tls.cert.display().to_string(),
-                    &tls.key.display().to_string(),
-                )
-                .map_err(|e| StartError::Server(format!("TLS listener: {e}")))?;
+        }
+        server.add_service(plain);
+        if let Some(tls) = &cfg.server.tls {
+            let mut https = Service::new("portcullis-tls".to_string(), front(true));
+            let settings = TlsSettings::intermediate(
+                &tls.cert.display().to_string(),
+                &tls.key.display().to_string(),
+            )
+            .map_err(|e| StartError::Server(format!("TLS listener: {e}")))?;
+            https.add_listener(
+                ListenerConfig::tcp(tls.listen.to_string())
+                    .tls(settings)
+                    .l4_buffer(client_buffers()),
+            );
             server.add_service(https);
         }
         server.add_service(pingora::services::background::background_service(
             "portcullis-maintenance",
             background::Maintenance::new(Arc::clone(&self.state)),
+        ));
+        server.add_service(pingora::services::background::background_service(
+            "portcullis-warden",
+            Warden {
+                connections,
+                state: Arc::clone(&self.state),
+            },
         ));
         Ok(server)
     }
@@ -618,6 +641,78 @@ impl Gateway {
             shutdown_signal: shutdown,
         });
         Ok(())
+    }
+}
+
+/// Client connections' transport buffers. Pingora's default 64 KiB read buffer per
+/// connection is most of what an idle keep-alive connection costs; requests are parsed from a
+/// head buffer of their own and bodies are read in chunks, so a small one serves as well.
+fn client_buffers() -> L4BufferSettings {
+    L4BufferSettings::new(CLIENT_READ_BUFFER, CLIENT_WRITE_BUFFER)
+}
+const CLIENT_READ_BUFFER: usize = 1024;
+const CLIENT_WRITE_BUFFER: usize = 1460;
+
+/// The connection limits in force: `max_connections` as configured, or derived from the
+/// open-file limit, which is raised to its hard limit first (as nginx's `worker_rlimit_nofile`).
+fn connection_limits(server: &config::ServerConfig) -> connections::Limits {
+    let files = raise_file_limit();
+    let max_connections = if server.max_connections > 0 {
+        server.max_connections
+    } else {
+        derived_max_connections(files)
+    };
+    tracing::info!("open-file limit {files}; at most {max_connections} client connections");
+    connections::Limits {
+        max_connections,
+        header_timeout: server.header_timeout,
+        keepalive_timeout: server.keepalive_timeout,
+    }
+}
+
+/// Room for every client connection's upstream connection and for the store, logs and
+/// listeners (64 files): half of what remains.
+pub fn derived_max_connections(open_files: u64) -> usize {
+    (open_files.saturating_sub(64) / 2).clamp(16, 1 << 20) as usize
+}
+
+/// Raises the soft open-file limit to the hard limit; returns the limit in force.
+fn raise_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed in.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+    }
+    limit.rlim_cur
+}
+
+/// The warden of [`connections`], as a pingora background service.
+struct Warden {
+    connections: Arc<Connections>,
+    state: Arc<State>,
+}
+
+#[async_trait::async_trait]
+impl BackgroundService for Warden {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            _ = connections::warden(Arc::clone(&self.connections), Arc::clone(&self.state)) => {}
+        }
     }
 }
 

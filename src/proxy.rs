@@ -13,13 +13,14 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use http::header;
 use ipnet::IpNet;
-use pingora::http::RequestHeader;
+use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
 use crate::auth::unix_now;
 use crate::config::Config;
+use crate::connections::{Conn, HeadArrived};
 use crate::http_response::HttpResponse;
 use crate::policy::{decide_strictest, Decision};
 use crate::portal::{self, encode_query, PortalRequest, MAX_FORM_BYTES};
@@ -41,6 +42,8 @@ impl Proxy {
 
 /// What `request_filter` learned, for the later phases.
 pub struct RequestCtx {
+    /// The client connection (HTTP/1), to bind long-lived responses to their session.
+    conn: Option<Arc<Conn>>,
     client_ip: IpAddr,
     /// Index of the app to proxy to, once the request is allowed through.
     app: Option<usize>,
@@ -54,10 +57,42 @@ impl ProxyHttp for Proxy {
 
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
+            conn: None,
             client_ip: IpAddr::from([0, 0, 0, 0]),
             app: None,
             identity: None,
         }
+    }
+
+    /// The connection layer hands its connection over with every HTTP/1 request (see
+    /// `connections.rs`); this runs once the request head is read.
+    fn on_connection_reuse(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+        handed: Box<dyn std::any::Any + Send + Sync>,
+    ) {
+        ctx.conn = HeadArrived::take(handed);
+    }
+
+    /// Timeouts of this request's connection: idle keep-alive after it, and the longest pause
+    /// in its body. A WebSocket or other upgraded stream has no read timeout: it may be quiet
+    /// as long as its session lives.
+    async fn early_request_filter(
+        &self,
+        session: &mut Session,
+        _ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let server = &self.state.config.server;
+        if session.get_keepalive().is_some() {
+            session.set_keepalive(Some(server.keepalive_timeout.as_secs().max(1)));
+        }
+        if session.is_upgrade_req() {
+            session.set_read_timeout(None);
+        } else {
+            session.set_read_timeout(Some(server.body_timeout));
+        }
+        Ok(())
     }
 
     /// No downstream modules: the gateway does not compress (the app decides its encodings),
@@ -165,15 +200,23 @@ impl ProxyHttp for Proxy {
     /// The app's upstream; connections are pooled and reused by pingora.
     async fn upstream_peer(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
         let index = ctx
             .app
             .ok_or_else(|| Error::explain(ErrorType::InternalError, "no app chosen"))?;
-        let up = &self.state.config.router.apps()[index].upstream;
+        let app = &self.state.config.router.apps()[index];
+        let up = &app.upstream;
         let mut peer = HttpPeer::new(up.addr, up.tls, up.host.clone());
-        peer.options.connection_timeout = Some(std::time::Duration::from_secs(5));
+        peer.options.connection_timeout = Some(app.connect_timeout);
+        peer.options.total_connection_timeout = Some(app.connect_timeout);
+        // Pingora's read timeout covers the wait for the response head and each body read;
+        // an upgraded stream (WebSocket) may be quiet for as long as its session lives.
+        if !session.is_upgrade_req() {
+            peer.options.read_timeout = Some(app.upstream_timeout);
+        }
+        peer.options.write_timeout = Some(app.upstream_timeout);
         peer.options.verify_cert = up.verify;
         peer.options.verify_hostname = up.verify;
         Ok(Box::new(peer))
@@ -201,7 +244,25 @@ impl ProxyHttp for Proxy {
         rewrite_for_upstream(&state.config, &cookies, upstream, &forwarding)
     }
 
-    /// A request that failed: a 502 page when the upstream could not be reached.
+    /// A response that may outlive its session (a WebSocket, an event stream, a long or
+    /// unsized body) binds its connection to the session, so that the connection ends when
+    /// the session does.
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if let (Some(conn), Some(identity)) = (&ctx.conn, &ctx.identity) {
+            if is_long_lived(response) {
+                conn.bind(identity.id_hash);
+            }
+        }
+        Ok(())
+    }
+
+    /// A request that failed: a 502 page when the upstream could not be reached, 504 when it
+    /// did not answer in time.
     async fn fail_to_proxy(
         &self,
         session: &mut Session,
@@ -211,7 +272,12 @@ impl ProxyHttp for Proxy {
         let code = match e.etype() {
             ErrorType::HTTPStatus(code) => *code,
             _ => match e.esource() {
-                ErrorSource::Upstream => 502,
+                ErrorSource::Upstream => match e.etype() {
+                    ErrorType::ConnectTimedout
+                    | ErrorType::ReadTimedout
+                    | ErrorType::WriteTimedout => 504,
+                    _ => 502,
+                },
                 ErrorSource::Downstream => match e.etype() {
                     ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
                     _ => 400,
@@ -224,6 +290,10 @@ impl ProxyHttp for Proxy {
                 502 => (
                     "Bad gateway",
                     "The application is not answering. Try again in a moment.",
+                ),
+                504 => (
+                    "Gateway timeout",
+                    "The application did not answer in time. Try again in a moment.",
                 ),
                 400 => ("Bad request", "The request could not be read."),
                 431 => ("Headers too large", "The request's headers are too large."),
@@ -442,6 +512,30 @@ pub fn rewrite_for_upstream(
         upstream.insert_header("X-Forwarded-Host", host)?;
     }
     Ok(())
+}
+
+/// Responses above this size (or of no announced size) may take long enough to outlive the
+/// session that asked for them.
+const LONG_BODY_BYTES: u64 = 1 << 20;
+
+/// Whether a response may last: an upgrade, an event stream, or a body without a length or
+/// larger than [`LONG_BODY_BYTES`].
+fn is_long_lived(response: &ResponseHeader) -> bool {
+    if response.status == http::StatusCode::SWITCHING_PROTOCOLS {
+        return true;
+    }
+    let headers = &response.headers;
+    let event_stream = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let bodiless = response.status == http::StatusCode::NO_CONTENT
+        || response.status == http::StatusCode::NOT_MODIFIED;
+    event_stream || (!bodiless && length.is_none_or(|n| n > LONG_BODY_BYTES))
 }
 
 /// Largest request head (all header names and values) and request target accepted.

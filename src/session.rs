@@ -252,6 +252,12 @@ impl Sessions {
         Some(s)
     }
 
+    /// The cached session for `id_hash`, if live, without counting this as its use (for
+    /// watching sessions from outside a request): memory only, never blocks.
+    pub fn peek(&self, id_hash: &[u8; 32], now: i64) -> Option<Arc<ActiveSession>> {
+        self.cache.get(id_hash).filter(|s| self.live(s, now))
+    }
+
     /// The session named by a cookie value: from the cache, else from the store.
     pub async fn lookup(&self, cookie_value: &str, now: i64) -> Option<Arc<ActiveSession>> {
         let id_hash = hash_id(cookie_value)?;

@@ -7,4 +7,5 @@ mod edge_cases;
 mod hardening;
 mod paths;
 mod proxy;
+mod resilience;
 mod second_factor;

@@ -1,0 +1,337 @@
+//! Client connections: how many are held, how long a request head may take, and which
+//! connections end with the session that opened them.
+//!
+//! Pingora reads a request head with a per-read timeout only (a client dribbling one byte a
+//! minute holds its connection forever), accepts as many connections as the file limit allows,
+//! and has no way to end a connection from outside. [`Front`] is the layer in front of the
+//! proxy that supplies all three. It runs pingora's HTTP/1 connection loop itself, request by
+//! request, and every connection it holds is a [`Conn`] in [`Connections`]:
+//!
+//! - while a connection waits for a request head, its `waiting_since` is set; the [`warden`]
+//!   ends any connection whose head has not arrived whole within `header_timeout` (the first
+//!   request) or `keepalive_timeout + header_timeout` (later ones: pingora's own per-read
+//!   keep-alive timeout closes a silent one at `keepalive_timeout`);
+//! - at `max_connections`, a new connection takes the place of the one that has waited longest
+//!   for a head (idle keep-alive and slow clients), as nginx drains its idle connections; when
+//!   every connection is busy with a request, the new one is closed;
+//! - a proxied response that may last (a WebSocket, an event stream, a long or unsized body)
+//!   binds its connection to the session it was forwarded for; the warden ends the connection
+//!   within a fraction of a second once that session is no longer live (logout, revocation,
+//!   password change, disable, delete, 2FA reset, idle or absolute expiry).
+//!
+//! Ending a connection drops its future: the socket closes and the upstream connection with
+//! it. The request path itself only stores a few atomics per request; the registry's lock is
+//! taken when a connection opens or closes and by the warden, never per request.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use pingora::apps::{HttpServerApp, ServerApp};
+use pingora::protocols::http::ServerSession;
+use pingora::protocols::{Stream, ALPN};
+use pingora::proxy::{HttpProxy, ProxyHttp};
+use pingora::server::ShutdownWatch;
+use tokio::sync::Notify;
+
+use crate::auth::unix_now;
+use crate::State;
+
+/// How often the warden looks at every connection: the bound on how late it ends one.
+pub const WARDEN_PERIOD: Duration = Duration::from_millis(200);
+
+/// Limits of the connection layer, from `[server]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub keepalive_timeout: Duration,
+}
+
+/// Every client connection the gateway holds.
+pub struct Connections {
+    limits: Limits,
+    all: Mutex<HashMap<u64, Arc<Conn>>>,
+    next_id: AtomicU64,
+    /// The origin of `Conn::waiting_since` (milliseconds since this instant, plus one).
+    epoch: Instant,
+}
+
+/// One client connection.
+pub struct Conn {
+    id: u64,
+    /// When the wait for the current request head began (see [`Connections::now_ms`]);
+    /// 0 while a request is being served.
+    waiting_since: AtomicU64,
+    /// Whether the head awaited is the connection's first.
+    first: AtomicBool,
+    /// The session whose long-lived response this connection is carrying, if any.
+    bound: Mutex<Option<[u8; 32]>>,
+    /// Whether `bound` holds a session: lets the end of a request skip the lock.
+    is_bound: AtomicBool,
+    ended: AtomicBool,
+    end: Notify,
+}
+
+impl Conn {
+    /// Ends the connection: its future is dropped at its next poll, closing the socket.
+    pub fn end(&self) {
+        self.ended.store(true, Ordering::Release);
+        self.end.notify_one();
+    }
+
+    async fn ended(&self) {
+        while !self.ended.load(Ordering::Acquire) {
+            self.end.notified().await;
+        }
+    }
+
+    /// The request head arrived: the head deadline no longer applies.
+    pub fn head_arrived(&self) {
+        self.waiting_since.store(0, Ordering::Relaxed);
+    }
+
+    /// Ties the connection to `session` (a long-lived response forwarded for it).
+    pub fn bind(&self, session: [u8; 32]) {
+        *lock(&self.bound) = Some(session);
+        self.is_bound.store(true, Ordering::Release);
+    }
+
+    /// The response is over: the next request on the connection may be anyone's.
+    fn unbind(&self) {
+        if self.is_bound.swap(false, Ordering::AcqRel) {
+            *lock(&self.bound) = None;
+        }
+    }
+
+    fn bound(&self) -> Option<[u8; 32]> {
+        *lock(&self.bound)
+    }
+}
+
+/// What pingora hands from the connection layer to the proxy with each request (through the
+/// connection user context, delivered to `ProxyHttp::on_connection_reuse` once the head is
+/// read).
+pub struct HeadArrived(pub Arc<Conn>);
+
+impl HeadArrived {
+    /// The connection, if `ctx` is what [`Front`] handed over.
+    pub fn take(ctx: Box<dyn Any + Send + Sync>) -> Option<Arc<Conn>> {
+        ctx.downcast::<HeadArrived>().ok().map(|h| {
+            h.0.head_arrived();
+            h.0
+        })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Connections {
+    pub fn new(limits: Limits) -> Connections {
+        Connections {
+            limits,
+            all: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            epoch: Instant::now(),
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Connections held now.
+    pub fn count(&self) -> usize {
+        lock(&self.all).len()
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    /// Registers a new connection, making room at the limit by ending the one that has waited
+    /// longest for a request head; `None` when every held connection is busy.
+    fn admit(&self) -> Option<Arc<Conn>> {
+        let mut all = lock(&self.all);
+        if all.len() >= self.limits.max_connections {
+            let idlest = all
+                .values()
+                .filter(|c| c.waiting_since.load(Ordering::Relaxed) != 0)
+                .min_by_key(|c| c.waiting_since.load(Ordering::Relaxed))
+                .cloned()?;
+            idlest.end();
+            all.remove(&idlest.id);
+        }
+        let conn = Arc::new(Conn {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            waiting_since: AtomicU64::new(0),
+            first: AtomicBool::new(true),
+            bound: Mutex::new(None),
+            is_bound: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
+            end: Notify::new(),
+        });
+        all.insert(conn.id, Arc::clone(&conn));
+        Some(conn)
+    }
+
+    fn release(&self, conn: &Conn) {
+        lock(&self.all).remove(&conn.id);
+    }
+
+    fn snapshot(&self) -> Vec<Arc<Conn>> {
+        lock(&self.all).values().cloned().collect()
+    }
+
+    /// Ends every connection whose request head is overdue; returns how many.
+    pub fn end_slow_heads(&self) -> usize {
+        let now = self.now_ms();
+        let first = self.limits.header_timeout.as_millis() as u64;
+        let later = first + self.limits.keepalive_timeout.as_millis() as u64;
+        let mut ended = 0;
+        for conn in self.snapshot() {
+            let since = conn.waiting_since.load(Ordering::Relaxed);
+            let limit = if conn.first.load(Ordering::Relaxed) {
+                first
+            } else {
+                later
+            };
+            if since != 0 && now.saturating_sub(since) >= limit {
+                conn.end();
+                self.release(&conn);
+                ended += 1;
+            }
+        }
+        ended
+    }
+
+    /// The sessions that long-lived responses are bound to, with their connections.
+    fn bound(&self) -> HashMap<[u8; 32], Vec<Arc<Conn>>> {
+        let mut by_session: HashMap<[u8; 32], Vec<Arc<Conn>>> = HashMap::new();
+        for conn in self.snapshot() {
+            if let Some(session) = conn.bound() {
+                by_session.entry(session).or_default().push(conn);
+            }
+        }
+        by_session
+    }
+}
+
+/// Ends, every [`WARDEN_PERIOD`], the connections whose head is overdue and those whose
+/// session has ended. Runs until the runtime stops.
+pub async fn warden(connections: Arc<Connections>, state: Arc<State>) {
+    let mut tick = tokio::time::interval(WARDEN_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let slow = connections.end_slow_heads();
+        if slow > 0 {
+            tracing::debug!("closed {slow} connections whose request head was overdue");
+        }
+        let now = unix_now();
+        for (session, conns) in connections.bound() {
+            // A cached session is judged from memory; one the cache lost is read again, and a
+            // store that cannot say ends the connection (fail closed).
+            let live = state.sessions.peek(&session, now).is_some()
+                || state.sessions.load(session, now).await.is_some();
+            if !live {
+                for conn in conns {
+                    conn.end();
+                    connections.release(&conn);
+                }
+                tracing::info!("closed the connections of a session that ended");
+            }
+        }
+    }
+}
+
+/// The connection layer in front of the proxy (see the module docs).
+pub struct Front<SV: ProxyHttp> {
+    proxy: Arc<HttpProxy<SV>>,
+    connections: Arc<Connections>,
+}
+
+impl<SV: ProxyHttp> Front<SV> {
+    pub fn new(proxy: HttpProxy<SV>, connections: Arc<Connections>) -> Front<SV> {
+        Front {
+            proxy: Arc::new(proxy),
+            connections,
+        }
+    }
+}
+
+/// Removes a connection from the registry however its future ends (also when dropped).
+struct Held<'a> {
+    connections: &'a Connections,
+    conn: Arc<Conn>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.connections.release(&self.conn);
+    }
+}
+
+#[async_trait]
+impl<SV> ServerApp for Front<SV>
+where
+    SV: ProxyHttp + Send + Sync + 'static,
+    SV::CTX: Send + Sync,
+{
+    async fn process_new(
+        self: &Arc<Self>,
+        stream: Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Stream> {
+        let conn = self.connections.admit()?;
+        let held = Held {
+            connections: &self.connections,
+            conn: Arc::clone(&conn),
+        };
+        if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
+            // HTTP/2 is pingora's own: its streams are multiplexed and flow-controlled.
+            let served = tokio::select! {
+                biased;
+                _ = conn.ended() => None,
+                r = ServerApp::process_new(&self.proxy, stream, shutdown) => r,
+            };
+            drop(held);
+            return served;
+        }
+        let keepalive = self.connections.limits.keepalive_timeout.as_secs().max(1);
+        let mut session = ServerSession::new_http1(stream);
+        session.set_keepalive(if *shutdown.borrow() {
+            None
+        } else {
+            Some(keepalive)
+        });
+        // Pipelined requests are answered in order instead of being dropped.
+        session.set_pipelining_enabled(true);
+        loop {
+            conn.waiting_since
+                .store(self.connections.now_ms(), Ordering::Relaxed);
+            session.set_connection_user_context(Some(Box::new(HeadArrived(Arc::clone(&conn)))));
+            let reused = tokio::select! {
+                biased;
+                _ = conn.ended() => None,
+                r = self.proxy.process_new_http(session, shutdown) => r,
+            };
+            conn.unbind();
+            let (stream, settings) = reused?.consume();
+            conn.first.store(false, Ordering::Relaxed);
+            session = ServerSession::new_http1(stream);
+            if let Some(settings) = settings {
+                settings.apply_to_session(&mut session);
+            }
+        }
+    }
+
+    async fn cleanup(&self) {
+        self.proxy.http_cleanup().await;
+    }
+}
