@@ -4,6 +4,7 @@
 mod helpers;
 
 mod edge_cases;
+mod forward_auth_real;
 mod hardening;
 mod paths;
 mod proxy;
