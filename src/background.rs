@@ -1,4 +1,5 @@
-//! Work the gateway does beside requests: flushing last-seen times, sweeping expired sessions
+//! Work the gateway does beside requests: flushing last-seen times, writing what the store
+//! refused (its outbox: revocations and bans, retried every second), sweeping expired sessions
 //! and bans, and hearing about changes made from the command line.
 //!
 //! The command line writes to the store and then tells a running gateway to drop its session
@@ -30,6 +31,11 @@ impl Maintenance {
 
     async fn tick(&self, counter: u64, generation: &mut Option<i64>) {
         let state = &self.state;
+        if !state.store.outbox().is_empty() {
+            // Retried every second until the store takes it; a failure is logged once per
+            // outage by the outbox, not here.
+            let _ = state.sessions.flush_outbox(unix_now()).await;
+        }
         let now_generation = state.store.call(|s| s.generation()).await.ok();
         if now_generation.is_some() && *generation != now_generation {
             if generation.is_some() {
@@ -85,6 +91,17 @@ impl BackgroundService for Maintenance {
             }
         }
         let _ = self.state.sessions.flush_last_seen().await;
+        // One last try: what the outbox still holds when the process ends is lost, and a
+        // revocation lost so would let its session back in after the restart.
+        let outbox = self.state.store.outbox();
+        if !outbox.is_empty() && self.state.sessions.flush_outbox(unix_now()).await.is_err() {
+            let left = outbox.pending(unix_now());
+            tracing::error!(
+                revocations = left.revoked.len(),
+                bans = left.bans.len(),
+                "stopping with writes the store refused: these sign-outs and bans are lost"
+            );
+        }
         if listener.is_some() {
             let _ = std::fs::remove_file(&path);
         }

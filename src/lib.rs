@@ -179,6 +179,11 @@ impl State {
         if let Some(until) = self.regulator.banned_until(&refs, now) {
             return Some(until);
         }
+        // A ban the store refused to record still holds, even once the cache lost it.
+        if let Some((key, until)) = self.store.outbox().ban_until(keys, now) {
+            self.regulator.remember_ban(&key, until);
+            return Some(until);
+        }
         let owned = keys.to_vec();
         let found = self
             .store
@@ -211,15 +216,28 @@ impl State {
         let mut banned = None;
         for key in keys {
             if let Some(until) = self.regulator.record_failure(key, req.now) {
-                let k = key.clone();
-                if let Err(e) = self.store.call(move |s| s.put_ban(&k, until)).await {
-                    tracing::error!("could not persist a ban: {e}");
-                }
+                self.persist_ban(key, until).await;
                 self.audit("ban", username, req, Some(format!("{key} until {until}")));
                 banned = banned.max(Some(until));
             }
         }
         banned
+    }
+
+    /// Records a ban in the store, or, when the store refuses it, in its outbox, from which
+    /// the maintenance loop writes it once the store accepts writes: a ban decided during an
+    /// outage still holds after a restart that follows it.
+    async fn persist_ban(&self, key: &str, until: i64) {
+        let outbox = self.store.outbox();
+        if outbox.refusing() {
+            outbox.ban(key, until);
+            return;
+        }
+        let k = key.to_string();
+        if let Err(e) = self.store.call(move |s| s.put_ban(&k, until)).await {
+            outbox.ban(key, until);
+            outbox.note_refused(&e);
+        }
     }
 
     /// Checks a TOTP code of `user_id`'s enabled secret at `now` and records its step.
@@ -384,6 +402,8 @@ impl State {
     pub async fn check_any_code(&self, user_id: i64, code: &str, now: i64) -> CodeCheck {
         match self.check_totp(user_id, code, now).await {
             accepted @ CodeCheck::Accepted { .. } => accepted,
+            // A right code the store could not record must not turn into a wrong one.
+            CodeCheck::Unavailable => CodeCheck::Unavailable,
             _ => self.use_recovery_code(user_id, code, now).await,
         }
     }

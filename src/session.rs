@@ -6,6 +6,10 @@
 //! memory and flushed to the store in batches by a background task. Changes made elsewhere
 //! (the command line) reach the cache through [`Sessions::invalidate_all`], called by the
 //! gateway's control channel and its generation watcher.
+//!
+//! Ending a session never depends on the store accepting the write: the session leaves the
+//! cache at once, and a revocation the store refused waits in its outbox, which every cache
+//! miss consults (never the hot path), until the maintenance loop gets it written.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,7 +21,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::config::SessionConfig;
-use crate::store::{SessionRow, Store, StoreError, User};
+use crate::store::{Pending, SessionRow, Store, StoreError, User};
 
 /// How far a session has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -296,6 +300,10 @@ impl Sessions {
             let Some(session) = self.read(id_hash, now).await? else {
                 return Ok(None);
             };
+            // Revoked, but the store refused the delete so far: the row is not the session.
+            if self.store.outbox().is_revoked(&id_hash) {
+                return Ok(None);
+            }
             self.cache.insert(id_hash, Arc::clone(&session));
             if self.revocations.load(Ordering::SeqCst) == epoch {
                 return Ok(Some(session));
@@ -314,8 +322,9 @@ impl Sessions {
                 let Some(row) = store.session(&id_hash)? else {
                     return Ok(None);
                 };
+                // Left for the sweep to delete: a miss only reads, so it never waits for a
+                // writer.
                 if now >= row.expires_at || now - row.last_seen >= idle {
-                    store.delete_session(&id_hash)?;
                     return Ok(None);
                 }
                 let Some(user) = store.user_by_id(row.user_id)? else {
@@ -405,14 +414,70 @@ impl Sessions {
         Ok((value, session))
     }
 
-    /// Ends one session, at once.
-    pub async fn end(&self, id_hash: [u8; 32]) -> Result<(), StoreError> {
-        // The row first, then the cache: a concurrent cache miss either reads no row or sees
-        // the bump and drops what it read.
-        let deleted = self.store.call(move |s| s.delete_session(&id_hash)).await;
+    /// Ends one session, at once, whether or not the store can delete its row now.
+    ///
+    /// The session is out of the cache before this returns, and no cache miss brings it back:
+    /// until its row is deleted, the revocation waits in the store's outbox, which misses
+    /// consult, and the maintenance loop retries the delete until the store accepts it. Returns
+    /// whether the row is deleted already.
+    pub async fn end(&self, id_hash: [u8; 32]) -> bool {
+        let outbox = self.store.outbox();
+        // Pending first, then the epoch, then the cache: a concurrent miss either finds it
+        // pending, or sees the epoch move and drops what it read, or put it in the cache
+        // before the invalidation below removes it.
+        let live_until = crate::auth::unix_now() + self.cfg.absolute_timeout.as_secs() as i64;
+        outbox.revoke(id_hash, live_until);
         self.revoked();
         self.cache.invalidate(&id_hash);
-        deleted.map(|_| ())
+        if outbox.refusing() {
+            // An outage is under way: the maintenance loop writes it with the rest.
+            return false;
+        }
+        match self.store.call(move |s| s.delete_session(&id_hash)).await {
+            Ok(_) => {
+                self.revocations_written(&[id_hash]);
+                true
+            }
+            Err(e) => {
+                outbox.note_refused(&e);
+                false
+            }
+        }
+    }
+
+    /// Forgets pending revocations the store has now written.
+    fn revocations_written(&self, id_hashes: &[[u8; 32]]) {
+        // The epoch moves before they stop being pending: a miss that read a row before the
+        // delete landed, and finds the revocation no longer pending, reads again.
+        self.revoked();
+        self.store.outbox().written(&Pending {
+            revoked: id_hashes.to_vec(),
+            ..Pending::default()
+        });
+    }
+
+    /// Writes what the store's outbox holds (revocations and bans), once; the maintenance loop
+    /// calls this every second while anything waits. Returns what was written.
+    pub async fn flush_outbox(&self, now: i64) -> Result<Pending, StoreError> {
+        let outbox = self.store.outbox();
+        let batch = outbox.pending(now);
+        if batch.is_empty() {
+            return Ok(batch);
+        }
+        let written = batch.clone();
+        if let Err(e) = self.store.call(move |s| s.write_pending(&written)).await {
+            outbox.note_refused(&e);
+            return Err(e);
+        }
+        // As in `revocations_written`: the epoch first.
+        self.revoked();
+        outbox.written(&batch);
+        outbox.note_accepted(&batch);
+        if batch.end_all {
+            // Every row is gone: cached sessions end too, as the outbox promised.
+            self.invalidate_all();
+        }
+        Ok(batch)
     }
 
     fn revoked(&self) {

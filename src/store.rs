@@ -3,13 +3,21 @@
 //! Owns the schema and its migrations, users and groups, sessions (by the SHA-256 of their
 //! id, never the id), TOTP secrets (as ciphertext; the key lives elsewhere), recovery codes
 //! (as salted hashes), bans and the audit trail. Every method is synchronous and may block:
-//! async callers go through [`Store::call`], which runs the work on the blocking pool.
+//! async callers go through [`Store::call`], which runs the work on the blocking pool and
+//! answers within [`CALL_TIMEOUT`]. Pure reads use read-only connections and writes the one
+//! writing connection, so readers never queue behind a writer (see [`Store`]).
 //! Multi-statement changes run in one transaction, so a failure leaves nothing half-written.
+//! Revocations and bans the store refused wait in its [`Outbox`] until it accepts them.
+
+mod outbox;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+pub use outbox::{Outbox, Pending, MAX_PENDING_BANS, MAX_PENDING_REVOCATIONS};
 
 /// A store failure; the message never carries secrets.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +34,8 @@ pub enum StoreError {
     SessionGone,
     #[error("the store task failed: {0}")]
     Task(String),
+    #[error("the database did not answer within {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -196,10 +206,32 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// How long a write waits for another process's write lock on the database before SQLite
+/// gives up with "database is locked".
+pub const WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a read waits on a lock. In WAL mode reads take none that a writer holds; this
+/// covers a connection recovering the WAL or holding the database exclusively.
+pub const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest any [`Store::call`] is waited for, from the call to its answer: then it is a
+/// [`StoreError::Timeout`], which pages turn into a 503.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read-only connections beside the one writer.
+pub const READ_CONNECTIONS: usize = 4;
+
 /// The store. Cheap to clone; connections are shared.
+///
+/// One connection writes; [`READ_CONNECTIONS`] read-only ones serve every pure read. In WAL
+/// mode a reader never waits for a writer, so a write lock held by another process (the
+/// command line, a backup, a migration) holds up writes only: session lookups, the health
+/// check and sign-in's reads go on. Every wait is bounded: for a connection of the pool, by
+/// the deadline of the call; for SQLite's locks, by the busy timeouts above.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Mutex<Connection>>,
+    writer: Arc<Pool>,
+    readers: Arc<Pool>,
+    /// Set on the copy a [`Store::call`] runs with: waits for a connection end there.
+    deadline: Option<Instant>,
+    outbox: Arc<Outbox>,
     /// Session rows read so far: lets tests and benchmarks see that cached sessions never
     /// reach the store.
     session_reads: Arc<std::sync::atomic::AtomicU64>,
@@ -208,6 +240,78 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Store")
+    }
+}
+
+/// Connections of one kind, each used by one caller at a time.
+struct Pool {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+impl Pool {
+    fn new(connections: Vec<Connection>) -> Pool {
+        Pool {
+            idle: Mutex::new(connections),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// A connection of the pool, waited for until `deadline` at most.
+    fn checkout(&self, deadline: Instant) -> Result<Pooled<'_>> {
+        // A panic while a connection was out cannot leave SQLite inconsistent (transactions
+        // roll back on drop, and the connection came back when its guard dropped), so a
+        // poisoned lock is safe to reuse.
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let (mut idle, _) = self
+            .returned
+            .wait_timeout_while(idle, wait, |idle| idle.is_empty())
+            .unwrap_or_else(|p| p.into_inner());
+        match idle.pop() {
+            Some(conn) => Ok(Pooled {
+                pool: self,
+                conn: Some(conn),
+            }),
+            None => Err(StoreError::Timeout(CALL_TIMEOUT)),
+        }
+    }
+}
+
+/// A connection taken from a [`Pool`]; it goes back when dropped.
+struct Pooled<'a> {
+    pool: &'a Pool,
+    /// Always `Some` until dropped.
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a pooled connection is present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .expect("a pooled connection is present until dropped")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(conn);
+            self.pool.returned.notify_one();
+        }
     }
 }
 
@@ -222,43 +326,86 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(WRITE_BUSY_TIMEOUT)?;
         migrate(&mut conn)?;
+        // Opened after the writer made the file a WAL database with its schema: read-only
+        // connections can neither create the file nor change its journal mode.
+        let readers = (0..READ_CONNECTIONS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                reader.busy_timeout(READ_BUSY_TIMEOUT)?;
+                Ok(reader)
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Store {
-            inner: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Pool::new(vec![conn])),
+            readers: Arc::new(Pool::new(readers)),
+            deadline: None,
+            outbox: Arc::default(),
             session_reads: Arc::default(),
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
-        // back on drop), so a poisoned lock is safe to reuse.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    /// When waiting for a connection must end: the call's deadline, else (a synchronous
+    /// caller such as the command line) [`CALL_TIMEOUT`] from now.
+    fn deadline(&self) -> Instant {
+        self.deadline
+            .unwrap_or_else(|| Instant::now() + CALL_TIMEOUT)
     }
 
-    /// Runs `f` on the blocking pool: how async code reaches the store.
+    /// The writing connection.
+    fn write(&self) -> Result<Pooled<'_>> {
+        self.writer.checkout(self.deadline())
+    }
+
+    /// A read-only connection: never waits for the writer.
+    fn read(&self) -> Result<Pooled<'_>> {
+        self.readers.checkout(self.deadline())
+    }
+
+    /// Writes the store refused, waiting to be retried.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Runs `f` on the blocking pool: how async code reaches the store. Answers within
+    /// [`CALL_TIMEOUT`], with [`StoreError::Timeout`] when the work did not finish by then
+    /// (it may still finish later; nobody waits for it).
     pub async fn call<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+        let deadline = Instant::now() + CALL_TIMEOUT;
+        let mut store = self.clone();
+        store.deadline = Some(deadline);
+        let task = tokio::task::spawn_blocking(move || {
+            // Work queued past its deadline is not started: its caller has given up.
+            if Instant::now() >= deadline {
+                return Err(StoreError::Timeout(CALL_TIMEOUT));
+            }
+            f(&store)
+        });
+        match tokio::time::timeout_at(deadline.into(), task).await {
+            Ok(joined) => joined.map_err(|e| StoreError::Task(e.to_string()))?,
+            Err(_) => Err(StoreError::Timeout(CALL_TIMEOUT)),
+        }
     }
 
     // -- meta --------------------------------------------------------------------------------
 
     pub fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
     }
 
     pub fn meta_set(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.conn().execute(
+        self.write()?.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             params![key, value],
@@ -269,7 +416,7 @@ impl Store {
     /// A counter bumped by every change that must reach running gateways' caches
     /// (revocations, user changes made from the command line).
     pub fn generation(&self) -> Result<i64> {
-        Ok(self.conn().query_row(
+        Ok(self.read()?.query_row(
             "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'",
             [],
             |r| r.get(0),
@@ -286,23 +433,23 @@ impl Store {
 
     /// Whether any user has a TOTP secret (enabled or pending).
     pub fn has_sealed_secrets(&self) -> Result<bool> {
-        Ok(self.conn().query_row(
+        Ok(self.read()?.query_row(
             "SELECT EXISTS(SELECT 1 FROM totp) OR EXISTS(SELECT 1 FROM totp_pending)",
             [],
             |r| r.get(0),
         )?)
     }
 
-    /// Answers when the database does: for the health check.
+    /// Answers when the database does: for the health check. Reads a row (`SELECT 1` would
+    /// not touch the file) on a read connection, so a writer elsewhere does not hold it up.
     pub fn ping(&self) -> Result<()> {
-        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
-        Ok(())
+        self.generation().map(|_| ())
     }
 
     // -- users -------------------------------------------------------------------------------
 
     pub fn create_user(&self, new: &NewUser, now: i64) -> Result<i64> {
-        let mut conn = self.conn();
+        let mut conn = self.write()?;
         let tx = conn.transaction()?;
         let inserted = tx.execute(
             "INSERT INTO users (username, email, display_name, password_hash, created_at)
@@ -357,7 +504,7 @@ impl Store {
         "id, username, email, display_name, password_hash, disabled, created_at";
 
     pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let sql = format!(
             "SELECT {} FROM users WHERE username = ?1",
             Self::USER_COLUMNS
@@ -368,7 +515,7 @@ impl Store {
     }
 
     pub fn user_by_id(&self, id: i64) -> Result<Option<User>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let sql = format!("SELECT {} FROM users WHERE id = ?1", Self::USER_COLUMNS);
         Ok(conn
             .query_row(&sql, [id], |r| Self::user_from_row(&conn, r))
@@ -376,7 +523,7 @@ impl Store {
     }
 
     pub fn list_users(&self) -> Result<Vec<User>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let sql = format!("SELECT {} FROM users ORDER BY username", Self::USER_COLUMNS);
         let mut stmt = conn.prepare(&sql)?;
         let users = stmt
@@ -476,7 +623,7 @@ impl Store {
         username: &str,
         f: impl FnOnce(&Connection, i64) -> Result<()>,
     ) -> Result<()> {
-        let mut conn = self.conn();
+        let mut conn = self.write()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = Self::require_user(&tx, username)?;
         f(&tx, id)?;
@@ -488,7 +635,7 @@ impl Store {
     // -- sessions ----------------------------------------------------------------------------
 
     pub fn insert_session(&self, row: &SessionRow) -> Result<()> {
-        self.conn().execute(
+        self.write()?.execute(
             "INSERT INTO sessions (id_hash, user_id, level, created_at, last_seen, expires_at,
                                    client_ip, user_agent)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -515,7 +662,7 @@ impl Store {
         new: &SessionRow,
         must_exist: bool,
     ) -> Result<bool> {
-        let mut conn = self.conn();
+        let mut conn = self.write()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let deleted = tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [&old[..]])?;
         if must_exist && deleted == 0 {
@@ -543,7 +690,7 @@ impl Store {
     pub fn session(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRow>> {
         self.session_reads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id_hash, user_id, level, created_at, last_seen, expires_at, client_ip,
                     user_agent FROM sessions WHERE id_hash = ?1",
@@ -561,14 +708,14 @@ impl Store {
 
     pub fn delete_session(&self, id_hash: &[u8; 32]) -> Result<bool> {
         Ok(self
-            .conn()
+            .write()?
             .execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash[..]])?
             > 0)
     }
 
     /// Records when sessions were last seen (batched by the gateway).
     pub fn touch_sessions(&self, seen: &[([u8; 32], i64)]) -> Result<()> {
-        let mut conn = self.conn();
+        let mut conn = self.write()?;
         let tx = conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -584,14 +731,14 @@ impl Store {
 
     /// Deletes sessions past their absolute expiry or idle for longer than `idle_secs`.
     pub fn sweep_sessions(&self, now: i64, idle_secs: i64) -> Result<usize> {
-        Ok(self.conn().execute(
+        Ok(self.write()?.execute(
             "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen + ?2 <= ?1",
             params![now, idle_secs],
         )?)
     }
 
     pub fn list_sessions(&self, username: Option<&str>) -> Result<Vec<SessionListing>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare(
             "SELECT s.id_hash, s.user_id, s.level, s.created_at, s.last_seen, s.expires_at,
                     s.client_ip, s.user_agent, u.username
@@ -614,7 +761,7 @@ impl Store {
 
     pub fn totp(&self, user_id: i64) -> Result<Option<TotpRow>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 "SELECT nonce, ciphertext, last_step FROM totp WHERE user_id = ?1",
                 [user_id],
@@ -634,7 +781,7 @@ impl Store {
     /// The pending enrolment of a user.
     pub fn totp_pending(&self, user_id: i64) -> Result<Option<PendingEnrolment>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 "SELECT nonce, ciphertext, created_at, session_hash FROM totp_pending
                  WHERE user_id = ?1",
@@ -661,7 +808,7 @@ impl Store {
         now: i64,
         session_hash: &[u8; 32],
     ) -> Result<()> {
-        self.conn().execute(
+        self.write()?.execute(
             "INSERT INTO totp_pending (user_id, nonce, ciphertext, created_at, session_hash)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(user_id) DO UPDATE SET nonce = excluded.nonce,
@@ -681,7 +828,7 @@ impl Store {
     /// Records `step` as the last accepted one, unless a step at or after it was accepted
     /// already: returns false then (the code is a replay or lost a race).
     pub fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
-        Ok(self.conn().execute(
+        Ok(self.write()?.execute(
             "UPDATE totp SET last_step = ?2
              WHERE user_id = ?1 AND (last_step IS NULL OR last_step < ?2)",
             params![user_id, step],
@@ -698,7 +845,7 @@ impl Store {
         code_hashes: &[String],
         now: i64,
     ) -> Result<bool> {
-        let mut conn = self.conn();
+        let mut conn = self.write()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let removed = tx.execute(
             "DELETE FROM totp_pending WHERE user_id = ?1 AND nonce = ?2 AND ciphertext = ?3",
@@ -722,7 +869,7 @@ impl Store {
 
     /// Removes TOTP and recovery codes of a user (the user turned 2FA off).
     pub fn disable_totp(&self, user_id: i64) -> Result<()> {
-        let mut conn = self.conn();
+        let mut conn = self.write()?;
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM totp WHERE user_id = ?1", [user_id])?;
         tx.execute("DELETE FROM totp_pending WHERE user_id = ?1", [user_id])?;
@@ -745,7 +892,7 @@ impl Store {
 
     /// Replaces the whole set of a user's recovery codes.
     pub fn replace_recovery_codes(&self, user_id: i64, hashes: &[String]) -> Result<()> {
-        let mut conn = self.conn();
+        let mut conn = self.write()?;
         let tx = conn.transaction()?;
         Self::write_recovery_codes(&tx, user_id, hashes)?;
         tx.commit()?;
@@ -754,7 +901,7 @@ impl Store {
 
     /// Unused recovery codes of a user.
     pub fn unused_recovery_codes(&self, user_id: i64) -> Result<Vec<RecoveryCodeRow>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, hash FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL ORDER BY id",
         )?;
@@ -772,7 +919,7 @@ impl Store {
     /// Marks a code used if it still is unused; returns the count left, or `None` when
     /// another request used it first.
     pub fn consume_recovery_code(&self, user_id: i64, id: i64, now: i64) -> Result<Option<i64>> {
-        let mut conn = self.conn();
+        let mut conn = self.write()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let changed = tx.execute(
             "UPDATE recovery_codes SET used_at = ?3 WHERE id = ?1 AND user_id = ?2 AND used_at IS NULL",
@@ -791,7 +938,7 @@ impl Store {
     }
 
     pub fn recovery_codes_left(&self, user_id: i64) -> Result<i64> {
-        Ok(self.conn().query_row(
+        Ok(self.read()?.query_row(
             "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL",
             [user_id],
             |r| r.get(0),
@@ -800,18 +947,17 @@ impl Store {
 
     // -- bans --------------------------------------------------------------------------------
 
+    const PUT_BAN: &'static str = "INSERT INTO bans (key, until) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET until = MAX(until, excluded.until)";
+
     pub fn put_ban(&self, key: &str, until: i64) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO bans (key, until) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET until = MAX(until, excluded.until)",
-            params![key, until],
-        )?;
+        self.write()?.execute(Self::PUT_BAN, params![key, until])?;
         Ok(())
     }
 
     pub fn ban_until(&self, key: &str, now: i64) -> Result<Option<i64>> {
         Ok(self
-            .conn()
+            .read()?
             .query_row(
                 "SELECT until FROM bans WHERE key = ?1 AND until > ?2",
                 params![key, now],
@@ -821,7 +967,7 @@ impl Store {
     }
 
     pub fn active_bans(&self, now: i64) -> Result<Vec<BanRow>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare("SELECT key, until FROM bans WHERE until > ?1")?;
         let rows = stmt
             .query_map([now], |r| {
@@ -836,14 +982,38 @@ impl Store {
 
     pub fn sweep_bans(&self, now: i64) -> Result<usize> {
         Ok(self
-            .conn()
+            .write()?
             .execute("DELETE FROM bans WHERE until <= ?1", [now])?)
+    }
+
+    // -- the outbox --------------------------------------------------------------------------
+
+    /// Writes what the [`Outbox`] kept while the store refused it, in one transaction: deletes
+    /// the revoked sessions (every session, with `end_all`) and records the bans.
+    pub fn write_pending(&self, batch: &Pending) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if batch.end_all {
+            tx.execute("DELETE FROM sessions", [])?;
+        }
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?;
+            for id_hash in &batch.revoked {
+                delete.execute([&id_hash[..]])?;
+            }
+            let mut ban = tx.prepare_cached(Self::PUT_BAN)?;
+            for (key, until) in &batch.bans {
+                ban.execute(params![key, until])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     // -- audit -------------------------------------------------------------------------------
 
     pub fn audit(&self, e: &AuditEvent) -> Result<()> {
-        self.conn().execute(
+        self.write()?.execute(
             "INSERT INTO audit (at, username, event, client_ip, user_agent, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -860,7 +1030,7 @@ impl Store {
 
     /// The newest `limit` events, oldest first.
     pub fn audit_events(&self, username: Option<&str>, limit: usize) -> Result<Vec<AuditEvent>> {
-        let conn = self.conn();
+        let conn = self.read()?;
         let mut stmt = conn.prepare(
             "SELECT at, username, event, client_ip, user_agent, detail FROM (
                  SELECT * FROM audit WHERE ?1 IS NULL OR username = ?1 COLLATE NOCASE
@@ -1003,6 +1173,43 @@ mod tests {
         assert!(s.session(&[1; 32]).unwrap().is_some());
         assert!(s.session(&[2; 32]).unwrap().is_none());
         assert!(s.session(&[3; 32]).unwrap().is_none());
+    }
+
+    #[test]
+    fn reads_do_not_wait_for_a_write_lock_held_elsewhere() {
+        let (dir, s) = store();
+        let id = user(&s, "erin");
+        let other = Connection::open(dir.path().join("t.db")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = Instant::now();
+        assert!(s.user_by_id(id).unwrap().is_some());
+        s.ping().unwrap();
+        assert!(started.elapsed() < READ_BUSY_TIMEOUT / 4);
+        other.execute_batch("COMMIT").unwrap();
+    }
+
+    #[test]
+    fn waiting_for_the_writer_ends_at_the_deadline() {
+        let (_d, s) = store();
+        let held = s.write().unwrap();
+        let mut late = s.clone();
+        late.deadline = Some(Instant::now() + Duration::from_millis(50));
+        assert!(matches!(
+            late.put_ban("user:a", 10),
+            Err(StoreError::Timeout(_))
+        ));
+        drop(held);
+        s.put_ban("user:a", 10).unwrap();
+        assert_eq!(s.ban_until("user:a", 0).unwrap(), Some(10));
+    }
+
+    #[test]
+    fn read_connections_cannot_write() {
+        let (_d, s) = store();
+        let reader = s.read().unwrap();
+        assert!(reader
+            .execute("INSERT INTO bans (key, until) VALUES ('k', 1)", [])
+            .is_err());
     }
 
     #[test]

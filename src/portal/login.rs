@@ -94,12 +94,22 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
     };
 
     let lookup_name = username.to_string();
-    let user = state
+    let user = match state
         .store
         .call(move |s| s.user_by_name(&lookup_name))
         .await
-        .ok()
-        .flatten();
+    {
+        Ok(user) => user,
+        // Not a wrong password: nothing was checked, and nothing is counted.
+        Err(e) => {
+            tracing::error!("sign-in could not read the user: {e}");
+            return super::unavailable(
+                state,
+                "Sign-in is unavailable right now. Try again shortly.",
+                None,
+            );
+        }
+    };
     // Always one argon2 verification: a real hash, or the dummy for unknown users. Disabled
     // users are verified too and then refused, so their timing matches.
     let verified = state

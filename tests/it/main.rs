@@ -9,4 +9,5 @@ mod hardening;
 mod paths;
 mod proxy;
 mod resilience;
+mod resilience_store;
 mod second_factor;
