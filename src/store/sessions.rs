@@ -1,0 +1,214 @@
+//! Sessions: the `sessions` table.
+//!
+//! A session is stored by the SHA-256 of its cookie value, never the value, so the database
+//! alone cannot sign anyone in. The cache in front of the store and the raising of a session
+//! are `session.rs`'s; this file only reads and writes rows, and counts the reads so tests
+//! and benchmarks can see that cached sessions never reach it.
+
+use std::sync::atomic::Ordering;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{Result, Store};
+
+/// A session row. `id_hash` is the SHA-256 of the cookie value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id_hash: [u8; 32],
+    pub user_id: i64,
+    pub level: u8,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub expires_at: i64,
+    pub client_ip: String,
+    pub user_agent: String,
+}
+
+/// A session listed with its user's name.
+#[derive(Debug, Clone)]
+pub struct SessionListing {
+    pub username: String,
+    pub row: SessionRow,
+}
+
+impl Store {
+    /// Records a new session.
+    pub fn insert_session(&self, row: &SessionRow) -> Result<()> {
+        let conn = self.write()?;
+        Self::insert_session_row(&conn, row)
+    }
+
+    fn insert_session_row(conn: &Connection, row: &SessionRow) -> Result<()> {
+        conn.execute(
+            "INSERT INTO sessions (id_hash, user_id, level, created_at, last_seen, expires_at,
+                                   client_ip, user_agent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                &row.id_hash[..],
+                row.user_id,
+                row.level,
+                row.created_at,
+                row.last_seen,
+                row.expires_at,
+                row.client_ip,
+                row.user_agent
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces one session by another in one transaction (a change of level). With
+    /// `must_exist`, nothing is written and `false` returned when the old session is gone (it
+    /// was revoked meanwhile: it must not be raised).
+    pub fn replace_session(
+        &self,
+        old: &[u8; 32],
+        new: &SessionRow,
+        must_exist: bool,
+    ) -> Result<bool> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let deleted = tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [&old[..]])?;
+        if must_exist && deleted == 0 {
+            return Ok(false);
+        }
+        Self::insert_session_row(&tx, new)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// The session with this id hash, counted in [`Store::session_reads`].
+    pub fn session(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRow>> {
+        self.session_reads.fetch_add(1, Ordering::Relaxed);
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id_hash, user_id, level, created_at, last_seen, expires_at, client_ip,
+                    user_agent FROM sessions WHERE id_hash = ?1",
+        )?;
+        Ok(stmt
+            .query_row([&id_hash[..]], session_from_row)
+            .optional()?)
+    }
+
+    /// How many session rows this store (and its clones) has read.
+    pub fn session_reads(&self) -> u64 {
+        self.session_reads.load(Ordering::Relaxed)
+    }
+
+    /// Deletes one session; false when it was gone already.
+    pub fn delete_session(&self, id_hash: &[u8; 32]) -> Result<bool> {
+        Ok(self
+            .write()?
+            .execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash[..]])?
+            > 0)
+    }
+
+    /// Ends every session of a user; returns how many there were.
+    pub fn revoke_user_sessions(&self, username: &str) -> Result<usize> {
+        let mut count = 0;
+        self.change_user(username, |tx, id| {
+            count = Self::delete_user_sessions(tx, id)?;
+            Ok(())
+        })?;
+        Ok(count)
+    }
+
+    /// Deletes every session of a user within the caller's transaction: how a change to the
+    /// user (password, disabling, second factor) signs them out everywhere.
+    pub(super) fn delete_user_sessions(tx: &Connection, user_id: i64) -> Result<usize> {
+        Ok(tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?)
+    }
+
+    /// Records when sessions were last seen (batched by the gateway).
+    pub fn touch_sessions(&self, seen: &[([u8; 32], i64)]) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE sessions SET last_seen = MAX(last_seen, ?2) WHERE id_hash = ?1",
+            )?;
+            for (hash, at) in seen {
+                stmt.execute(params![&hash[..], at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes sessions past their absolute expiry or idle for longer than `idle_secs`.
+    pub fn sweep_sessions(&self, now: i64, idle_secs: i64) -> Result<usize> {
+        Ok(self.write()?.execute(
+            "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen + ?2 <= ?1",
+            params![now, idle_secs],
+        )?)
+    }
+
+    /// Sessions with their user's name, of one user or of all; by user, most recently seen
+    /// first.
+    pub fn list_sessions(&self, username: Option<&str>) -> Result<Vec<SessionListing>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare(
+            "SELECT s.id_hash, s.user_id, s.level, s.created_at, s.last_seen, s.expires_at,
+                    s.client_ip, s.user_agent, u.username
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE ?1 IS NULL OR u.username = ?1
+             ORDER BY u.username, s.last_seen DESC",
+        )?;
+        let rows = stmt
+            .query_map([username], |r| {
+                Ok(SessionListing {
+                    row: session_from_row(r)?,
+                    username: r.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
+
+fn session_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    let hash: Vec<u8> = r.get(0)?;
+    let mut id_hash = [0u8; 32];
+    if hash.len() == 32 {
+        id_hash.copy_from_slice(&hash);
+    }
+    Ok(SessionRow {
+        id_hash,
+        user_id: r.get(1)?,
+        level: r.get(2)?,
+        created_at: r.get(3)?,
+        last_seen: r.get(4)?,
+        expires_at: r.get(5)?,
+        client_ip: r.get(6)?,
+        user_agent: r.get(7)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{store, user};
+
+    #[test]
+    fn the_sweep_removes_idle_and_expired_sessions_only() {
+        let (_d, s) = store();
+        let id = user(&s, "dave");
+        let row = |n: u8, last_seen: i64, expires_at: i64| SessionRow {
+            id_hash: [n; 32],
+            user_id: id,
+            level: 1,
+            created_at: 0,
+            last_seen,
+            expires_at,
+            client_ip: "127.0.0.1".into(),
+            user_agent: "t".into(),
+        };
+        s.insert_session(&row(1, 990, 2000)).unwrap(); // live
+        s.insert_session(&row(2, 100, 2000)).unwrap(); // idle for 900 s
+        s.insert_session(&row(3, 995, 1000)).unwrap(); // past its absolute expiry
+        assert_eq!(s.sweep_sessions(1000, 600).unwrap(), 2);
+        assert!(s.session(&[1; 32]).unwrap().is_some());
+        assert!(s.session(&[2; 32]).unwrap().is_none());
+        assert!(s.session(&[3; 32]).unwrap().is_none());
+    }
+}

@@ -1,0 +1,227 @@
+//! Users and their groups: the `users` and `user_groups` tables.
+//!
+//! Usernames are unique whatever their case. Every change to a named user (the command line's
+//! work) runs in one transaction through [`Store::change_user`], which also bumps the
+//! generation so running gateways drop what they cached; a change that must end the user's
+//! sessions or second factor does so in that same transaction. Password hashes are stored as
+//! given: hashing is `auth::password`'s.
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{Result, Store, StoreError};
+
+/// A user as the gateway needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub groups: Vec<String>,
+}
+
+/// Fields of a new user.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub password_hash: String,
+    pub groups: Vec<String>,
+}
+
+impl Store {
+    /// Creates a user with their groups; returns its id. A name taken in any case is
+    /// [`StoreError::DuplicateUser`].
+    pub fn create_user(&self, new: &NewUser, now: i64) -> Result<i64> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO users (username, email, display_name, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                new.username,
+                new.email,
+                new.display_name,
+                new.password_hash,
+                now
+            ],
+        );
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::DuplicateUser(new.username.clone()));
+            }
+            other => other?,
+        };
+        let id = tx.last_insert_rowid();
+        for g in &new.groups {
+            tx.execute(
+                "INSERT OR IGNORE INTO user_groups (user_id, name) VALUES (?1, ?2)",
+                params![id, g],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn user_from_row(conn: &Connection, row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+        let id: i64 = row.get(0)?;
+        let mut stmt =
+            conn.prepare_cached("SELECT name FROM user_groups WHERE user_id = ?1 ORDER BY name")?;
+        let groups = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(User {
+            id,
+            username: row.get(1)?,
+            email: row.get(2)?,
+            display_name: row.get(3)?,
+            password_hash: row.get(4)?,
+            disabled: row.get(5)?,
+            created_at: row.get(6)?,
+            groups,
+        })
+    }
+
+    const USER_COLUMNS: &'static str =
+        "id, username, email, display_name, password_hash, disabled, created_at";
+
+    /// The user with this name, whatever its case.
+    pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let conn = self.read()?;
+        let sql = format!(
+            "SELECT {} FROM users WHERE username = ?1",
+            Self::USER_COLUMNS
+        );
+        Ok(conn
+            .query_row(&sql, [username], |r| Self::user_from_row(&conn, r))
+            .optional()?)
+    }
+
+    /// The user with this id.
+    pub fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let conn = self.read()?;
+        let sql = format!("SELECT {} FROM users WHERE id = ?1", Self::USER_COLUMNS);
+        Ok(conn
+            .query_row(&sql, [id], |r| Self::user_from_row(&conn, r))
+            .optional()?)
+    }
+
+    /// Every user, by name.
+    pub fn list_users(&self) -> Result<Vec<User>> {
+        let conn = self.read()?;
+        let sql = format!("SELECT {} FROM users ORDER BY username", Self::USER_COLUMNS);
+        let mut stmt = conn.prepare(&sql)?;
+        let users = stmt
+            .query_map([], |r| Self::user_from_row(&conn, r))?
+            .collect::<rusqlite::Result<Vec<User>>>()?;
+        Ok(users)
+    }
+
+    fn require_user(tx: &Connection, username: &str) -> Result<i64> {
+        tx.query_row(
+            "SELECT id FROM users WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownUser(username.to_string()))
+    }
+
+    /// Sets a new password hash and ends every session of the user.
+    pub fn set_password(&self, username: &str, hash: &str) -> Result<()> {
+        self.change_user(username, |tx, id| {
+            tx.execute(
+                "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+                params![hash, id],
+            )?;
+            Self::delete_user_sessions(tx, id)?;
+            Ok(())
+        })
+    }
+
+    /// Disables or enables a user; disabling ends every session.
+    pub fn set_disabled(&self, username: &str, disabled: bool) -> Result<()> {
+        self.change_user(username, |tx, id| {
+            tx.execute(
+                "UPDATE users SET disabled = ?1 WHERE id = ?2",
+                params![disabled, id],
+            )?;
+            if disabled {
+                Self::delete_user_sessions(tx, id)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Deletes a user and, by cascade, their sessions, secrets and codes.
+    pub fn delete_user(&self, username: &str) -> Result<()> {
+        self.change_user(username, |tx, id| {
+            tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
+            Ok(())
+        })
+    }
+
+    /// Adds and removes groups.
+    pub fn change_groups(&self, username: &str, add: &[String], remove: &[String]) -> Result<()> {
+        self.change_user(username, |tx, id| {
+            for g in add {
+                tx.execute(
+                    "INSERT OR IGNORE INTO user_groups (user_id, name) VALUES (?1, ?2)",
+                    params![id, g],
+                )?;
+            }
+            for g in remove {
+                tx.execute(
+                    "DELETE FROM user_groups WHERE user_id = ?1 AND name = ?2",
+                    params![id, g],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// One transaction around a change to a named user; bumps the generation so running
+    /// gateways drop what they cached.
+    pub(super) fn change_user(
+        &self,
+        username: &str,
+        f: impl FnOnce(&Connection, i64) -> Result<()>,
+    ) -> Result<()> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = Self::require_user(&tx, username)?;
+        f(&tx, id)?;
+        Self::bump_generation(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{store, user};
+
+    #[test]
+    fn duplicate_users_are_refused_whatever_the_case() {
+        let (_d, s) = store();
+        user(&s, "alice");
+        let err = s
+            .create_user(
+                &NewUser {
+                    username: "ALICE".into(),
+                    password_hash: "x".into(),
+                    ..Default::default()
+                },
+                1,
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::DuplicateUser(_)));
+    }
+}
