@@ -5,7 +5,8 @@
 //! The command line writes to the store and then tells a running gateway to drop its session
 //! cache through a Unix socket beside the database (`<db>.control`, mode 0600), so revocation
 //! takes effect at once. As a second path, the store's generation counter is polled every
-//! second, which covers a gateway that could not bind the socket.
+//! second, which covers a gateway that could not bind the socket. A ban an operator lifts is
+//! sent the same way ([`ControlMessage::LiftBan`]), so the gateway forgets its cached copy.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,6 +141,31 @@ fn bind_control(path: &std::path::Path) -> Option<UnixListener> {
     }
 }
 
+/// What the command line tells a running gateway through the control socket, one line each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlMessage<'a> {
+    /// Sessions changed in the store: drop every cached one.
+    InvalidateSessions,
+    /// An operator lifted the ban on this regulation key: forget it and its failures.
+    LiftBan(&'a str),
+}
+
+impl ControlMessage<'_> {
+    /// The line sent. A key is sent in hex: it may hold any text typed at the login page.
+    fn line(&self) -> String {
+        match self {
+            ControlMessage::InvalidateSessions => "invalidate\n".to_string(),
+            ControlMessage::LiftBan(key) => format!("lift-ban {}\n", hex::encode(key)),
+        }
+    }
+}
+
+/// The key of a `lift-ban` line, if `line` is one.
+fn lifted_key(line: &str) -> Option<String> {
+    let hexed = line.strip_prefix("lift-ban ")?;
+    String::from_utf8(hex::decode(hexed.trim()).ok()?).ok()
+}
+
 async fn serve_control(state: Arc<State>, stream: tokio::net::UnixStream) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
@@ -148,23 +174,44 @@ async fn serve_control(state: Arc<State>, stream: tokio::net::UnixStream) {
         if line.trim() == "invalidate" {
             state.sessions.invalidate_all();
             let _ = write.write_all(b"ok\n").await;
+        } else if let Some(key) = lifted_key(&line) {
+            state.regulator.forget(&key);
+            tracing::info!(key = %key.escape_default(), "ban lifted from the command line");
+            let _ = write.write_all(b"ok\n").await;
         } else {
             let _ = write.write_all(b"unknown command\n").await;
         }
     }
 }
 
-/// Tells a running gateway (if any) to drop cached sessions; waits briefly for its answer.
-pub fn notify_gateway(path: &std::path::Path) -> bool {
+/// Sends `message` to a gateway listening on the control socket at `path`, if any; waits
+/// briefly for its answer and returns whether it acknowledged.
+pub fn tell_gateway(path: &std::path::Path, message: &ControlMessage) -> bool {
     use std::io::{BufRead, Write};
     let Ok(mut stream) = std::os::unix::net::UnixStream::connect(path) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"invalidate\n").is_err() {
+    if stream.write_all(message.line().as_bytes()).is_err() {
         return false;
     }
     let mut answer = String::new();
     let _ = std::io::BufReader::new(stream).read_line(&mut answer);
     answer.trim() == "ok"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lifted_key_survives_the_line_whatever_it_holds() {
+        for key in ["user:alice", "ip:2001:db8:1:2::/64", "user:a\nb lift-ban x"] {
+            let line = ControlMessage::LiftBan(key).line();
+            assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+            assert_eq!(lifted_key(line.trim_end()).as_deref(), Some(key));
+        }
+        assert_eq!(lifted_key("invalidate"), None);
+        assert_eq!(lifted_key("lift-ban zz"), None);
+    }
 }

@@ -18,7 +18,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve(&cli.config),
         Command::Demo { listen } => demo(&listen),
-        command => portcullis::cli::run_admin(&cli.config, command, &mut std::io::stdout()),
+        Command::Admin(command) => {
+            portcullis::cli::run_admin(&cli.config, command, &mut std::io::stdout())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -165,6 +165,13 @@ impl Regulator {
         self.failures.invalidate(key);
     }
 
+    /// Forgets the ban of `key` and its failures: an operator lifted the ban, which the caller
+    /// has already removed from the store (else the next attempt would load it back).
+    pub fn forget(&self, key: &str) {
+        self.bans.invalidate(key);
+        self.failures.invalidate(key);
+    }
+
     /// Approximate number of subjects held, counting and banned (for the memory bound).
     pub fn held(&self) -> u64 {
         self.failures.run_pending_tasks();
@@ -216,6 +223,23 @@ mod tests {
         let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
         assert_eq!(Regulator::ip_key(a), Regulator::ip_key(b));
         assert_ne!(Regulator::ip_key(a), Regulator::ip_key(c));
+    }
+
+    #[test]
+    fn a_forgotten_key_is_neither_banned_nor_counting() {
+        let r = reg(2);
+        r.record_failure("user:a", 100);
+        assert_eq!(r.record_failure("user:a", 101), Some(701));
+        r.record_failure("ip:1", 101);
+        r.forget("user:a");
+        r.forget("ip:1");
+        assert_eq!(r.banned_until(&["user:a"], 102), None);
+        assert_eq!(r.record_failure("user:a", 102), None);
+        assert_eq!(
+            r.record_failure("ip:1", 102),
+            None,
+            "the count started over"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod cli_bans;
 mod edge_cases;
 mod forward_auth_real;
 mod hardening;

@@ -1,0 +1,205 @@
+//! `portcullis user ...`: create, list, change and delete users. What ends a user's sessions
+//! (password, disable, delete, groups, 2FA reset) tells a running gateway at once.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{anyhow, bail, Context};
+
+use super::{audit_change, open_store, sessions_changed, UserCommand};
+use crate::auth::password::hash_password;
+use crate::auth::unix_now;
+use crate::config::Config;
+use crate::store::NewUser;
+
+/// Shortest password accepted (NIST SP 800-63B asks at least 8).
+pub const MIN_PASSWORD: usize = 8;
+
+pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let audit = |event: &str, name: &str| audit_change(&store, event, Some(name), None);
+    match cmd {
+        UserCommand::Add {
+            name,
+            email,
+            display_name,
+            groups,
+            password_stdin,
+        } => {
+            valid_username(&name)?;
+            if let Some(email) = &email {
+                valid_text("email", email)?;
+            }
+            if let Some(display_name) = &display_name {
+                valid_text("name", display_name)?;
+            }
+            for g in &groups {
+                valid_group(g)?;
+            }
+            if store.user_by_name(&name)?.is_some() {
+                bail!("user `{name}` already exists");
+            }
+            let password = read_password(password_stdin)?;
+            store.create_user(
+                &NewUser {
+                    username: name.clone(),
+                    email,
+                    display_name,
+                    password_hash: hash_password(&password),
+                    groups,
+                },
+                unix_now(),
+            )?;
+            audit("user_created", &name);
+            writeln!(out, "created user {name}")?;
+        }
+        UserCommand::List => {
+            let users = store.list_users()?;
+            writeln!(
+                out,
+                "{:<20} {:<8} {:<5} {:<28} {:<20} GROUPS",
+                "USERNAME", "STATE", "2FA", "EMAIL", "NAME"
+            )?;
+            for u in users {
+                let has_totp = store.totp(u.id)?.is_some();
+                writeln!(
+                    out,
+                    "{:<20} {:<8} {:<5} {:<28} {:<20} {}",
+                    u.username,
+                    if u.disabled { "disabled" } else { "active" },
+                    if has_totp { "on" } else { "off" },
+                    u.email.as_deref().unwrap_or("-"),
+                    u.display_name.as_deref().unwrap_or("-"),
+                    if u.groups.is_empty() {
+                        "-".to_string()
+                    } else {
+                        u.groups.join(",")
+                    }
+                )?;
+            }
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            if store.user_by_name(&name)?.is_none() {
+                bail!("no user named `{name}`");
+            }
+            let password = read_password(password_stdin)?;
+            store.set_password(&name, &hash_password(&password))?;
+            sessions_changed(config);
+            audit("password_changed", &name);
+            writeln!(out, "password of {name} changed; their sessions ended")?;
+        }
+        UserCommand::Disable { name } => {
+            store.set_disabled(&name, true)?;
+            sessions_changed(config);
+            audit("user_disabled", &name);
+            writeln!(out, "disabled {name}; their sessions ended")?;
+        }
+        UserCommand::Enable { name } => {
+            store.set_disabled(&name, false)?;
+            sessions_changed(config);
+            audit("user_enabled", &name);
+            writeln!(out, "enabled {name}")?;
+        }
+        UserCommand::Delete { name } => {
+            store.delete_user(&name)?;
+            sessions_changed(config);
+            audit("user_deleted", &name);
+            writeln!(out, "deleted {name}")?;
+        }
+        UserCommand::Groups { name, add, remove } => {
+            for g in &add {
+                valid_group(g)?;
+            }
+            store.change_groups(&name, &add, &remove)?;
+            sessions_changed(config);
+            audit("groups_changed", &name);
+            let u = store
+                .user_by_name(&name)?
+                .ok_or_else(|| anyhow!("no user named `{name}`"))?;
+            writeln!(
+                out,
+                "{name}: {}",
+                if u.groups.is_empty() {
+                    "no groups".to_string()
+                } else {
+                    u.groups.join(",")
+                }
+            )?;
+        }
+        UserCommand::Reset2fa { name } => {
+            store.reset_second_factor(&name)?;
+            sessions_changed(config);
+            audit("second_factor_reset", &name);
+            writeln!(
+                out,
+                "removed two-factor sign-in and recovery codes of {name}; their sessions ended"
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn valid_username(name: &str) -> anyhow::Result<()> {
+    if name.is_empty()
+        || name.chars().count() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-@".contains(c))
+    {
+        bail!(
+            "`{name}` is not a valid username: use 1 to 64 letters, digits, `.`, `_`, `-` or `@`"
+        );
+    }
+    Ok(())
+}
+
+/// A display name or email: one line of printable text (it travels in HTTP headers).
+fn valid_text(what: &str, value: &str) -> anyhow::Result<()> {
+    if value.chars().count() > 256 || value.chars().any(char::is_control) {
+        bail!("the {what} must be at most 256 characters with no control characters");
+    }
+    Ok(())
+}
+
+/// A group name: it is sent comma-separated in the groups header, so no commas or spaces.
+fn valid_group(group: &str) -> anyhow::Result<()> {
+    if group.is_empty()
+        || group.chars().count() > 64
+        || group
+            .chars()
+            .any(|c| c == ',' || c.is_whitespace() || c.is_control())
+    {
+        bail!("`{group}` is not a valid group: use 1 to 64 characters without commas or spaces");
+    }
+    Ok(())
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    } else {
+        let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+        let second = rpassword::prompt_password("Again: ").context("cannot read the password")?;
+        if first != second {
+            bail!("the passwords do not match");
+        }
+        first
+    };
+    if password.chars().count() < MIN_PASSWORD {
+        bail!("the password must have at least {MIN_PASSWORD} characters");
+    }
+    if password.len() > crate::portal::MAX_PASSWORD {
+        bail!(
+            "the password must have at most {} bytes",
+            crate::portal::MAX_PASSWORD
+        );
+    }
+    Ok(password)
+}

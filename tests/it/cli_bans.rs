@@ -1,0 +1,288 @@
+//! `portcullis bans list | lift` and `portcullis audit` through the real binary, against a
+//! running gateway: bans are listed with their ends as dates, a lifted ban stops being
+//! enforced at once, and the audit trail shows dates, never Unix seconds.
+
+use cookie::time::{Date, Month, PrimitiveDateTime, Time};
+
+use crate::helpers::*;
+
+/// Three failures in five minutes ban for fifteen.
+const BAN_SECS: i64 = 900;
+
+/// A gateway that believes the loopback peer's `X-Forwarded-For` (so a test can play many
+/// client addresses) and bans at the third failure.
+fn gateway() -> TestGateway {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = spawn_upstream();
+    let text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:{port}"
+trusted_proxies = ["127.0.0.1/32"]
+
+[storage]
+path = "{db}"
+key_file = "{key}"
+
+[session]
+secure = false
+
+[regulation]
+max_failures = 3
+window = "5m"
+ban = "15m"
+
+{apps}
+"#,
+        port = free_port(),
+        db = dir.path().join("portcullis.db").display(),
+        key = dir.path().join("portcullis.key").display(),
+        apps = standard_apps(upstream),
+    );
+    start(dir, upstream, text)
+}
+
+/// Signs in through the login page as if from client address `ip`; returns the POST's answer.
+async fn login_from(gw: &TestGateway, ip: &str, user: &str, password: &str) -> Page {
+    let mut b = gw.browser();
+    let page = b
+        .get_with(
+            &format!("{}/login?rd=%2F", gw.prefix()),
+            &[("X-Forwarded-For", ip)],
+        )
+        .await;
+    assert_eq!(page.status, 200, "login page: {}", page.body);
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("username", user),
+            ("password", password),
+            ("csrf", &page.field("csrf")),
+            ("rd", "/"),
+        ])
+        .finish();
+    let req = client_without_redirects()
+        .post(gw.portal("/login"))
+        .header("Origin", format!("http://{}", b.host))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("X-Forwarded-For", ip)
+        .body(body);
+    b.send(req).await
+}
+
+/// Wrong passwords from `ip`, for `users` in turn, until the gateway answers 429.
+async fn fail_until_banned(gw: &TestGateway, ip: &str, users: &[&str]) {
+    for attempt in 0..10 {
+        let user = users[attempt % users.len()];
+        let r = login_from(gw, ip, user, "a wrong guess").await;
+        if r.status == 429 {
+            return;
+        }
+        assert_eq!(r.status, 200, "attempt {attempt}: {}", r.body);
+    }
+    panic!("no ban after 10 wrong passwords from {ip}");
+}
+
+/// Standard output of a command that must succeed.
+fn ok(gw: &TestGateway, args: &[&str]) -> String {
+    let out = gw.cli(args, None);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Standard error of a command that must fail, which must be one line.
+fn fails(gw: &TestGateway, args: &[&str]) -> String {
+    let out = gw.cli(args, None);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// The first `YYYY-MM-DD HH:MM:SS` in `text`, as Unix seconds (read as UTC).
+fn first_date_time(text: &str) -> Option<i64> {
+    let shape = "dddd-dd-dd dd:dd:dd";
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(shape.len() - 1)).find_map(|i| {
+        let s = &bytes[i..i + shape.len()];
+        let fits = shape.bytes().zip(s).all(|(want, got)| match want {
+            b'd' => got.is_ascii_digit(),
+            sep => sep == *got,
+        });
+        if !fits {
+            return None;
+        }
+        let s = std::str::from_utf8(s).unwrap();
+        let n = |from: usize, to: usize| s[from..to].parse::<u16>().unwrap();
+        let date = Date::from_calendar_date(
+            n(0, 4) as i32,
+            Month::try_from(n(5, 7) as u8).ok()?,
+            n(8, 10) as u8,
+        )
+        .ok()?;
+        let time = Time::from_hms(n(11, 13) as u8, n(14, 16) as u8, n(17, 19) as u8).ok()?;
+        Some(
+            PrimitiveDateTime::new(date, time)
+                .assume_utc()
+                .unix_timestamp(),
+        )
+    })
+}
+
+/// Whether `text` holds a run of ten or more digits (Unix seconds in this century).
+fn has_epoch_number(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit())
+        .any(|run| run.len() >= 10)
+}
+
+/// The line of a `bans list` table that starts with `subject`.
+fn row<'a>(table: &'a str, subject: &str) -> Option<&'a str> {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(subject))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ban_from_failed_sign_ins_is_listed_with_its_end_as_a_utc_date() {
+    let gw = gateway();
+    gw.add_user("alice", &[]);
+    assert_eq!(ok(&gw, &["bans", "list"]).trim(), "no active bans");
+    fail_until_banned(&gw, "203.0.113.7", &["alice"]).await;
+
+    let table = ok(&gw, &["bans", "list"]);
+    let bans = gw.store().active_bans(now() as i64).unwrap();
+    for (subject, key, kind) in [
+        ("alice", "user:alice", "user"),
+        ("203.0.113.7", "ip:203.0.113.7", "address"),
+    ] {
+        let line = row(&table, subject).unwrap_or_else(|| panic!("no {subject} in\n{table}"));
+        assert!(line.contains(kind), "{line}");
+        assert!(line.contains(" UTC"), "{line}");
+        let until = bans
+            .iter()
+            .find(|b| b.key == key)
+            .expect("a stored ban")
+            .until;
+        assert_eq!(
+            first_date_time(line),
+            Some(until),
+            "the end shown is the ban's end: {line}"
+        );
+        assert!(until - now() as i64 > BAN_SECS - 60, "a fresh ban: {line}");
+        assert!(
+            line.contains("14m") || line.contains("15m"),
+            "how long remains: {line}"
+        );
+        assert!(!has_epoch_number(line), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lifting_a_users_ban_lets_the_right_password_in_at_once() {
+    let gw = gateway();
+    gw.add_user("alice", &[]);
+    gw.add_user("bob", &[]);
+    fail_until_banned(&gw, "203.0.113.7", &["alice"]).await;
+    // From another address, only the user's ban stands in the way.
+    let r = login_from(&gw, "203.0.113.8", "alice", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+
+    let said = ok(&gw, &["bans", "lift", "Alice"]);
+    assert!(said.contains("lifted the ban on alice"), "{said}");
+    assert!(first_date_time(&said).is_some(), "{said}");
+
+    let r = login_from(&gw, "203.0.113.8", "alice", PASSWORD).await;
+    r.assert_redirect_to("/");
+    // The address's own ban still holds: lifting a user lifts nothing else.
+    let r = login_from(&gw, "203.0.113.7", "bob", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    let table = ok(&gw, &["bans", "list"]);
+    assert!(row(&table, "alice").is_none(), "{table}");
+    assert!(row(&table, "203.0.113.7").is_some(), "{table}");
+    // Lifted once; there is nothing left to lift.
+    assert!(fails(&gw, &["bans", "lift", "alice"]).contains("no active ban"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lifting_an_addresss_ban_lets_it_sign_in_at_once() {
+    let gw = gateway();
+    gw.add_user("alice", &[]);
+    fail_until_banned(&gw, "203.0.113.20", &["victim1", "victim2", "victim3"]).await;
+    let r = login_from(&gw, "203.0.113.20", "alice", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+
+    let said = ok(&gw, &["bans", "lift", "203.0.113.20"]);
+    assert!(said.contains("203.0.113.20"), "{said}");
+    let r = login_from(&gw, "203.0.113.20", "alice", PASSWORD).await;
+    r.assert_redirect_to("/");
+    assert_eq!(ok(&gw, &["bans", "list"]).trim(), "no active bans");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn any_address_of_a_banned_ipv6_slash_64_lifts_its_ban() {
+    let gw = gateway();
+    gw.add_user("alice", &[]);
+    fail_until_banned(&gw, "2001:db8:1:2::7", &["victim1", "victim2", "victim3"]).await;
+    // The whole /64 is banned.
+    let r = login_from(&gw, "2001:db8:1:2::8", "alice", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    let table = ok(&gw, &["bans", "list"]);
+    let line = row(&table, "2001:db8:1:2::/64").unwrap_or_else(|| panic!("{table}"));
+    assert!(first_date_time(line).is_some(), "{line}");
+
+    ok(&gw, &["bans", "lift", "2001:db8:1:2:ffff::99"]);
+    let r = login_from(&gw, "2001:db8:1:2::7", "alice", PASSWORD).await;
+    r.assert_redirect_to("/");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lifting_what_is_not_banned_fails_with_one_line() {
+    let gw = gateway();
+    gw.add_user("alice", &[]);
+    fail_until_banned(&gw, "203.0.113.7", &["alice"]).await;
+    for (subject, why) in [
+        ("bob", "no active ban on user `bob`"),
+        ("198.51.100.1", "no active ban on address 198.51.100.1"),
+        ("2001:db8::/48", "wider than a ban"),
+        ("ip:nonsense", "neither a user name nor an IP address"),
+    ] {
+        let err = fails(&gw, &["bans", "lift", subject]);
+        assert!(err.contains(why), "{subject}: {err}");
+    }
+    // The bans that exist are untouched.
+    let table = ok(&gw, &["bans", "list"]);
+    assert!(row(&table, "alice").is_some(), "{table}");
+    assert!(row(&table, "203.0.113.7").is_some(), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_shows_dates_and_no_unix_seconds() {
+    let gw = gateway();
+    gw.add_user("alice", &[]);
+    fail_until_banned(&gw, "203.0.113.7", &["alice"]).await;
+    ok(&gw, &["bans", "lift", "alice"]);
+    // The gateway writes its rows off the request path.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let table = loop {
+        let table = ok(&gw, &["audit", "--limit", "100"]);
+        if table.lines().any(|l| l.contains(" ban ")) || std::time::Instant::now() > deadline {
+            break table;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    for event in ["login_failure", " ban ", "ban_lifted"] {
+        let line = table
+            .lines()
+            .find(|l| l.contains(event))
+            .unwrap_or_else(|| panic!("no {event} in\n{table}"));
+        let at = first_date_time(line).unwrap_or_else(|| panic!("no date in {line}"));
+        assert!((at - now() as i64).abs() < 120, "{line}");
+    }
+    let ban = table.lines().find(|l| l.contains(" ban ")).unwrap();
+    assert!(ban.contains(" until ") && ban.contains(" UTC"), "{ban}");
+    assert!(!has_epoch_number(&table), "Unix seconds in\n{table}");
+}
