@@ -20,7 +20,9 @@
 #   SCALE_USERS=1000   users those sessions belong to
 #   SCALE_PROBE=2000   extra sessions touched one at a time (cache miss, then hit)
 #   TOUCH_CONCURRENCY=32   requests in flight while touching the sessions
-#   PARTS="throughput storm scale"   which parts to run
+#   IDLE_CONNECTIONS=10000   idle keep-alive connections held open in the idle part
+#   IDLE_SETTLE=60     seconds to wait after they close before reading memory again
+#   PARTS="throughput storm scale idle"   which parts to run
 #   SKIP_BUILD=1       use the existing release build
 #   KEEP=1             keep the temporary directory (configs, logs, raw wrk output)
 #   GW_LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2   run the gateway with another
@@ -31,6 +33,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
   : "${DURATION:=3}" "${ROUNDS:=1}" "${WARMUP:=1}" "${SCALE_SESSIONS:=10000}" "${SCALE_PROBE:=500}"
+  : "${IDLE_CONNECTIONS:=2000}" "${IDLE_SETTLE:=10}"
 fi
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
@@ -45,13 +48,15 @@ SCALE_SESSIONS=${SCALE_SESSIONS:-100000}
 SCALE_USERS=${SCALE_USERS:-1000}
 SCALE_PROBE=${SCALE_PROBE:-2000}
 TOUCH_CONCURRENCY=${TOUCH_CONCURRENCY:-32}
-PARTS=${PARTS:-"throughput storm scale"}
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
+IDLE_SETTLE=${IDLE_SETTLE:-60}
+PARTS=${PARTS:-"throughput storm scale idle"}
 SKIP_BUILD=${SKIP_BUILD:-0}
 KEEP=${KEEP:-0}
 GW_LD_PRELOAD=${GW_LD_PRELOAD:-}
 
 for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP STORM_CONNECTIONS STORM_CLIENTS PACE_MS \
-  SCALE_SESSIONS SCALE_USERS SCALE_PROBE TOUCH_CONCURRENCY; do
+  SCALE_SESSIONS SCALE_USERS SCALE_PROBE TOUCH_CONCURRENCY IDLE_CONNECTIONS IDLE_SETTLE; do
   min=1
   case $v in WARMUP | PACE_MS) min=0 ;; esac
   if ! [[ ${!v} =~ ^[0-9]+$ ]] || [ "${!v}" -lt "$min" ]; then
@@ -186,6 +191,7 @@ alloc_port UP_PORT
 alloc_port PROXY_PORT
 alloc_port GW_PORT
 alloc_port SCALE_PORT
+alloc_port IDLE_PORT
 
 nginx_conf "$WORK/upstream" "    server {
         listen 127.0.0.1:$UP_PORT;
@@ -537,6 +543,99 @@ run_scale() {
   } | tee -a "$WORK/report.txt"
 }
 
+# --- part 4: idle keep-alive connections -----------------------------------------------------------
+# hold_idle PORT N DIR: opens N connections, sends one keep-alive request on each and reads its
+# answer, writes DIR/held, keeps them until DIR/release appears, closes them, writes DIR/closed.
+hold_idle() {
+  python3 - "$@" <<'PY' &
+import os, socket, sys, time
+port, n, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+req = b"GET /public/idle HTTP/1.1\r\nHost: bench\r\n\r\n"
+held = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(req)
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(4096)
+        if not chunk:
+            sys.exit("connection %d closed before its answer" % i)
+        got += chunk
+    held.append(s)
+open(os.path.join(d, "held"), "w").close()
+while not os.path.exists(os.path.join(d, "release")):
+    time.sleep(0.1)
+for s in held:
+    s.close()
+open(os.path.join(d, "closed"), "w").close()
+PY
+  PIDS+=($!)
+  HOLDER=$!
+}
+
+wait_file() { # FILE PID
+  local i
+  for i in $(seq 1 1200); do
+    [ -e "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || die "the connection holder exited; see the output above"
+    sleep 0.1
+  done
+  die "timed out waiting for $1"
+}
+
+# tree_rss_kib PID: the resident memory of a process and its children (nginx's workers).
+tree_rss_kib() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$((total + $(rss_kib "$p" VmRSS)))
+  done
+  echo "$total"
+}
+
+# idle_memory NAME PORT PID: prints "before during after" RSS in KiB around a burst of idle
+# connections that are then closed and left to settle for IDLE_SETTLE seconds.
+idle_memory() {
+  local dir="$WORK/idle.$1" before during after
+  mkdir -p "$dir"
+  sleep 1
+  before=$(tree_rss_kib "$3")
+  hold_idle "$2" "$IDLE_CONNECTIONS" "$dir"
+  wait_file "$dir/held" "$HOLDER"
+  sleep 2
+  during=$(tree_rss_kib "$3")
+  touch "$dir/release"
+  wait_file "$dir/closed" "$HOLDER"
+  sleep "$IDLE_SETTLE"
+  after=$(tree_rss_kib "$3")
+  echo "$before $during $after"
+}
+
+run_idle() {
+  local dir="$WORK/idle" g n per back
+  gateway_conf "$dir" "$IDLE_PORT"
+  # Room for every connection whatever the open-file limit derives.
+  sed -i "s/^threads = .*/&\nmax_connections = $((IDLE_CONNECTIONS + 1000))/" "$dir/portcullis.toml"
+  ulimit -n "$(ulimit -Hn)"
+  start_gateway "$dir" "$IDLE_PORT"
+  curl -sS -o /dev/null "http://127.0.0.1:$IDLE_PORT/public/x"
+  log "holding $IDLE_CONNECTIONS idle keep-alive connections to the gateway"
+  read -r -a g <<<"$(idle_memory gateway "$IDLE_PORT" "$GW_PID")"
+  log "holding $IDLE_CONNECTIONS idle keep-alive connections to nginx"
+  read -r -a n <<<"$(idle_memory nginx "$PROXY_PORT" "$(cat "$WORK/proxy/nginx.pid")")"
+  per=$(awk -v a="${g[0]}" -v b="${g[1]}" -v n="$IDLE_CONNECTIONS" 'BEGIN { printf "%.1f", (b - a) / n }')
+  back=$(awk -v a="${g[0]}" -v c="${g[2]}" 'BEGIN { printf "%.0f", (c - a) * 100 / a }')
+  target "gateway RSS growth per idle connection, KiB" "$per" 30
+  target "gateway RSS $IDLE_SETTLE s after the burst, % above its value before" "$back" 25
+  {
+    echo
+    echo "Idle keep-alive connections: $IDLE_CONNECTIONS held open, then closed"
+    printf '  gateway RSS: %s MiB before, %s MiB held (%s KiB per connection), %s MiB %s s after closing\n' \
+      "$(mib "${g[0]}")" "$(mib "${g[1]}")" "$per" "$(mib "${g[2]}")" "$IDLE_SETTLE"
+    printf '  nginx (master and workers): %s MiB before, %s MiB held, %s MiB %s s after closing\n' \
+      "$(mib "${n[0]}")" "$(mib "${n[1]}")" "$(mib "${n[2]}")" "$IDLE_SETTLE"
+  } | tee -a "$WORK/report.txt"
+}
+
 # --- main ---------------------------------------------------------------------------------------------
 {
   echo "Portcullis benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -566,6 +665,11 @@ if [[ " $PARTS " == *" scale "* ]]; then
   # The scale part runs alone: stop the first gateway so its memory and threads do not count.
   if [ -n "$GW_PID" ]; then stop_pid "$GW_PID"; fi
   run_scale
+fi
+if [[ " $PARTS " == *" idle "* ]]; then
+  # Alone as well: the gateway before it would count in its memory.
+  if [ -n "$GW_PID" ]; then stop_pid "$GW_PID"; fi
+  run_idle
 fi
 
 if [ ${#TARGETS[@]} -gt 0 ]; then

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use pingora::apps::{HttpServerApp, ServerApp};
+use pingora::apps::{HttpPersistentSettings, HttpServerApp, ServerApp};
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::{Stream, ALPN};
 use pingora::proxy::{HttpProxy, ProxyHttp};
@@ -177,6 +177,8 @@ impl Connections {
             end: Notify::new(),
         });
         all.insert(conn.id, Arc::clone(&conn));
+        let held = all.len();
+        PEAK.with(|peak| peak.set(peak.get().max(held)));
         Some(conn)
     }
 
@@ -222,13 +224,25 @@ impl Connections {
     }
 }
 
+/// After this many connections closed since the last time, the allocator is asked to give
+/// their memory back.
+const RELEASE_AFTER: usize = 1024;
+
 /// Ends, every [`WARDEN_PERIOD`], the connections whose head is overdue and those whose
-/// session has ended. Runs until the runtime stops.
+/// session has ended, and gives memory back after a burst of connections. Runs until the
+/// runtime stops.
 pub async fn warden(connections: Arc<Connections>, state: Arc<State>) {
     let mut tick = tokio::time::interval(WARDEN_PERIOD);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut high_water = 0;
     loop {
         tick.tick().await;
+        let held = connections.count();
+        high_water = high_water.max(held);
+        if high_water >= held + RELEASE_AFTER {
+            high_water = held;
+            tokio::task::spawn_blocking(release_memory);
+        }
         let slow = connections.end_slow_heads();
         if slow > 0 {
             tracing::debug!("closed {slow} connections whose request head was overdue");
@@ -250,6 +264,15 @@ pub async fn warden(connections: Arc<Connections>, state: Arc<State>) {
     }
 }
 
+/// Returns freed memory to the operating system. The allocator keeps what a burst of
+/// connections freed for reuse, lazily purging it only while it keeps allocating: after
+/// 10 000 idle connections closed, a quiet gateway would hold their memory for good.
+fn release_memory() {
+    // SAFETY: mi_collect has no preconditions; when mimalloc is not the global allocator
+    // (the library in tests) it has nothing to collect.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 /// The connection layer in front of the proxy (see the module docs).
 pub struct Front<SV: ProxyHttp> {
     proxy: Arc<HttpProxy<SV>>,
@@ -265,6 +288,24 @@ impl<SV: ProxyHttp> Front<SV> {
     }
 }
 
+/// Waits until the client sends the first byte of a request (left unread for the parser);
+/// false when it closes, errs, or stays silent past `idle` (a kept-alive connection).
+async fn first_byte(stream: &mut Stream, idle: Option<Duration>) -> bool {
+    let mut byte = [0u8; 1];
+    let peek = stream.try_peek(&mut byte);
+    match idle {
+        None => peek.await.is_ok(),
+        Some(limit) => matches!(tokio::time::timeout(limit, peek).await, Ok(Ok(_))),
+    }
+}
+
+/// Whether the previous request left bytes of the next one already read (pipelining): then
+/// the next request must be parsed without waiting for the socket. Pingora keeps them in the
+/// settings without a getter; its `Debug` shows whether they are there.
+fn has_pipelined_bytes(settings: Option<&HttpPersistentSettings>) -> bool {
+    settings.is_some_and(|s| format!("{s:?}").contains("pipelined_prefix: Some"))
+}
+
 /// Removes a connection from the registry however its future ends (also when dropped).
 struct Held<'a> {
     connections: &'a Connections,
@@ -273,8 +314,25 @@ struct Held<'a> {
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        self.connections.release(&self.conn);
+        let held = {
+            let mut all = lock(&self.connections.all);
+            all.remove(&self.conn.id);
+            all.len()
+        };
+        // Each worker thread keeps what its connections freed; the thread that saw a burst
+        // gives it back as the burst ends (the warden cannot reach another thread's pages).
+        PEAK.with(|peak| {
+            if peak.get() >= held + RELEASE_AFTER {
+                peak.set(held);
+                release_memory();
+            }
+        });
     }
+}
+
+thread_local! {
+    /// The most connections this thread has seen held since it last gave memory back.
+    static PEAK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[async_trait]
@@ -303,18 +361,36 @@ where
             drop(held);
             return served;
         }
-        let keepalive = self.connections.limits.keepalive_timeout.as_secs().max(1);
-        let mut session = ServerSession::new_http1(stream);
-        session.set_keepalive(if *shutdown.borrow() {
-            None
-        } else {
-            Some(keepalive)
-        });
-        // Pipelined requests are answered in order instead of being dropped.
-        session.set_pipelining_enabled(true);
+        let keepalive = self.connections.limits.keepalive_timeout;
+        let mut stream = stream;
+        let mut settings = None;
         loop {
             conn.waiting_since
                 .store(self.connections.now_ms(), Ordering::Relaxed);
+            // An idle connection waits here, holding only its socket and small buffers: the
+            // proxy's request future (over 10 KiB) exists only once a request has begun.
+            if !has_pipelined_bytes(settings.as_ref()) {
+                let first = conn.first.load(Ordering::Relaxed);
+                let arrived = tokio::select! {
+                    biased;
+                    _ = conn.ended() => return None,
+                    peeked = first_byte(&mut stream, (!first).then_some(keepalive)) => peeked,
+                };
+                if !arrived {
+                    return None;
+                }
+            }
+            let mut session = ServerSession::new_http1(stream);
+            session.set_keepalive(if *shutdown.borrow() {
+                None
+            } else {
+                Some(keepalive.as_secs().max(1))
+            });
+            // Pipelined requests are answered in order instead of being dropped.
+            session.set_pipelining_enabled(true);
+            if let Some(settings) = settings.take() {
+                HttpPersistentSettings::apply_to_session(settings, &mut session);
+            }
             session.set_connection_user_context(Some(Box::new(HeadArrived(Arc::clone(&conn)))));
             let reused = tokio::select! {
                 biased;
@@ -322,12 +398,10 @@ where
                 r = self.proxy.process_new_http(session, shutdown) => r,
             };
             conn.unbind();
-            let (stream, settings) = reused?.consume();
+            let (next, next_settings) = reused?.consume();
             conn.first.store(false, Ordering::Relaxed);
-            session = ServerSession::new_http1(stream);
-            if let Some(settings) = settings {
-                settings.apply_to_session(&mut session);
-            }
+            stream = next;
+            settings = next_settings;
         }
     }
 
