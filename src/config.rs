@@ -18,6 +18,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use crate::routes::{App, Policy, Rule, Upstream};
 use crate::routes::{Glob, Router};
 
 /// A configuration error, already rendered with its location.
@@ -345,27 +346,6 @@ struct FileRule {
 // Compiled configuration
 // ---------------------------------------------------------------------------------------------
 
-/// What a route demands of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Policy {
-    Bypass,
-    OneFactor,
-    TwoFactor,
-    Deny,
-}
-
-impl fmt::Display for Policy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Policy::Bypass => "bypass",
-            Policy::OneFactor => "one_factor",
-            Policy::TwoFactor => "two_factor",
-            Policy::Deny => "deny",
-        })
-    }
-}
-
 /// The validated configuration every other module reads.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -483,54 +463,6 @@ pub fn fold_header_name(name: &str) -> String {
         .collect()
 }
 
-/// Where an app's requests go.
-#[derive(Debug, Clone)]
-pub struct Upstream {
-    /// As written in the file, for the route table.
-    pub text: String,
-    pub addr: SocketAddr,
-    pub tls: bool,
-    /// SNI and certificate name for TLS upstreams.
-    pub host: String,
-    pub verify: bool,
-}
-
-/// One `[[apps]]` entry, compiled.
-#[derive(Debug, Clone)]
-pub struct App {
-    pub name: String,
-    /// Lower-case host names without port; empty: any host.
-    pub hosts: Vec<String>,
-    pub upstream: Upstream,
-    /// Connecting to the upstream (TCP and TLS) must take no longer than this.
-    pub connect_timeout: Duration,
-    /// Longest wait for the response head, and between two reads of the response body.
-    pub upstream_timeout: Duration,
-    pub default_policy: Policy,
-    /// Whether the app distinguishes paths by case (`[[apps]] case_sensitive`); when not,
-    /// rules also apply to every case-folded spelling of a path.
-    pub case_sensitive: bool,
-    pub rules: Vec<Rule>,
-}
-
-/// One `[[apps.rules]]` entry, compiled.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    pub paths: Vec<Glob>,
-    /// Upper-case method names; `None`: any method.
-    pub methods: Option<Vec<String>>,
-    pub policy: Policy,
-    pub groups: Vec<String>,
-    pub users: Vec<String>,
-}
-
-impl Rule {
-    /// Whether the rule names a subject (users or groups) the session must match.
-    pub fn has_subject(&self) -> bool {
-        !self.groups.is_empty() || !self.users.is_empty()
-    }
-}
-
 const KNOWN_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
 ];
@@ -583,10 +515,29 @@ impl Config {
     }
 }
 
+/// Validates each section into its compiled form, one function per section.
 fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, ConfigError> {
-    // [server]
-    let listen_span = file.server.listen.span();
-    let listen_texts = match file.server.listen.into_inner() {
+    let server = compile_server(file.server, loc)?;
+    Ok(Config {
+        source: path.to_path_buf(),
+        storage: StorageConfig {
+            path: file.storage.path.into(),
+            key_file: file.storage.key_file.into(),
+        },
+        session: compile_session(file.session, loc)?,
+        totp: compile_totp(file.totp, loc)?,
+        recovery_codes: compile_recovery_codes(file.recovery_codes, loc)?,
+        regulation: compile_regulation(file.regulation, loc)?,
+        identity_headers: compile_identity_headers(file.identity_headers, loc)?,
+        router: Router::new(compile_apps(file.apps, loc)?),
+        server,
+    })
+}
+
+/// `[server]`.
+fn compile_server(server: FileServer, loc: &Locator<'_>) -> Result<ServerConfig, ConfigError> {
+    let listen_span = server.listen.span();
+    let listen_texts = match server.listen.into_inner() {
         OneOrMany::One(s) => vec![s],
         OneOrMany::Many(v) => v,
     };
@@ -604,8 +555,8 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         listen.push(addr);
     }
 
-    let prefix_span = file.server.portal_prefix.span();
-    let mut portal_prefix = file.server.portal_prefix.into_inner();
+    let prefix_span = server.portal_prefix.span();
+    let mut portal_prefix = server.portal_prefix.into_inner();
     while portal_prefix.ends_with('/') {
         portal_prefix.pop();
     }
@@ -619,15 +570,15 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         ));
     }
 
-    if file.server.header_timeout.is_zero()
-        || file.server.keepalive_timeout.is_zero()
-        || file.server.body_timeout.is_zero()
+    if server.header_timeout.is_zero()
+        || server.keepalive_timeout.is_zero()
+        || server.body_timeout.is_zero()
     {
         return Err(loc.at(0..0, "[server] timeouts must be longer than zero"));
     }
 
     let mut trusted_proxies = Vec::new();
-    for cidr in file.server.trusted_proxies {
+    for cidr in server.trusted_proxies {
         let span = cidr.span();
         let text = cidr.into_inner();
         let net = text
@@ -637,7 +588,7 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         trusted_proxies.push(net);
     }
 
-    let tls = match file.server.tls {
+    let tls = match server.tls {
         None => None,
         Some(t) => {
             let listen = match t.listen {
@@ -658,14 +609,28 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         }
     };
 
-    let threads = if file.server.threads == 0 {
+    let threads = if server.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
-        file.server.threads
+        server.threads
     };
 
-    // [session]
-    let s = file.session;
+    Ok(ServerConfig {
+        listen,
+        portal_prefix,
+        trusted_proxies,
+        tls,
+        threads,
+        upstream_ca_file: server.upstream_ca_file.map(PathBuf::from),
+        header_timeout: server.header_timeout,
+        keepalive_timeout: server.keepalive_timeout,
+        body_timeout: server.body_timeout,
+        max_connections: server.max_connections,
+    })
+}
+
+/// `[session]`.
+fn compile_session(s: FileSession, loc: &Locator<'_>) -> Result<SessionConfig, ConfigError> {
     let cookie_span = s.cookie_name.span();
     let cookie_name = s.cookie_name.into_inner();
     if cookie_name.is_empty()
@@ -684,8 +649,18 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
     let cookie_domain = Some(s.cookie_domain.trim_start_matches('.').to_ascii_lowercase())
         .filter(|d| !d.is_empty());
 
-    // [totp]
-    let t = file.totp;
+    Ok(SessionConfig {
+        cookie_name,
+        cookie_domain,
+        secure: s.secure,
+        idle_timeout: s.idle_timeout,
+        absolute_timeout: s.absolute_timeout,
+        pending_timeout: s.pending_timeout,
+    })
+}
+
+/// `[totp]`.
+fn compile_totp(t: FileTotp, loc: &Locator<'_>) -> Result<TotpConfig, ConfigError> {
     if !matches!(*t.digits.get_ref(), 6 | 8) {
         return Err(loc.at(t.digits.span(), "`digits` must be 6 or 8"));
     }
@@ -705,17 +680,36 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         ));
     }
 
-    // [recovery_codes]
-    let count = *file.recovery_codes.count.get_ref();
+    Ok(TotpConfig {
+        issuer: t.issuer.into_inner(),
+        algorithm: t.algorithm,
+        digits: t.digits.into_inner(),
+        period: t.period.into_inner(),
+        skew: t.skew.into_inner(),
+    })
+}
+
+/// `[recovery_codes]`.
+fn compile_recovery_codes(
+    recovery_codes: FileRecoveryCodes,
+    loc: &Locator<'_>,
+) -> Result<RecoveryCodesConfig, ConfigError> {
+    let count = *recovery_codes.count.get_ref();
     if !(1..=50).contains(&count) {
         return Err(loc.at(
-            file.recovery_codes.count.span(),
+            recovery_codes.count.span(),
             "`count` must be between 1 and 50",
         ));
     }
 
-    // [regulation]
-    let r = file.regulation;
+    Ok(RecoveryCodesConfig { count })
+}
+
+/// `[regulation]`.
+fn compile_regulation(
+    r: FileRegulation,
+    loc: &Locator<'_>,
+) -> Result<RegulationConfig, ConfigError> {
     if *r.max_failures.get_ref() == 0 || *r.max_failures.get_ref() > 100 {
         return Err(loc.at(
             r.max_failures.span(),
@@ -723,8 +717,18 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         ));
     }
 
-    // [identity_headers]
-    let h = file.identity_headers;
+    Ok(RegulationConfig {
+        max_failures: r.max_failures.into_inner(),
+        window: r.window,
+        ban: r.ban,
+    })
+}
+
+/// `[identity_headers]`.
+fn compile_identity_headers(
+    h: FileIdentityHeaders,
+    loc: &Locator<'_>,
+) -> Result<IdentityHeaders, ConfigError> {
     let mut names = Vec::new();
     for spanned in [&h.user, &h.email, &h.name, &h.groups] {
         let name = HeaderName::from_bytes(spanned.get_ref().as_bytes()).map_err(|_| {
@@ -738,20 +742,22 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
     let folded = names.iter().map(|n| fold_header_name(n.as_str())).collect();
     let mut names = names.into_iter();
     let mut next = || names.next().expect("four identity header names");
-    let identity_headers = IdentityHeaders {
+    Ok(IdentityHeaders {
         user: next(),
         email: next(),
         name: next(),
         groups: next(),
         folded,
-    };
+    })
+}
 
-    // [[apps]]
+/// `[[apps]]` and their rules.
+fn compile_apps(file_apps: Vec<FileApp>, loc: &Locator<'_>) -> Result<Vec<App>, ConfigError> {
     let mut apps = Vec::new();
     let mut seen_names: Vec<String> = Vec::new();
     let mut seen_hosts: Vec<(String, String)> = Vec::new();
     let mut catch_all: Option<String> = None;
-    for app in file.apps {
+    for app in file_apps {
         let name_span = app.name.span();
         let name = app.name.into_inner();
         if name.is_empty() {
@@ -848,48 +854,7 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         });
     }
 
-    Ok(Config {
-        source: path.to_path_buf(),
-        server: ServerConfig {
-            listen,
-            portal_prefix,
-            trusted_proxies,
-            tls,
-            threads,
-            upstream_ca_file: file.server.upstream_ca_file.map(PathBuf::from),
-            header_timeout: file.server.header_timeout,
-            keepalive_timeout: file.server.keepalive_timeout,
-            body_timeout: file.server.body_timeout,
-            max_connections: file.server.max_connections,
-        },
-        storage: StorageConfig {
-            path: file.storage.path.into(),
-            key_file: file.storage.key_file.into(),
-        },
-        session: SessionConfig {
-            cookie_name,
-            cookie_domain,
-            secure: s.secure,
-            idle_timeout: s.idle_timeout,
-            absolute_timeout: s.absolute_timeout,
-            pending_timeout: s.pending_timeout,
-        },
-        totp: TotpConfig {
-            issuer: t.issuer.into_inner(),
-            algorithm: t.algorithm,
-            digits: t.digits.into_inner(),
-            period: t.period.into_inner(),
-            skew: t.skew.into_inner(),
-        },
-        recovery_codes: RecoveryCodesConfig { count },
-        regulation: RegulationConfig {
-            max_failures: r.max_failures.into_inner(),
-            window: r.window,
-            ban: r.ban,
-        },
-        identity_headers,
-        router: Router::new(apps),
-    })
+    Ok(apps)
 }
 
 fn parse_upstream(

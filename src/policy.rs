@@ -2,8 +2,7 @@
 //!
 //! Pure: no I/O, no clock (the session handed in is already known to be live).
 
-use crate::config::{Policy, Rule};
-use crate::routes::Outcome;
+use crate::routes::{Outcome, Policy, Rule};
 use crate::session::{ActiveSession, Level};
 
 /// What the gateway does with a request.

@@ -1,6 +1,7 @@
 //! Host and path matching: which app a request belongs to and which rules apply to it.
 //!
-//! Pure functions over the compiled configuration; no pingora types, no I/O. Globs are
+//! Owns the routing concepts ([`App`], [`Rule`], [`Policy`], [`Upstream`]) that `config.rs`
+//! builds from the file. Pure functions; no pingora types, no I/O. Globs are
 //! compiled once at load: `*` stands for one path segment (or part of one, as in `*.css`),
 //! `**` for any number of segments, including none.
 //!
@@ -16,7 +17,11 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::config::{App, Policy, Rule};
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
 
 /// The most segments a glob may have (the matcher keeps its positions in a 64-bit set).
 pub const MAX_GLOB_SEGMENTS: usize = 63;
@@ -381,6 +386,75 @@ pub fn fold_case(s: &str) -> Cow<'_, str> {
             .flat_map(char::to_lowercase)
             .collect(),
     )
+}
+
+/// What a route demands of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    Bypass,
+    OneFactor,
+    TwoFactor,
+    Deny,
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Policy::Bypass => "bypass",
+            Policy::OneFactor => "one_factor",
+            Policy::TwoFactor => "two_factor",
+            Policy::Deny => "deny",
+        })
+    }
+}
+
+/// Where an app's requests go.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// As written in the file, for the route table.
+    pub text: String,
+    pub addr: SocketAddr,
+    pub tls: bool,
+    /// SNI and certificate name for TLS upstreams.
+    pub host: String,
+    pub verify: bool,
+}
+
+/// One `[[apps]]` entry, compiled.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub name: String,
+    /// Lower-case host names without port; empty: any host.
+    pub hosts: Vec<String>,
+    pub upstream: Upstream,
+    /// Connecting to the upstream (TCP and TLS) must take no longer than this.
+    pub connect_timeout: Duration,
+    /// Longest wait for the response head, and between two reads of the response body.
+    pub upstream_timeout: Duration,
+    pub default_policy: Policy,
+    /// Whether the app distinguishes paths by case (`[[apps]] case_sensitive`); when not,
+    /// rules also apply to every case-folded spelling of a path.
+    pub case_sensitive: bool,
+    pub rules: Vec<Rule>,
+}
+
+/// One `[[apps.rules]]` entry, compiled.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub paths: Vec<Glob>,
+    /// Upper-case method names; `None`: any method.
+    pub methods: Option<Vec<String>>,
+    pub policy: Policy,
+    pub groups: Vec<String>,
+    pub users: Vec<String>,
+}
+
+impl Rule {
+    /// Whether the rule names a subject (users or groups) the session must match.
+    pub fn has_subject(&self) -> bool {
+        !self.groups.is_empty() || !self.users.is_empty()
+    }
 }
 
 /// The app table: exact hosts first, then the one app without hosts, if any.
