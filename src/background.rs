@@ -71,7 +71,7 @@ impl Maintenance {
 #[async_trait]
 impl BackgroundService for Maintenance {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let path = crate::control_socket_path(&self.state.config);
+        let path = control_socket_path(&self.state.config);
         let listener = bind_control(&path);
         let mut interval = tokio::time::interval(Duration::from_secs(1));
         let mut generation = None;
@@ -198,6 +198,13 @@ pub fn tell_gateway(path: &std::path::Path, message: &ControlMessage) -> bool {
     let mut answer = String::new();
     let _ = std::io::BufReader::new(stream).read_line(&mut answer);
     answer.trim() == "ok"
+}
+
+/// Where the command line tells a running gateway that sessions changed.
+pub fn control_socket_path(config: &crate::config::Config) -> std::path::PathBuf {
+    let mut p = config.storage.path.clone().into_os_string();
+    p.push(".control");
+    std::path::PathBuf::from(p)
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ pub mod session;
 pub mod store;
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use pingora::listeners::tls::TlsSettings;
@@ -734,11 +733,4 @@ impl BackgroundService for Warden {
             _ = connections::warden(Arc::clone(&self.connections), Arc::clone(&self.state)) => {}
         }
     }
-}
-
-/// Where the command line tells a running gateway that sessions changed.
-pub fn control_socket_path(config: &Config) -> PathBuf {
-    let mut p = config.storage.path.clone().into_os_string();
-    p.push(".control");
-    PathBuf::from(p)
 }

@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::connections::{Conn, HeadArrived};
 use crate::http_response::HttpResponse;
 use crate::policy::{decide_strictest, Decision};
-use crate::portal::{self, encode_query, PortalRequest, MAX_FORM_BYTES};
+use crate::portal::{self, PortalRequest, MAX_FORM_BYTES};
 use crate::session::{ActiveSession, Identity, Level};
 use crate::State;
 
@@ -178,21 +178,8 @@ impl ProxyHttp for Proxy {
                 )
                 .await
             }
-            Decision::Login => {
-                self.send_to(session, "/login?", "authentication required")
-                    .await
-            }
-            Decision::Challenge => {
-                self.send_to(session, "/totp?", "second factor required")
-                    .await
-            }
-            Decision::Enrol => {
-                self.send_to(
-                    session,
-                    "/totp/setup?required=1&",
-                    "second factor set-up required",
-                )
-                .await
+            step @ (Decision::Login | Decision::Challenge | Decision::Enrol) => {
+                self.send_to(session, step).await
             }
         }
     }
@@ -414,15 +401,17 @@ impl Proxy {
         Ok(true)
     }
 
-    /// Sends a browser to a portal page (`302`, with `rd` back here); other clients get `401`.
-    async fn send_to(&self, session: &mut Session, page: &str, why: &str) -> Result<bool> {
+    /// Sends a browser to the portal page `decision` calls for (`302`, with `rd` back here);
+    /// other clients get `401`.
+    async fn send_to(&self, session: &mut Session, decision: Decision) -> Result<bool> {
         let req = session.req_header();
-        let back = req
-            .uri
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .to_string();
-        let location = format!("{}{page}rd={}", self.state.prefix(), encode_query(&back));
+        let back = req.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let Some((location, why)) = portal::next_step(decision, self.state.prefix(), back) else {
+            return Err(Error::explain(
+                ErrorType::InternalError,
+                "no page for this decision",
+            ));
+        };
         let browser = req
             .headers
             .get_all(header::ACCEPT)

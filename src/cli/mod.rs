@@ -182,7 +182,7 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 /// Where a running gateway listens for the command line.
 fn control_socket(config: &Config) -> PathBuf {
-    crate::control_socket_path(config)
+    crate::background::control_socket_path(config)
 }
 
 /// Tells a running gateway (if any) about a change it caches; whether it acknowledged.

@@ -9,7 +9,10 @@ mod account;
 mod challenge;
 mod enrol;
 mod login;
+mod page;
 mod verify;
+
+pub use page::{next_step, PortalPage};
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -172,36 +175,25 @@ pub async fn handle(state: &State, req: PortalRequest) -> HttpResponse {
 async fn dispatch(state: &State, req: &PortalRequest) -> HttpResponse {
     let is_post = req.method == Method::POST;
     let is_get = req.method == Method::GET || req.method == Method::HEAD;
-    let page = req.page.as_str();
-    if page == "/static/style.css" && is_get {
-        // Like every portal response it is `no-store`: it is small, and one rule is simpler.
-        return HttpResponse::new(200, "text/css; charset=utf-8", STYLE_CSS);
-    }
-    if page == "/health" && is_get {
-        return match state.store.call(|s| s.ping()).await {
-            Ok(()) => HttpResponse::json(200, &serde_json::json!({"status": "ok"})),
-            Err(_) => HttpResponse::json(503, &serde_json::json!({"status": "unavailable"})),
-        };
-    }
-    if page == "/verify" {
-        return verify::verify(state, req).await;
-    }
-
-    let known = matches!(
-        page,
-        "/login"
-            | "/totp"
-            | "/recovery"
-            | "/account"
-            | "/totp/setup"
-            | "/totp/disable"
-            | "/recovery-codes"
-            | "/logout"
-            | "/"
-            | ""
-    );
-    if !known {
+    let Some(page) = PortalPage::from_path(&req.page) else {
         return message(state, 404, "Not found", "There is no such page.", None);
+    };
+    match page {
+        PortalPage::Style if is_get => {
+            // Like every portal response it is `no-store`: it is small, and one rule is simpler.
+            return HttpResponse::new(200, "text/css; charset=utf-8", STYLE_CSS);
+        }
+        PortalPage::Health if is_get => {
+            return match state.store.call(|s| s.ping()).await {
+                Ok(()) => HttpResponse::json(200, &serde_json::json!({"status": "ok"})),
+                Err(_) => HttpResponse::json(503, &serde_json::json!({"status": "unavailable"})),
+            };
+        }
+        PortalPage::Verify => return verify::verify(state, req).await,
+        PortalPage::Style | PortalPage::Health => {
+            return message(state, 404, "Not found", "There is no such page.", None);
+        }
+        _ => {}
     }
     if !is_get && !is_post {
         return message(
@@ -246,13 +238,13 @@ async fn dispatch(state: &State, req: &PortalRequest) -> HttpResponse {
             );
         }
         return match page {
-            "/login" => login::post(state, req, &form).await,
-            "/totp" => challenge::post_totp(state, req, &form).await,
-            "/recovery" => challenge::post_recovery(state, req, &form).await,
-            "/totp/setup" => enrol::post_setup(state, req, &form).await,
-            "/totp/disable" => enrol::post_disable(state, req, &form).await,
-            "/recovery-codes" => enrol::post_regenerate(state, req, &form).await,
-            "/logout" => account::logout(state, req).await,
+            PortalPage::Login => login::post(state, req, &form).await,
+            PortalPage::Totp => challenge::post_totp(state, req, &form).await,
+            PortalPage::Recovery => challenge::post_recovery(state, req, &form).await,
+            PortalPage::TotpSetup => enrol::post_setup(state, req, &form).await,
+            PortalPage::TotpDisable => enrol::post_disable(state, req, &form).await,
+            PortalPage::RecoveryCodes => enrol::post_regenerate(state, req, &form).await,
+            PortalPage::Logout => account::logout(state, req).await,
             _ => message(
                 state,
                 405,
@@ -264,11 +256,11 @@ async fn dispatch(state: &State, req: &PortalRequest) -> HttpResponse {
         };
     }
     match page {
-        "/login" => login::get(state, req).await,
-        "/totp" => challenge::get_totp(state, req).await,
-        "/recovery" => challenge::get_recovery(state, req).await,
-        "/totp/setup" => enrol::get_setup(state, req).await,
-        "/account" | "/" | "" => account::get(state, req).await,
+        PortalPage::Login => login::get(state, req).await,
+        PortalPage::Totp => challenge::get_totp(state, req).await,
+        PortalPage::Recovery => challenge::get_recovery(state, req).await,
+        PortalPage::TotpSetup => enrol::get_setup(state, req).await,
+        PortalPage::Account => account::get(state, req).await,
         _ => message(
             state,
             405,

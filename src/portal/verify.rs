@@ -25,7 +25,7 @@
 //! present they must describe the same request, or the answer is `400`: the gateway never
 //! judges a request other than the one the proxy is about to serve.
 
-use super::{encode_query, host_is_ours, PortalRequest};
+use super::{host_is_ours, next_step, PortalRequest};
 use crate::http_response::HttpResponse;
 use crate::policy::{decide_strictest, Decision};
 use crate::routes::plain_host;
@@ -132,7 +132,8 @@ pub async fn verify(state: &State, req: &PortalRequest) -> HttpResponse {
         Err(_) => return plain(403, "path refused"),
     };
     let session = req.session.as_deref();
-    let page = match decide_strictest(&route.outcomes, session) {
+    let decision = decide_strictest(&route.outcomes, session);
+    match decision {
         Decision::Forward { identity } => {
             let mut r = plain(200, "ok");
             let id = session.filter(|_| identity);
@@ -142,35 +143,26 @@ pub async fn verify(state: &State, req: &PortalRequest) -> HttpResponse {
             return r;
         }
         Decision::Deny | Decision::Forbidden => return plain(403, "forbidden"),
-        Decision::Login => "/login?",
-        Decision::Challenge => "/totp?",
-        Decision::Enrol => "/totp/setup?required=1&",
+        Decision::Login | Decision::Challenge | Decision::Enrol => {}
+    }
+    // On a named host the way back is absolute; elsewhere (an app without hosts) it stays
+    // relative, so that it can only lead back to the site the browser is on.
+    let origin = if named {
+        format!("{}://{}", orig.scheme, orig.host)
+    } else {
+        String::new()
+    };
+    let back = format!("{origin}{}", orig.path_and_query);
+    let Some((page, why)) = next_step(decision, state.prefix(), &back) else {
+        return plain(403, "forbidden");
     };
     let browser = matches!(orig.method.as_str(), "GET" | "HEAD")
         && req
             .header("accept")
             .is_some_and(|a| a.contains("text/html"));
-    let why = match page {
-        "/login?" => "unauthenticated",
-        "/totp?" => "second factor required",
-        _ => "second factor set-up required",
-    };
     if !browser {
         return plain(401, why);
     }
-    // On a named host the way back is absolute; elsewhere (an app without hosts) it stays
-    // relative, so that it can only lead back to the site the browser is on.
-    let location = if named {
-        let origin = format!("{}://{}", orig.scheme, orig.host);
-        let back = format!("{origin}{}", orig.path_and_query);
-        format!("{origin}{}{page}rd={}", state.prefix(), encode_query(&back))
-    } else {
-        format!(
-            "{}{page}rd={}",
-            state.prefix(),
-            encode_query(&orig.path_and_query)
-        )
-    };
     let status = if orig.auth_request { 401 } else { 302 };
-    plain(status, why).header("Location", location)
+    plain(status, why).header("Location", format!("{origin}{page}"))
 }
