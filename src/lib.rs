@@ -38,7 +38,7 @@ use crate::auth::throttle::Regulator;
 use crate::config::Config;
 use crate::portal::PortalRequest;
 use crate::session::{ActiveSession, Identity, Level, Sessions};
-use crate::store::{AuditEvent, Store, StoreError};
+use crate::store::{AuditEvent, AuditKind, Store, StoreError};
 
 /// A pending TOTP enrolment shows the same secret for this long, then a new one.
 pub const PENDING_ENROLMENT_SECS: i64 = 1800;
@@ -138,7 +138,7 @@ impl State {
     /// Writes an audit row off the request path. Never carries secrets.
     pub fn audit(
         &self,
-        event: &str,
+        event: AuditKind,
         username: Option<&str>,
         req: &PortalRequest,
         detail: Option<String>,
@@ -146,7 +146,7 @@ impl State {
         let e = AuditEvent {
             at: req.now,
             username: username.map(str::to_string),
-            event: event.to_string(),
+            event: event.as_str().to_string(),
             client_ip: Some(req.client_ip.to_string()),
             user_agent: req
                 .header("user-agent")
@@ -216,7 +216,12 @@ impl State {
         for key in keys {
             if let Some(until) = self.regulator.record_failure(key, req.now) {
                 self.persist_ban(key, until).await;
-                self.audit("ban", username, req, Some(format!("{key} until {until}")));
+                self.audit(
+                    AuditKind::Ban,
+                    username,
+                    req,
+                    Some(format!("{key} until {until}")),
+                );
                 banned = banned.max(Some(until));
             }
         }
@@ -437,7 +442,7 @@ impl State {
     /// client. Returns the ban end when this failure starts a ban.
     pub async fn failed_attempt(
         &self,
-        event: &str,
+        event: AuditKind,
         username: &str,
         req: &PortalRequest,
         detail: &str,

@@ -19,7 +19,7 @@ use crate::auth::throttle::Regulator;
 use crate::auth::unix_now;
 use crate::background::ControlMessage;
 use crate::config::Config;
-use crate::store::BanRow;
+use crate::store::{AuditKind, BanRow};
 
 pub(super) fn run(config: &Config, cmd: BansCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     match cmd {
@@ -93,7 +93,7 @@ fn lift(config: &Config, subject: &Subject, out: &mut dyn Write) -> anyhow::Resu
     for ban in &lifted {
         let (who, kind) = describe(&ban.key);
         let user = matches!(subject, Subject::User(_)).then_some(who.as_str());
-        audit_change(&store, "ban_lifted", user, Some(ban.key.clone()));
+        audit_change(&store, AuditKind::BanLifted, user, Some(ban.key.clone()));
         writeln!(
             out,
             "lifted the ban on {} ({kind}), which would have ended at {} UTC",

@@ -23,7 +23,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::unix_now;
 use crate::background::ControlMessage;
 use crate::config::Config;
-use crate::store::{AuditEvent, Store};
+use crate::store::{AuditEvent, AuditKind, Store};
 
 pub use user::MIN_PASSWORD;
 
@@ -197,11 +197,11 @@ fn sessions_changed(config: &Config) {
 
 /// Records what an operator did to `user` in the audit trail; a failure to record it does not
 /// undo the change, which is already made.
-fn audit_change(store: &Store, event: &str, user: Option<&str>, detail: Option<String>) {
+fn audit_change(store: &Store, event: AuditKind, user: Option<&str>, detail: Option<String>) {
     let _ = store.audit(&AuditEvent {
         at: unix_now(),
         username: user.map(str::to_string),
-        event: event.to_string(),
+        event: event.as_str().to_string(),
         client_ip: None,
         user_agent: Some("portcullis cli".into()),
         detail,

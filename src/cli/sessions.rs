@@ -9,6 +9,7 @@ use super::{audit_change, open_store, printable, sessions_changed, utc, Sessions
 use crate::auth::unix_now;
 use crate::config::Config;
 use crate::session::Level;
+use crate::store::AuditKind;
 
 pub(super) fn run(
     config: &Config,
@@ -51,7 +52,7 @@ pub(super) fn run(
         SessionsCommand::Revoke { name } => {
             let n = store.revoke_user_sessions(&name)?;
             sessions_changed(config);
-            audit_change(&store, "sessions_revoked", Some(&name), None);
+            audit_change(&store, AuditKind::SessionsRevoked, Some(&name), None);
             writeln!(out, "ended {n} session(s) of {name}")?;
         }
     }

@@ -9,14 +9,14 @@ use super::{audit_change, open_store, sessions_changed, UserCommand};
 use crate::auth::password::hash_password;
 use crate::auth::unix_now;
 use crate::config::Config;
-use crate::store::NewUser;
+use crate::store::{AuditKind, NewUser};
 
 /// Shortest password accepted (NIST SP 800-63B asks at least 8).
 pub const MIN_PASSWORD: usize = 8;
 
 pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = open_store(config)?;
-    let audit = |event: &str, name: &str| audit_change(&store, event, Some(name), None);
+    let audit = |event: AuditKind, name: &str| audit_change(&store, event, Some(name), None);
     match cmd {
         UserCommand::Add {
             name,
@@ -49,7 +49,7 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 },
                 unix_now(),
             )?;
-            audit("user_created", &name);
+            audit(AuditKind::UserCreated, &name);
             writeln!(out, "created user {name}")?;
         }
         UserCommand::List => {
@@ -87,25 +87,25 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
             let password = read_password(password_stdin)?;
             store.set_password(&name, &hash_password(&password))?;
             sessions_changed(config);
-            audit("password_changed", &name);
+            audit(AuditKind::PasswordChanged, &name);
             writeln!(out, "password of {name} changed; their sessions ended")?;
         }
         UserCommand::Disable { name } => {
             store.set_disabled(&name, true)?;
             sessions_changed(config);
-            audit("user_disabled", &name);
+            audit(AuditKind::UserDisabled, &name);
             writeln!(out, "disabled {name}; their sessions ended")?;
         }
         UserCommand::Enable { name } => {
             store.set_disabled(&name, false)?;
             sessions_changed(config);
-            audit("user_enabled", &name);
+            audit(AuditKind::UserEnabled, &name);
             writeln!(out, "enabled {name}")?;
         }
         UserCommand::Delete { name } => {
             store.delete_user(&name)?;
             sessions_changed(config);
-            audit("user_deleted", &name);
+            audit(AuditKind::UserDeleted, &name);
             writeln!(out, "deleted {name}")?;
         }
         UserCommand::Groups { name, add, remove } => {
@@ -114,7 +114,7 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
             }
             store.change_groups(&name, &add, &remove)?;
             sessions_changed(config);
-            audit("groups_changed", &name);
+            audit(AuditKind::GroupsChanged, &name);
             let u = store
                 .user_by_name(&name)?
                 .ok_or_else(|| anyhow!("no user named `{name}`"))?;
@@ -131,7 +131,7 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
         UserCommand::Reset2fa { name } => {
             store.reset_second_factor(&name)?;
             sessions_changed(config);
-            audit("second_factor_reset", &name);
+            audit(AuditKind::SecondFactorReset, &name);
             writeln!(
                 out,
                 "removed two-factor sign-in and recovery codes of {name}; their sessions ended"

@@ -5,6 +5,7 @@ use askama::Template;
 use super::{login, render, unavailable, PortalRequest};
 use crate::http_response::HttpResponse;
 use crate::session::Level;
+use crate::store::AuditKind;
 use crate::State;
 
 #[derive(Template)]
@@ -89,7 +90,7 @@ pub async fn logout(state: &State, req: &PortalRequest) -> HttpResponse {
         } else {
             Some("the store will record it when it accepts writes again".to_string())
         };
-        state.audit("logout", Some(&s.identity.username), req, detail);
+        state.audit(AuditKind::Logout, Some(&s.identity.username), req, detail);
     }
     HttpResponse::redirect(303, &login_page).header(
         "Set-Cookie",

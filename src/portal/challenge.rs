@@ -7,6 +7,7 @@ use askama::Template;
 use super::{encode_query, rd_of, render, too_many, unavailable, Form, PortalRequest, MAX_CODE};
 use crate::http_response::HttpResponse;
 use crate::session::{ActiveSession, Level};
+use crate::store::AuditKind;
 use crate::{CodeCheck, State};
 
 #[derive(Template)]
@@ -171,7 +172,7 @@ pub async fn post_totp(state: &State, req: &PortalRequest, form: &Form) -> HttpR
                 "wrong code"
             };
             if let Some(until) = state
-                .failed_attempt("totp_failure", &username, req, detail)
+                .failed_attempt(AuditKind::TotpFailure, &username, req, detail)
                 .await
             {
                 return too_many(state, req.now, until);
@@ -214,7 +215,7 @@ pub async fn post_recovery(state: &State, req: &PortalRequest, form: &Form) -> H
         CodeCheck::Accepted { remaining } => {
             let remaining = remaining.unwrap_or(0);
             state.audit(
-                "recovery_code_used",
+                AuditKind::RecoveryCodeUsed,
                 Some(&username),
                 req,
                 Some(format!("remaining={remaining}")),
@@ -227,7 +228,7 @@ pub async fn post_recovery(state: &State, req: &PortalRequest, form: &Form) -> H
             None,
         ),
         _ => {
-            let event = "recovery_code_failure";
+            let event = AuditKind::RecoveryCodeFailure;
             if let Some(until) = state
                 .failed_attempt(event, &username, req, "wrong or used code")
                 .await
@@ -267,7 +268,7 @@ async fn promote(
             &session.identity.username,
         ));
     state.audit(
-        "second_factor_success",
+        AuditKind::SecondFactorSuccess,
         Some(&session.identity.username),
         req,
         Some(

@@ -9,6 +9,7 @@ use super::{login, message, rd_of, render, too_many, unavailable, Form, PortalRe
 use crate::auth::totp;
 use crate::http_response::HttpResponse;
 use crate::session::{ActiveSession, Level};
+use crate::store::AuditKind;
 use crate::{CodeCheck, State};
 
 #[derive(Template)]
@@ -168,14 +169,14 @@ pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> Http
     };
     if let Some((detail, text)) = failure {
         if let Some(until) = state
-            .failed_attempt("totp_failure", &username, req, detail)
+            .failed_attempt(AuditKind::TotpFailure, &username, req, detail)
             .await
         {
             return too_many(state, req.now, until);
         }
         return setup_page(state, req, session, 200, &rd, Some(text)).await;
     }
-    state.audit("totp_enabled", Some(&username), req, None);
+    state.audit(AuditKind::TotpEnabled, Some(&username), req, None);
     state.sessions.forget_user(user_id);
     let Some((cookie, _)) = state.raise(req, session, Level::TwoFactor).await else {
         return unavailable(state, "Sign-in is unavailable right now.", None);
@@ -219,7 +220,7 @@ pub async fn post_disable(state: &State, req: &PortalRequest, form: &Form) -> Ht
     if !matches!(check, CodeCheck::Accepted { .. }) {
         let detail = "disable: wrong code";
         if let Some(until) = state
-            .failed_attempt("totp_failure", &username, req, detail)
+            .failed_attempt(AuditKind::TotpFailure, &username, req, detail)
             .await
         {
             return too_many(state, req.now, until);
@@ -240,7 +241,7 @@ pub async fn post_disable(state: &State, req: &PortalRequest, form: &Form) -> Ht
     {
         return unavailable(state, "Try again shortly.", Some(&account));
     }
-    state.audit("totp_disabled", Some(&username), req, None);
+    state.audit(AuditKind::TotpDisabled, Some(&username), req, None);
     state.sessions.forget_user(user_id);
     let Some((cookie, _)) = state.raise(req, session, Level::OneFactor).await else {
         return unavailable(state, "Try again shortly.", None);
@@ -286,7 +287,7 @@ pub async fn post_regenerate(state: &State, req: &PortalRequest, form: &Form) ->
         _ => {
             let detail = "regenerate: wrong code";
             if let Some(until) = state
-                .failed_attempt("totp_failure", &username, req, detail)
+                .failed_attempt(AuditKind::TotpFailure, &username, req, detail)
                 .await
             {
                 return too_many(state, req.now, until);
@@ -305,7 +306,7 @@ pub async fn post_regenerate(state: &State, req: &PortalRequest, form: &Form) ->
         return unavailable(state, "Try again shortly.", Some(&account));
     }
     state.audit(
-        "recovery_codes_regenerated",
+        AuditKind::RecoveryCodesRegenerated,
         Some(&username),
         req,
         Some(format!("count={}", codes.len())),

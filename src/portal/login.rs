@@ -6,6 +6,7 @@ use super::{csrf_for, encode_query, rd_of, render, to_login, too_many, Form, Por
 use super::{MAX_PASSWORD, MAX_USERNAME};
 use crate::http_response::HttpResponse;
 use crate::session::{Identity, Level, Succession};
+use crate::store::AuditKind;
 use crate::State;
 
 #[derive(Template)]
@@ -88,7 +89,7 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
     let _attempt = match state.begin(&keys, now).await {
         Ok(attempt) => attempt,
         Err(until) => {
-            state.audit("login_refused_banned", Some(username), req, None);
+            state.audit(AuditKind::LoginRefusedBanned, Some(username), req, None);
             return too_many(state, now, until);
         }
     };
@@ -127,7 +128,12 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
                 Some(u) if u.disabled => "disabled user",
                 Some(_) => "wrong password",
             };
-            state.audit("login_failure", Some(username), req, Some(detail.into()));
+            state.audit(
+                AuditKind::LoginFailure,
+                Some(username),
+                req,
+                Some(detail.into()),
+            );
             if let Some(until) = state.record_failure(&keys, Some(username), req).await {
                 return too_many(state, now, until);
             }
@@ -178,7 +184,7 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
     );
     if has_totp {
         state.audit(
-            "password_success",
+            AuditKind::PasswordSuccess,
             Some(&user.username),
             req,
             Some("second factor required".into()),
@@ -190,7 +196,7 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
         .header("Set-Cookie", cookie)
     } else {
         state.audit(
-            "login",
+            AuditKind::Login,
             Some(&user.username),
             req,
             Some("one_factor".into()),

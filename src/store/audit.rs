@@ -7,6 +7,91 @@ use rusqlite::params;
 
 use super::{Result, Store};
 
+/// What an audit row records; its name is what the `audit` table and `portcullis audit` show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    /// Signed in (with one factor, or both when the user has none set up).
+    Login,
+    /// A wrong password, an unknown or a disabled user.
+    LoginFailure,
+    /// A sign-in refused unchecked because the user or client is banned.
+    LoginRefusedBanned,
+    /// The password was right; the second factor is next.
+    PasswordSuccess,
+    /// Signed in with the second factor.
+    SecondFactorSuccess,
+    /// A wrong or replayed TOTP code.
+    TotpFailure,
+    /// A recovery code was used (and is spent).
+    RecoveryCodeUsed,
+    /// A wrong or spent recovery code.
+    RecoveryCodeFailure,
+    /// Two-factor sign-in turned on.
+    TotpEnabled,
+    /// Two-factor sign-in turned off.
+    TotpDisabled,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesRegenerated,
+    /// Signed out.
+    Logout,
+    /// A user or client was banned.
+    Ban,
+    /// An operator lifted a ban.
+    BanLifted,
+    /// An operator ended a user's sessions.
+    SessionsRevoked,
+    /// An operator created a user.
+    UserCreated,
+    /// A password was changed (the user's sessions end).
+    PasswordChanged,
+    /// An operator disabled a user.
+    UserDisabled,
+    /// An operator enabled a user.
+    UserEnabled,
+    /// An operator deleted a user.
+    UserDeleted,
+    /// An operator changed a user's groups.
+    GroupsChanged,
+    /// An operator removed a user's TOTP and recovery codes.
+    SecondFactorReset,
+}
+
+impl AuditKind {
+    /// The event's name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::Login => "login",
+            AuditKind::LoginFailure => "login_failure",
+            AuditKind::LoginRefusedBanned => "login_refused_banned",
+            AuditKind::PasswordSuccess => "password_success",
+            AuditKind::SecondFactorSuccess => "second_factor_success",
+            AuditKind::TotpFailure => "totp_failure",
+            AuditKind::RecoveryCodeUsed => "recovery_code_used",
+            AuditKind::RecoveryCodeFailure => "recovery_code_failure",
+            AuditKind::TotpEnabled => "totp_enabled",
+            AuditKind::TotpDisabled => "totp_disabled",
+            AuditKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            AuditKind::Logout => "logout",
+            AuditKind::Ban => "ban",
+            AuditKind::BanLifted => "ban_lifted",
+            AuditKind::SessionsRevoked => "sessions_revoked",
+            AuditKind::UserCreated => "user_created",
+            AuditKind::PasswordChanged => "password_changed",
+            AuditKind::UserDisabled => "user_disabled",
+            AuditKind::UserEnabled => "user_enabled",
+            AuditKind::UserDeleted => "user_deleted",
+            AuditKind::GroupsChanged => "groups_changed",
+            AuditKind::SecondFactorReset => "second_factor_reset",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One audit row.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AuditEvent {
