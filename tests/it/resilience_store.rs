@@ -405,3 +405,38 @@ async fn health_answers_503_when_the_database_cannot_be_read() {
     let body: serde_json::Value = down.json().await.unwrap();
     assert_eq!(body["status"], "unavailable");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_failure_during_sign_in_answers_503_and_counts_no_failure() {
+    let gw = spawn_gateway();
+    gw.add_user("alice", &[]);
+    checkpoint(&gw);
+    let path = gw.state.config.storage.path.clone();
+    let saved = std::fs::read(&path).unwrap();
+    // The store cannot be read: every attempt is answered 503, never "wrong password", and
+    // none counts: past max_failures a counted failure would have turned into a 429.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let max_failures = gw.state.config.regulation.max_failures;
+    for attempt in 0..max_failures + 2 {
+        let mut b = gw.browser();
+        let r = b
+            .login("/.portcullis", "alice", "not her password", "/")
+            .await;
+        assert_eq!(r.status, 503, "attempt {attempt}: {}", r.body);
+        assert!(!r.body.contains("Wrong"), "{}", r.body);
+    }
+    // The database is back: no ban was recorded, and the right password signs in.
+    let (dir, upstream, text) = gw.stop();
+    std::fs::write(&path, &saved).unwrap();
+    let gw = start(dir, upstream, text);
+    assert_eq!(ban_row(&gw, "user:alice"), None);
+    let mut b = gw.browser();
+    b.login("/.portcullis", "alice", PASSWORD, "/")
+        .await
+        .assert_redirect_to("/");
+}
