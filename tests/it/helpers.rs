@@ -1,4 +1,6 @@
-//! The test harness: `spawn_gateway()` and typed helpers for what tests do over HTTP.
+//! The test harness: `spawn_gateway()` and its configurable forms, a `Browser` that signs in
+//! and submits forms as a person would, and the checks several test files share (signed in or
+//! out, banned, the audit trail once its rows are written).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use pingora::server::{ShutdownSignal, ShutdownSignalWatch};
 use portcullis::config::Config;
-use portcullis::store::{NewUser, Store};
+use portcullis::store::{AuditEvent, NewUser, Store};
 use portcullis::{Gateway, State};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -18,6 +20,13 @@ use tokio::sync::Notify;
 
 /// The password every test user gets unless a test says otherwise.
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// What every failed login says.
+pub const WRONG_LOGIN: &str = "Wrong username or password.";
+
+/// A `[server]` line that trusts the loopback peer's `X-Forwarded-For`, so that a test can
+/// play many client addresses.
+pub const TRUST_LOOPBACK: &str = r#"trusted_proxies = ["127.0.0.1/32"]"#;
 
 struct NotifyShutdown(Arc<Notify>);
 
@@ -100,36 +109,61 @@ default_policy = "bypass"
     )
 }
 
-/// Starts a gateway whose config is `[server]`/`[storage]`/`[session]` for the test plus
-/// `extra` (more sections) and the standard apps.
+/// Starts a gateway with the standard sections and the standard apps.
 pub fn spawn_gateway() -> TestGateway {
     spawn_gateway_with(standard_apps)
 }
 
 /// Starts a gateway with the standard sections and `apps(upstream)` as the rest of the file.
 pub fn spawn_gateway_with(apps: impl FnOnce(SocketAddr) -> String) -> TestGateway {
+    spawn_gateway_from("", "", apps)
+}
+
+/// Starts a gateway with the standard apps and a config built from its parts: extra lines of
+/// `[server]` and `[session]`, and `rest` (more sections, e.g. `[regulation]`).
+pub fn spawn_gateway_configured(server: &str, session: &str, rest: &str) -> TestGateway {
+    spawn_gateway_from(server, session, |upstream| {
+        format!("{rest}\n\n{}", standard_apps(upstream))
+    })
+}
+
+/// Starts a gateway whose config is `[server]` (a free loopback port, then the lines
+/// `server`), `[storage]` in a fresh directory, `[session]` (`secure = false` unless `session`
+/// sets `secure`, then the lines `session`), and `sections(upstream)` as the rest of the file.
+pub fn spawn_gateway_from(
+    server: &str,
+    session: &str,
+    sections: impl FnOnce(SocketAddr) -> String,
+) -> TestGateway {
     let dir = tempfile::tempdir().unwrap();
     let upstream = spawn_upstream();
     let port = free_port();
-    let body = format!(
+    let secure = if session.contains("secure") {
+        ""
+    } else {
+        "secure = false"
+    };
+    let text = format!(
         r#"
 [server]
 listen = "127.0.0.1:{port}"
+{server}
 
 [storage]
 path = "{db}"
 key_file = "{key}"
 
 [session]
-secure = false
+{secure}
+{session}
 
-{apps}
+{sections}
 "#,
         db = dir.path().join("portcullis.db").display(),
         key = dir.path().join("portcullis.key").display(),
-        apps = apps(upstream),
+        sections = sections(upstream),
     );
-    start(dir, upstream, body)
+    start(dir, upstream, text)
 }
 
 /// Starts a gateway from a complete config text (written into `dir`).
@@ -272,10 +306,12 @@ pub fn run_cli(config: &std::path::Path, args: &[&str], stdin: Option<&str>) -> 
     child.wait_with_output().unwrap()
 }
 
-/// An HTTP client that follows no redirects and keeps no cookies.
+/// An HTTP client that follows no redirects and keeps no cookies. It gives up on an answer
+/// after 30 s, so that a gateway that stops answering fails the test instead of hanging it.
 pub fn client_without_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
 }
@@ -408,10 +444,7 @@ impl Browser {
             host: host.to_string(),
             cookies: Vec::new(),
             accept_html: true,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            client: client_without_redirects(),
         }
     }
 
@@ -467,8 +500,18 @@ impl Browser {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// The site's own `Origin`, as this browser's forms send it.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.host)
+    }
+
+    /// The session cookie this browser holds, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookie("portcullis_session")
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
@@ -487,21 +530,49 @@ impl Browser {
 
     /// POSTs a form as this site would (with its `Origin`).
     pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let origin = self.origin();
+        self.post_form_with(path, fields, Some(&origin), &[]).await
+    }
+
+    /// POSTs a form with `Origin: origin` (no `Origin` at all for `None`) and extra headers.
+    pub async fn post_form_with(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Page {
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let req = self
+        let mut req = self
             .client
             .post(self.url(path))
-            .header("Origin", format!("http://{}", self.host))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(body);
+        if let Some(origin) = origin {
+            req = req.header("Origin", origin);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         self.send(req).await
     }
 
     /// Fetches a page and posts its form back with `fields` plus the page's `csrf` (and `rd`).
     pub async fn submit(&mut self, page_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
-        let page = self.get(page_path).await;
+        self.submit_with(page_path, action, fields, &[]).await
+    }
+
+    /// [`Browser::submit`] with extra headers on both requests (e.g. `X-Forwarded-For`).
+    pub async fn submit_with(
+        &mut self,
+        page_path: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let page = self.get_with(page_path, headers).await;
         assert_eq!(page.status, 200, "GET {page_path}: {}", page.body);
         let csrf = page.field("csrf");
         let mut all: Vec<(&str, &str)> = fields.to_vec();
@@ -514,22 +585,129 @@ impl Browser {
         if !rd.is_empty() && !fields.iter().any(|(k, _)| *k == "rd") {
             all.push(("rd", &rd));
         }
-        self.post_form(action, &all).await
+        let origin = self.origin();
+        self.post_form_with(action, &all, Some(&origin), headers)
+            .await
     }
 
     /// Signs in with a password through the login page; returns the POST's response.
     pub async fn login(&mut self, prefix: &str, user: &str, password: &str, rd: &str) -> Page {
+        self.login_with(prefix, user, password, rd, &[]).await
+    }
+
+    /// [`Browser::login`] with extra headers on both requests (e.g. `X-Forwarded-For`,
+    /// `User-Agent`).
+    pub async fn login_with(
+        &mut self,
+        prefix: &str,
+        user: &str,
+        password: &str,
+        rd: &str,
+        headers: &[(&str, &str)],
+    ) -> Page {
         let page = format!(
             "{prefix}/login?rd={}",
             form_urlencoded::byte_serialize(rd.as_bytes()).collect::<String>()
         );
-        self.submit(
+        self.submit_with(
             &page,
             &format!("{prefix}/login"),
             &[("username", user), ("password", password)],
+            headers,
         )
         .await
     }
+
+    /// Signs in (to `/`) as if from client address `ip`, through a trusted proxy's
+    /// `X-Forwarded-For`.
+    pub async fn login_from(&mut self, prefix: &str, ip: &str, user: &str, password: &str) -> Page {
+        self.login_with(prefix, user, password, "/", &[("X-Forwarded-For", ip)])
+            .await
+    }
+}
+
+/// Asserts that `b` reaches the app (the upstream answers with a `Remote-User`).
+pub async fn assert_signed_in(b: &mut Browser, user: &str) {
+    let r = b.get("/whoami").await;
+    assert_eq!(r.status, 200, "not signed in: {} {}", r.status, r.body);
+    assert_eq!(r.echoed().header("Remote-User").as_deref(), Some(user));
+}
+
+/// Asserts that `b` is sent to the login page.
+pub async fn assert_signed_out(b: &mut Browser) {
+    let r = b.get("/whoami").await;
+    assert_eq!(r.status, 302, "still signed in: {} {}", r.status, r.body);
+    assert!(r.location().contains("/login?rd="), "{}", r.location());
+}
+
+/// Asserts a 429 "too many attempts" page with a sensible `Retry-After`; returns its seconds.
+#[track_caller]
+pub fn assert_banned(page: &Page, ban_secs: u64) -> u64 {
+    assert_eq!(
+        page.status, 429,
+        "expected 429, got {}: {}",
+        page.status, page.body
+    );
+    let retry: u64 = page
+        .header("retry-after")
+        .expect("a Retry-After header")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(
+        (1..=ban_secs).contains(&retry),
+        "Retry-After {retry} outside 1..={ban_secs}"
+    );
+    assert!(
+        page.body
+            .contains("Too many failed attempts. Try again in "),
+        "the page says when to retry: {}",
+        page.body
+    );
+    assert!(page
+        .set_cookies()
+        .iter()
+        .all(|c| !c.starts_with("portcullis_session=")));
+    retry
+}
+
+/// Wrong passwords for `user` from `ip` (through the trusted proxy) until the gateway answers
+/// 429; returns that answer and the number of attempts it took (at most 20).
+pub async fn fail_until_banned(gw: &TestGateway, ip: &str, user: &str) -> (Page, usize) {
+    let mut b = gw.browser();
+    let p = gw.prefix().to_string();
+    for attempt in 1..=20 {
+        let r = b.login_from(&p, ip, user, "wrong password").await;
+        if r.status == 429 {
+            return (r, attempt);
+        }
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains(WRONG_LOGIN), "{}", r.body);
+    }
+    panic!("no ban after 20 wrong passwords");
+}
+
+/// Polls the audit trail (written off the request path, by spawned tasks) until `done` holds;
+/// at most 5 s, then returns what is there.
+pub async fn audit_until(
+    gw: &TestGateway,
+    done: impl Fn(&[AuditEvent]) -> bool,
+) -> Vec<AuditEvent> {
+    let store = gw.store();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let rows = store.audit_events(None, 10_000).unwrap();
+        if done(&rows) || Instant::now() > deadline {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How many audit rows of `event` name `user`.
+pub fn count_rows(rows: &[AuditEvent], event: &str, user: &str) -> usize {
+    rows.iter()
+        .filter(|e| e.event == event && e.username.as_deref() == Some(user))
+        .count()
 }
 
 /// RFC 6238 written out independently of the gateway (HMAC-SHA1 from the `hmac` and `sha1`
@@ -666,4 +844,16 @@ pub async fn fresh_code(secret_base32: &str, after: u64) -> (String, u64) {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// A six-digit code that no step within four steps of now accepts for `secret_base32`.
+pub fn wrong_code(secret_base32: &str) -> String {
+    let t = now();
+    let near: Vec<String> = (0..=8)
+        .map(|i| external_totp(secret_base32, t + i * 30 - 120))
+        .collect();
+    (0..10)
+        .map(|d| d.to_string().repeat(6))
+        .find(|c| !near.contains(c))
+        .unwrap()
 }

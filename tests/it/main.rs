@@ -3,12 +3,19 @@
 
 mod helpers;
 
+mod audit;
+mod bans;
+mod bans_under_load;
 mod cli_bans;
+mod csrf;
 mod edge_cases;
+mod failed_logins;
 mod forward_auth_real;
-mod hardening;
+mod malformed_input;
 mod paths;
+mod portal_headers;
 mod proxy;
 mod resilience;
 mod resilience_store;
 mod second_factor;
+mod sessions;

@@ -361,10 +361,8 @@ async fn a_user_enrols_signs_out_and_signs_in_again_with_password_and_totp() {
     assert_eq!(left, Some(10));
 
     // Sign out.
-    let account_page = b.get(&format!("{p}/account")).await;
-    let csrf = account_page.field("csrf");
     let out = b
-        .post_form(&format!("{p}/logout"), &[("csrf", &csrf)])
+        .submit(&format!("{p}/account"), &format!("{p}/logout"), &[])
         .await;
     out.assert_redirect_to(&format!("{p}/login"));
     assert!(b.cookie(SESSION).is_none(), "the cookie is cleared");
@@ -674,13 +672,12 @@ async fn totp_is_turned_off_with_a_current_code_or_a_recovery_code_and_not_with_
 
     // A recovery code turns it off as well.
     let mut f = enrol(&gw, "bob").await;
-    let (_, _, page) = account(&gw, &mut f.browser).await;
-    let csrf = page.field("csrf");
     let r = f
         .browser
-        .post_form(
+        .submit(
+            &format!("{p}/account"),
             &format!("{p}/totp/disable"),
-            &[("code", &f.recovery_codes[3]), ("csrf", &csrf)],
+            &[("code", &f.recovery_codes[3])],
         )
         .await;
     r.assert_redirect_to(&format!("{p}/account?done=totp_disabled"));
@@ -871,12 +868,11 @@ async fn second_factor_events_are_in_the_audit_trail() {
         .await
         .assert_redirect_to("/");
 
-    let (_, _, page) = account(&gw, &mut e.browser).await;
-    let csrf = page.field("csrf");
     e.browser
-        .post_form(
+        .submit(
+            &format!("{p}/account"),
             &format!("{p}/totp/disable"),
-            &[("code", &e.recovery_codes[0]), ("csrf", &csrf)],
+            &[("code", &e.recovery_codes[0])],
         )
         .await
         .assert_redirect_to(&format!("{p}/account?done=totp_disabled"));
@@ -1199,14 +1195,13 @@ async fn the_download_holds_exactly_the_codes_shown_with_issuer_and_account() {
     assert_eq!(page.header("cache-control"), Some("no-store"));
 
     // The page after regenerating has its own download with the new codes.
-    let (_, _, account_page) = account(&gw, &mut b).await;
-    let csrf = account_page.field("csrf");
     let (code, _) = fresh_code(&secret, now()).await;
     let p = gw.prefix().to_string();
     let r = b
-        .post_form(
+        .submit(
+            &format!("{p}/account"),
             &format!("{p}/recovery-codes"),
-            &[("code", &code), ("csrf", &csrf)],
+            &[("code", &code)],
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
