@@ -26,11 +26,12 @@ use pingora::http::RequestHeader;
 use portcullis::auth::password::{hash_password, verify_password};
 use portcullis::auth::totp;
 use portcullis::auth::unix_now;
+use portcullis::auth::Origin;
 use portcullis::config::{Config, TotpAlgorithm, TotpConfig};
 use portcullis::policy::{decide_strictest, Decision};
 use portcullis::portal::cookie_value;
 use portcullis::routes::normalize_path;
-use portcullis::session::{hash_id, random_token, Identity, Level, Origin, Sessions, Succession};
+use portcullis::session::{hash_id, random_token, Identity, Level, Sessions, Succession};
 use portcullis::store::{NewUser, SessionRow, Store};
 
 const APPS: usize = 50;
@@ -149,8 +150,8 @@ fn fixture() -> Fixture {
         .collect();
 
     let origin = Origin {
-        client_ip: "127.0.0.1".into(),
-        user_agent: "criterion".into(),
+        ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        user_agent: Some("criterion"),
     };
     let (hot_cookie, session) = rt
         .block_on(sessions.open(

@@ -175,7 +175,7 @@ async fn serve_control(state: Arc<State>, stream: tokio::net::UnixStream) {
             state.sessions.invalidate_all();
             let _ = write.write_all(b"ok\n").await;
         } else if let Some(key) = lifted_key(&line) {
-            state.regulator.forget(&key);
+            state.regulation.regulator().forget(&key);
             tracing::info!(key = %key.escape_default(), "ban lifted from the command line");
             let _ = write.write_all(b"ok\n").await;
         } else {

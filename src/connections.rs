@@ -25,19 +25,25 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ServerApp};
+use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::{ListenerConfig, TcpSocketOptions};
 use pingora::protocols::http::ServerSession;
+use pingora::protocols::l4::stream::L4BufferSettings;
 use pingora::protocols::{Stream, ALPN};
 use pingora::proxy::{HttpProxy, ProxyHttp};
 use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
 use tokio::sync::Notify;
 
 use crate::auth::unix_now;
+use crate::config::ServerConfig;
 use crate::State;
 
 /// How often the warden looks at every connection: the bound on how late it ends one.
@@ -407,5 +413,94 @@ where
 
     async fn cleanup(&self) {
         self.proxy.http_cleanup().await;
+    }
+}
+
+/// A client listener on `addr`, over TLS when `tls` is given.
+pub fn listener(addr: &SocketAddr, tls: Option<TlsSettings>) -> ListenerConfig {
+    let mut options = TcpSocketOptions::default();
+    if addr.is_ipv6() {
+        // IPv6 only, so that `[::]:80` can stand beside `0.0.0.0:80` as the listen example
+        // shows, instead of also taking IPv4 and colliding with it.
+        options.ipv6_only = Some(true);
+    }
+    let listener = ListenerConfig::tcp(addr.to_string())
+        .tcp_socket_options(options)
+        .l4_buffer(client_buffers());
+    match tls {
+        Some(settings) => listener.tls(settings),
+        None => listener,
+    }
+}
+
+/// Client connections' transport buffers. Pingora's default 64 KiB read buffer per
+/// connection is most of what an idle keep-alive connection costs; requests are parsed from a
+/// head buffer of their own and bodies are read in chunks, so a small one serves as well.
+fn client_buffers() -> L4BufferSettings {
+    L4BufferSettings::new(CLIENT_READ_BUFFER, CLIENT_WRITE_BUFFER)
+}
+const CLIENT_READ_BUFFER: usize = 1024;
+const CLIENT_WRITE_BUFFER: usize = 1460;
+
+/// The connection limits in force: `max_connections` as configured, or derived from the
+/// open-file limit, which is raised to its hard limit first (as nginx's `worker_rlimit_nofile`).
+pub fn limits(server: &ServerConfig) -> Limits {
+    let files = raise_file_limit();
+    let max_connections = if server.max_connections > 0 {
+        server.max_connections
+    } else {
+        derived_max_connections(files)
+    };
+    tracing::info!("open-file limit {files}; at most {max_connections} client connections");
+    Limits {
+        max_connections,
+        header_timeout: server.header_timeout,
+        keepalive_timeout: server.keepalive_timeout,
+    }
+}
+
+/// Room for every client connection's upstream connection and for the store, logs and
+/// listeners (64 files): half of what remains.
+pub fn derived_max_connections(open_files: u64) -> usize {
+    (open_files.saturating_sub(64) / 2).clamp(16, 1 << 20) as usize
+}
+
+/// Raises the soft open-file limit to the hard limit; returns the limit in force.
+fn raise_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed in.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+    }
+    limit.rlim_cur
+}
+
+/// The [`warden`], as a pingora background service.
+pub struct Warden {
+    pub connections: Arc<Connections>,
+    pub state: Arc<State>,
+}
+
+#[async_trait]
+impl BackgroundService for Warden {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            _ = warden(Arc::clone(&self.connections), Arc::clone(&self.state)) => {}
+        }
     }
 }

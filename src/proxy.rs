@@ -24,7 +24,7 @@ use crate::connections::{Conn, HeadArrived};
 use crate::http_response::HttpResponse;
 use crate::policy::{decide_strictest, Decision};
 use crate::portal::{self, PortalRequest, MAX_FORM_BYTES};
-use crate::session::{ActiveSession, Identity, Level};
+use crate::session::{identity_headers, ActiveSession, Identity, Level};
 use crate::State;
 
 /// The gateway's `ProxyHttp`.
@@ -154,7 +154,7 @@ impl ProxyHttp for Proxy {
 
         // 3. The session, only when the policy depends on it. A cached session costs no I/O.
         let user_session = if route.needs_session() {
-            match portal::cookie_value(&session.req_header().headers, &state.names.session_cookie) {
+            match portal::cookie_value(&session.req_header().headers, &state.cookies.session) {
                 Some(value) => state.sessions.lookup(&value, now).await,
                 None => None,
             }
@@ -224,10 +224,7 @@ impl ProxyHttp for Proxy {
             peer: peer_ip(session),
             tls: self.tls,
         };
-        let cookies = [
-            state.names.session_cookie.as_str(),
-            state.names.csrf_cookie.as_str(),
-        ];
+        let cookies = [state.cookies.session.as_str(), state.cookies.csrf.as_str()];
         rewrite_for_upstream(&state.config, &cookies, upstream, &forwarding)
     }
 
@@ -364,7 +361,7 @@ impl Proxy {
             }
         }
         let req = session.req_header();
-        let user_session = match portal::cookie_value(&req.headers, &state.names.session_cookie) {
+        let user_session = match portal::cookie_value(&req.headers, &state.cookies.session) {
             Some(value) => state.sessions.lookup(&value, now).await,
             None => None,
         }
@@ -466,15 +463,12 @@ pub fn rewrite_for_upstream(
     }
     strip_cookies(upstream, gateway_cookies)?;
 
-    if let Some(id) = f.identity {
-        upstream.insert_header(names.user.clone(), id.username.as_str())?;
-        if let Some(email) = &id.email {
-            upstream.insert_header(names.email.clone(), email.as_str())?;
+    if f.identity.is_some() {
+        for (name, value) in identity_headers(names, f.identity) {
+            if let Some(value) = value {
+                upstream.insert_header(name.clone(), value)?;
+            }
         }
-        if let Some(name) = &id.display_name {
-            upstream.insert_header(names.name.clone(), name.as_str())?;
-        }
-        upstream.insert_header(names.groups.clone(), id.groups_header.as_str())?;
     }
 
     let trusted = f

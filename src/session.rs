@@ -1,4 +1,5 @@
-//! Sessions: ids, cookies, and the moka cache in front of the store.
+//! Sessions: ids, cookies (names and attributes), raising a session to a new level, and the
+//! moka cache in front of the store.
 //!
 //! A session id is 32 random bytes sent as base64url in the cookie; only its SHA-256 reaches
 //! the store or the cache key. A valid cached session is answered from memory alone: the hot
@@ -20,7 +21,10 @@ use moka::sync::Cache;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::config::SessionConfig;
+use http::HeaderName;
+
+use crate::auth::Origin;
+use crate::config::{IdentityHeaders, SessionConfig};
 use crate::store::{Pending, SessionRow, Store, StoreError, User};
 
 /// How far a session has come.
@@ -93,6 +97,61 @@ impl Identity {
             user.groups.clone(),
             has_totp,
         )
+    }
+}
+
+/// The identity headers in configured `names`, each with `identity`'s value (`None` for an
+/// email or name the user has not got, and for every header when there is no identity): the
+/// one place both the proxy and the forward-auth answer take them from.
+pub fn identity_headers<'a>(
+    names: &'a IdentityHeaders,
+    identity: Option<&'a Identity>,
+) -> [(&'a HeaderName, Option<&'a str>); 4] {
+    let field = |f: fn(&'a Identity) -> Option<&'a str>| identity.and_then(f);
+    [
+        (&names.user, field(|i| Some(i.username.as_str()))),
+        (&names.email, field(|i| i.email.as_deref())),
+        (&names.name, field(|i| i.display_name.as_deref())),
+        (&names.groups, field(|i| Some(i.groups_header.as_str()))),
+    ]
+}
+
+/// The gateway's cookies: their names (with the `__Host-` prefix when it applies) and the
+/// attributes every one of them is set with.
+#[derive(Debug, Clone)]
+pub struct Cookies {
+    pub session: String,
+    pub csrf: String,
+    secure: bool,
+    domain: Option<String>,
+}
+
+impl Cookies {
+    pub fn new(cfg: &SessionConfig) -> Cookies {
+        let base = &cfg.cookie_name;
+        let host_prefix = cfg.secure && cfg.cookie_domain.is_none();
+        let prefix = if host_prefix { "__Host-" } else { "" };
+        Cookies {
+            session: format!("{prefix}{base}"),
+            csrf: format!("{prefix}{base}_csrf"),
+            secure: cfg.secure,
+            domain: cfg.cookie_domain.clone(),
+        }
+    }
+
+    /// A `Set-Cookie` value with the gateway's attributes; an empty value clears the cookie.
+    pub fn set(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
+        let mut c = cookie::Cookie::new(name.to_string(), value.to_string());
+        c.set_path("/");
+        c.set_http_only(true);
+        c.set_same_site(cookie::SameSite::Lax);
+        c.set_secure(self.secure);
+        if let Some(domain) = &self.domain {
+            c.set_domain(domain.clone());
+        }
+        let secs = max_age.filter(|_| !value.is_empty()).unwrap_or(0);
+        c.set_max_age(cookie::time::Duration::seconds(secs));
+        c.to_string()
     }
 }
 
@@ -185,11 +244,13 @@ pub enum Succession {
     Raises([u8; 32]),
 }
 
-/// Where a session was opened from.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    pub client_ip: String,
-    pub user_agent: String,
+/// Why a session could not be read from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("revocations kept racing the read")]
+    Contended,
 }
 
 /// The session table: cache in front, store behind.
@@ -278,7 +339,10 @@ impl Sessions {
                 None
             }
             // A store error says nothing about the id: it is not remembered as unknown.
-            Err(()) => None,
+            Err(e) => {
+                tracing::error!("session lookup failed: {e}");
+                None
+            }
         }
     }
 
@@ -292,7 +356,7 @@ impl Sessions {
         &self,
         id_hash: [u8; 32],
         now: i64,
-    ) -> Result<Option<Arc<ActiveSession>>, ()> {
+    ) -> Result<Option<Arc<ActiveSession>>, LoadError> {
         // A revocation between the read and the caching would put a dead session back in the
         // cache: such a read is dropped and done again.
         for _ in 0..3 {
@@ -310,11 +374,15 @@ impl Sessions {
             }
             self.cache.invalidate(&id_hash);
         }
-        Err(())
+        Err(LoadError::Contended)
     }
 
     /// Reads a live session and its user from the store.
-    async fn read(&self, id_hash: [u8; 32], now: i64) -> Result<Option<Arc<ActiveSession>>, ()> {
+    async fn read(
+        &self,
+        id_hash: [u8; 32],
+        now: i64,
+    ) -> Result<Option<Arc<ActiveSession>>, StoreError> {
         let idle = self.cfg.idle_timeout.as_secs() as i64;
         let loaded = self
             .store
@@ -336,14 +404,9 @@ impl Sessions {
                 let has_totp = store.totp(user.id)?.is_some();
                 Ok(Some((row, user, has_totp)))
             })
-            .await;
-        let (row, user, has_totp) = match loaded {
-            Ok(Some(found)) => found,
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                tracing::error!("session lookup failed: {e}");
-                return Err(());
-            }
+            .await?;
+        let Some((row, user, has_totp)) = loaded else {
+            return Ok(None);
         };
         let Some(level) = Level::from_u8(row.level) else {
             return Ok(None);
@@ -373,7 +436,7 @@ impl Sessions {
         &self,
         identity: Arc<Identity>,
         level: Level,
-        origin: &Origin,
+        origin: &Origin<'_>,
         succession: Succession,
         now: i64,
     ) -> Result<(String, Arc<ActiveSession>), StoreError> {
@@ -390,8 +453,8 @@ impl Sessions {
             created_at: now,
             last_seen: now,
             expires_at: now + lifetime.as_secs() as i64,
-            client_ip: truncate(&origin.client_ip, 64),
-            user_agent: truncate(&origin.user_agent, 256),
+            client_ip: truncate(&origin.ip.to_string(), 64),
+            user_agent: truncate(origin.user_agent.unwrap_or(""), 256),
         };
         let stored = row.clone();
         let replaced = self
@@ -412,6 +475,32 @@ impl Sessions {
         let session = Arc::new(ActiveSession::from_row(&row, identity, level));
         self.cache.insert(id_hash, Arc::clone(&session));
         Ok((value, session))
+    }
+
+    /// Replaces `session` by a new one at `level` (new id), with the user's current facts.
+    /// Returns the cookie value and the new session; [`StoreError::SessionGone`] when the
+    /// session or its user ended meanwhile (revoked, deleted, disabled).
+    pub async fn raise(
+        &self,
+        session: &ActiveSession,
+        level: Level,
+        origin: &Origin<'_>,
+        now: i64,
+    ) -> Result<(String, Arc<ActiveSession>), StoreError> {
+        let user_id = session.identity.user_id;
+        let (user, has_totp) = self
+            .store
+            .call(move |s| {
+                let user = s.user_by_id(user_id)?;
+                Ok((user, s.totp(user_id)?.is_some()))
+            })
+            .await?;
+        let user = user
+            .filter(|u| !u.disabled)
+            .ok_or(StoreError::SessionGone)?;
+        let identity = Arc::new(Identity::from_user(&user, has_totp));
+        let succession = Succession::Raises(session.id_hash);
+        self.open(identity, level, origin, succession, now).await
     }
 
     /// Ends one session, at once, whether or not the store can delete its row now.

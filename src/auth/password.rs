@@ -104,17 +104,21 @@ impl Hasher {
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Option<T> {
+    ) -> Result<T, HashingError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.submit(move || {
             let _ = tx.send(work());
         });
-        rx.await.ok()
+        rx.await.map_err(|_| HashingError)
     }
 
     /// Verifies `password` against `phc`, or against the dummy hash when `phc` is `None`
     /// (then the answer is always false, after the same work).
-    pub async fn verify(&self, phc: Option<String>, password: String) -> bool {
+    pub async fn verify(
+        &self,
+        phc: Option<String>,
+        password: String,
+    ) -> Result<bool, HashingError> {
         self.run(move || match phc {
             Some(phc) => verify_password(&phc, &password),
             None => {
@@ -123,14 +127,13 @@ impl Hasher {
             }
         })
         .await
-        .unwrap_or(false)
-    }
-
-    /// Hashes a password on the pool.
-    pub async fn hash(&self, password: String) -> Option<String> {
-        self.run(move || hash_password(&password)).await
     }
 }
+
+/// The hashing pool did not answer (its thread died): nothing was checked.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the hashing pool did not answer")]
+pub struct HashingError;
 
 /// Niceness 19 for the calling thread: when the proxy's threads want the CPU they get nearly all
 /// of it (weight 1024 against 15), and logins still progress, unlike with SCHED_IDLE.

@@ -2,7 +2,8 @@
 
 use askama::Template;
 
-use super::{login, render, unavailable, PortalRequest};
+use super::{render, During, PortalError, PortalPage, PortalRequest, Task};
+use crate::auth::second_factor::PENDING_ENROLMENT_SECS;
 use crate::http_response::HttpResponse;
 use crate::session::Level;
 use crate::store::AuditKind;
@@ -25,12 +26,8 @@ struct AccountPage<'a> {
     message: Option<&'a str>,
 }
 
-pub async fn get(state: &State, req: &PortalRequest) -> HttpResponse {
-    let session = match &req.session {
-        Some(s) if s.level >= Level::OneFactor => s,
-        Some(_) => return HttpResponse::redirect(303, &format!("{}/totp", state.prefix())),
-        None => return login::require_login(state, req),
-    };
+pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, PortalError> {
+    let session = req.signed_in()?;
     let user_id = session.identity.user_id;
     let now = req.now;
     let facts = state
@@ -39,20 +36,18 @@ pub async fn get(state: &State, req: &PortalRequest) -> HttpResponse {
             let on = s.totp(user_id)?.is_some();
             let pending = s
                 .totp_pending(user_id)?
-                .is_some_and(|p| now - p.created_at < crate::PENDING_ENROLMENT_SECS);
+                .is_some_and(|p| now - p.created_at < PENDING_ENROLMENT_SECS);
             let left = s.recovery_codes_left(user_id)?;
             Ok((on, pending, left))
         })
         .await;
-    let Ok((on, pending, left)) = facts else {
-        return unavailable(state, "Your account cannot be shown right now.", None);
-    };
+    let (on, pending, left) = facts.during(Task::Account)?;
     let id = &session.identity;
     let note = match req.query_param("done").as_deref() {
         Some("totp_disabled") => Some("Two-factor sign-in is off."),
         _ => None,
     };
-    render(
+    Ok(render(
         200,
         &AccountPage {
             prefix: state.prefix(),
@@ -77,23 +72,21 @@ pub async fn get(state: &State, req: &PortalRequest) -> HttpResponse {
             codes_left: left,
             message: note,
         },
-    )
+    ))
 }
 
 /// Signing out always succeeds: the session ends in memory at once and its cookie is cleared,
 /// and a store that cannot delete the row now gets the delete again until it accepts it.
 pub async fn logout(state: &State, req: &PortalRequest) -> HttpResponse {
-    let login_page = format!("{}/login", state.prefix());
+    let login_page = PortalPage::Login.at(state.prefix());
     if let Some(s) = &req.session {
         let detail = if state.sessions.end(s.id_hash).await {
             None
         } else {
             Some("the store will record it when it accepts writes again".to_string())
         };
-        state.audit(AuditKind::Logout, Some(&s.identity.username), req, detail);
+        req.audit(state, AuditKind::Logout, Some(&s.identity.username), detail);
     }
-    HttpResponse::redirect(303, &login_page).header(
-        "Set-Cookie",
-        state.cookie(&state.names.session_cookie, "", None),
-    )
+    let cleared = state.cookies.set(&state.cookies.session, "", None);
+    HttpResponse::redirect(303, &login_page).header("Set-Cookie", cleared)
 }

@@ -4,11 +4,14 @@ use std::sync::Arc;
 
 use askama::Template;
 
-use super::{encode_query, rd_of, render, too_many, unavailable, Form, PortalRequest, MAX_CODE};
+use super::{encode_query, rd_of, render, During, Form, PortalError, PortalPage, PortalRequest};
+use super::{Task, MAX_CODE};
+use crate::auth::regulation::{Attempt, Regulation};
+use crate::auth::second_factor::CodeCheck;
 use crate::http_response::HttpResponse;
 use crate::session::{ActiveSession, Level};
 use crate::store::AuditKind;
-use crate::{CodeCheck, State};
+use crate::State;
 
 #[derive(Template)]
 #[template(path = "totp.html")]
@@ -104,146 +107,139 @@ fn recovery_page(
 }
 
 /// Answers requests that cannot take a challenge.
-fn not_ready(state: &State, req: &PortalRequest, c: Challenger<'_>, rd: &str) -> HttpResponse {
+fn not_ready(state: &State, c: Challenger<'_>, rd: &str) -> HttpResponse {
     match c {
         Challenger::Done => HttpResponse::redirect(303, rd),
-        Challenger::NoTotp => HttpResponse::redirect(
-            303,
-            &format!("{}/totp/setup?rd={}", state.prefix(), encode_query(rd)),
-        ),
-        _ => {
-            let _ = req;
-            super::to_login(state, rd)
+        Challenger::NoTotp => {
+            HttpResponse::redirect(303, &PortalPage::TotpSetup.url(state.prefix(), rd))
         }
+        Challenger::Ready(_) | Challenger::Nobody => super::to_login(state, rd),
     }
 }
 
-pub async fn get_totp(state: &State, req: &PortalRequest) -> HttpResponse {
+pub fn get_totp(state: &State, req: &PortalRequest) -> HttpResponse {
     let rd = rd_of(state, req, None);
     match challenger(req) {
         Challenger::Ready(s) => totp_page(state, s, 200, &rd, None),
-        other => not_ready(state, req, other, &rd),
+        other => not_ready(state, other, &rd),
     }
 }
 
-pub async fn get_recovery(state: &State, req: &PortalRequest) -> HttpResponse {
+pub fn get_recovery(state: &State, req: &PortalRequest) -> HttpResponse {
     let rd = rd_of(state, req, None);
     match challenger(req) {
         Challenger::Ready(s) => recovery_page(state, s, 200, &rd, None),
-        other => not_ready(state, req, other, &rd),
+        other => not_ready(state, other, &rd),
     }
 }
 
-pub async fn post_totp(state: &State, req: &PortalRequest, form: &Form) -> HttpResponse {
-    let rd = rd_of(state, req, Some(form));
-    let session = match challenger(req) {
-        Challenger::Ready(s) => s,
-        other => return not_ready(state, req, other, &rd),
-    };
-    let code = form.get("code");
-    if code.trim().is_empty() || code.len() > MAX_CODE {
-        return totp_page(
-            state,
-            session,
-            400,
-            &rd,
-            Some("Enter the code your app shows."),
-        );
-    }
-    let username = session.identity.username.clone();
-    let _attempt = match state.begin_attempt(&username, req).await {
-        Ok(attempt) => attempt,
-        Err(until) => return too_many(state, req.now, until),
-    };
-    match state
-        .check_totp(session.identity.user_id, code, req.now)
-        .await
-    {
-        CodeCheck::Accepted { .. } => promote(state, req, session, &rd, None).await,
-        CodeCheck::Unavailable => unavailable(
-            state,
-            "Codes cannot be checked right now. Try again shortly.",
-            None,
-        ),
-        failure => {
-            let detail = if failure == CodeCheck::Replayed {
-                "code already used"
-            } else {
-                "wrong code"
-            };
-            if let Some(until) = state
-                .failed_attempt(AuditKind::TotpFailure, &username, req, detail)
-                .await
-            {
-                return too_many(state, req.now, until);
-            }
-            let text = if failure == CodeCheck::Replayed {
-                "That code was already used. Wait for the next one."
-            } else {
-                "That code is not right. Check the time on your device and try again."
-            };
-            totp_page(state, session, 200, &rd, Some(text))
-        }
-    }
+/// A page of the challenge, with an error to show.
+type ChallengePage = fn(&State, &ActiveSession, u16, &str, Option<&str>) -> HttpResponse;
+
+/// A challenge answer ready to be checked: who answers, the code, where to go next, and the
+/// attempt holding its subjects.
+struct Answer<'r> {
+    session: &'r Arc<ActiveSession>,
+    code: &'r str,
+    rd: String,
+    attempt: Attempt<'r>,
 }
 
-pub async fn post_recovery(state: &State, req: &PortalRequest, form: &Form) -> HttpResponse {
+/// What every answer goes through before its code is checked: a session that may answer, a
+/// code of a sane size (else `page` says `missing`), no ban. `Ok(Err(page))` when there is
+/// nothing to check.
+async fn answer<'r>(
+    state: &'r State,
+    req: &'r PortalRequest,
+    form: &'r Form,
+    page: ChallengePage,
+    missing: &str,
+) -> Result<Result<Answer<'r>, HttpResponse>, PortalError> {
     let rd = rd_of(state, req, Some(form));
     let session = match challenger(req) {
         Challenger::Ready(s) => s,
-        other => return not_ready(state, req, other, &rd),
+        other => return Ok(Err(not_ready(state, other, &rd))),
     };
     let code = form.get("code");
     if code.trim().is_empty() || code.len() > MAX_CODE {
-        return recovery_page(
-            state,
-            session,
-            400,
-            &rd,
-            Some("Enter one of your recovery codes."),
-        );
+        return Ok(Err(page(state, session, 400, &rd, Some(missing))));
     }
-    let username = session.identity.username.clone();
-    let _attempt = match state.begin_attempt(&username, req).await {
-        Ok(attempt) => attempt,
-        Err(until) => return too_many(state, req.now, until),
+    let keys = Regulation::second_factor_keys(&session.identity.username, req.client_ip);
+    let attempt = state.regulation.begin(keys, req.now).await?;
+    Ok(Ok(Answer {
+        session,
+        code,
+        rd,
+        attempt,
+    }))
+}
+
+pub async fn post_totp(
+    state: &State,
+    req: &PortalRequest,
+    form: &Form,
+) -> Result<HttpResponse, PortalError> {
+    let missing = "Enter the code your app shows.";
+    let a = match answer(state, req, form, totp_page, missing).await? {
+        Ok(a) => a,
+        Err(page) => return Ok(page),
     };
-    match state
-        .use_recovery_code(session.identity.user_id, code, req.now)
+    let check = state
+        .factors
+        .check_totp(a.session.identity.user_id, a.code, req.now)
         .await
-    {
-        CodeCheck::Accepted { remaining } => {
-            let remaining = remaining.unwrap_or(0);
-            state.audit(
-                AuditKind::RecoveryCodeUsed,
-                Some(&username),
-                req,
-                Some(format!("remaining={remaining}")),
-            );
-            promote(state, req, session, &rd, Some(remaining)).await
-        }
-        CodeCheck::Unavailable => unavailable(
-            state,
-            "Codes cannot be checked right now. Try again shortly.",
-            None,
-        ),
-        _ => {
-            let event = AuditKind::RecoveryCodeFailure;
-            if let Some(until) = state
-                .failed_attempt(event, &username, req, "wrong or used code")
-                .await
-            {
-                return too_many(state, req.now, until);
-            }
-            recovery_page(
-                state,
-                session,
-                200,
-                &rd,
-                Some("That recovery code is not valid, or it was already used."),
-            )
-        }
+        .during(Task::CheckCode)?;
+    if check.accepted() {
+        return promote(state, req, &a, None).await;
     }
+    let (detail, text) = if check == CodeCheck::Replayed {
+        (
+            "code already used",
+            "That code was already used. Wait for the next one.",
+        )
+    } else {
+        (
+            "wrong code",
+            "That code is not right. Check the time on your device and try again.",
+        )
+    };
+    let username = &a.session.identity.username;
+    let origin = req.origin();
+    a.attempt
+        .failed(AuditKind::TotpFailure, username, &origin, req.now, detail)
+        .await?;
+    Ok(totp_page(state, a.session, 200, &a.rd, Some(text)))
+}
+
+pub async fn post_recovery(
+    state: &State,
+    req: &PortalRequest,
+    form: &Form,
+) -> Result<HttpResponse, PortalError> {
+    let missing = "Enter one of your recovery codes.";
+    let a = match answer(state, req, form, recovery_page, missing).await? {
+        Ok(a) => a,
+        Err(page) => return Ok(page),
+    };
+    let check = state
+        .factors
+        .use_recovery_code(a.session.identity.user_id, a.code, req.now)
+        .await
+        .during(Task::CheckCode)?;
+    let username = &a.session.identity.username;
+    if let CodeCheck::Accepted { remaining } = check {
+        let remaining = remaining.unwrap_or(0);
+        let detail = Some(format!("remaining={remaining}"));
+        req.audit(state, AuditKind::RecoveryCodeUsed, Some(username), detail);
+        return promote(state, req, &a, Some(remaining)).await;
+    }
+    let origin = req.origin();
+    let (kind, detail) = (AuditKind::RecoveryCodeFailure, "wrong or used code");
+    a.attempt
+        .failed(kind, username, &origin, req.now, detail)
+        .await?;
+    let text = "That recovery code is not valid, or it was already used.";
+    Ok(recovery_page(state, a.session, 200, &a.rd, Some(text)))
 }
 
 /// Raises the session to two factors under a new id and continues to `rd` (after a recovery
@@ -251,36 +247,25 @@ pub async fn post_recovery(state: &State, req: &PortalRequest, form: &Form) -> H
 async fn promote(
     state: &State,
     req: &PortalRequest,
-    session: &Arc<ActiveSession>,
-    rd: &str,
+    answer: &Answer<'_>,
     recovery_left: Option<i64>,
-) -> HttpResponse {
-    let Some((cookie, new)) = state.raise(req, session, Level::TwoFactor).await else {
-        return unavailable(
-            state,
-            "Sign-in is unavailable right now. Try again shortly.",
-            None,
-        );
+) -> Result<HttpResponse, PortalError> {
+    let (session, rd) = (answer.session, answer.rd.as_str());
+    let (cookie, new) = super::raise(state, req, session, Level::TwoFactor).await?;
+    answer.attempt.succeeded();
+    let how = if recovery_left.is_some() {
+        "recovery code"
+    } else {
+        "totp"
     };
-    state
-        .regulator
-        .reset(&crate::auth::throttle::Regulator::second_factor_key(
-            &session.identity.username,
-        ));
-    state.audit(
+    let username = Some(session.identity.username.as_str());
+    req.audit(
+        state,
         AuditKind::SecondFactorSuccess,
-        Some(&session.identity.username),
-        req,
-        Some(
-            if recovery_left.is_some() {
-                "recovery code"
-            } else {
-                "totp"
-            }
-            .into(),
-        ),
+        username,
+        Some(how.into()),
     );
-    match recovery_left {
+    Ok(match recovery_left {
         None => HttpResponse::redirect(303, rd).header("Set-Cookie", cookie),
         Some(remaining) => render(
             200,
@@ -293,5 +278,5 @@ async fn promote(
             },
         )
         .header("Set-Cookie", cookie),
-    }
+    })
 }

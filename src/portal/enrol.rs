@@ -1,16 +1,17 @@
 //! `GET/POST {prefix}/totp/setup`, `POST {prefix}/totp/disable` and
 //! `POST {prefix}/recovery-codes`: turning TOTP on and off, and new recovery codes.
 
-use std::sync::Arc;
-
 use askama::Template;
 
-use super::{login, message, rd_of, render, too_many, unavailable, Form, PortalRequest, MAX_CODE};
+use super::MAX_CODE;
+use super::{message, rd_of, render, During, Form, PortalError, PortalPage, PortalRequest, Task};
+use crate::auth::regulation::{Attempt, Regulation};
+use crate::auth::second_factor::CodeCheck;
 use crate::auth::totp;
 use crate::http_response::HttpResponse;
 use crate::session::{ActiveSession, Level};
 use crate::store::AuditKind;
-use crate::{CodeCheck, State};
+use crate::State;
 
 #[derive(Template)]
 #[template(path = "setup.html")]
@@ -37,21 +38,6 @@ struct CodesPage<'a> {
     notice: Option<&'a str>,
 }
 
-/// Only a signed-in session (not pending) may manage its second factor.
-fn manager<'a>(
-    state: &State,
-    req: &'a PortalRequest,
-) -> Result<&'a Arc<ActiveSession>, HttpResponse> {
-    match &req.session {
-        Some(s) if s.level >= Level::OneFactor => Ok(s),
-        Some(_) => Err(HttpResponse::redirect(
-            303,
-            &format!("{}/totp", state.prefix()),
-        )),
-        None => Err(login::require_login(state, req)),
-    }
-}
-
 /// Moving to a new authenticator while TOTP is on needs a current code (or a recovery code),
 /// so that a session left open somewhere cannot take over the second factor.
 fn needs_current(session: &ActiveSession) -> bool {
@@ -65,16 +51,15 @@ async fn setup_page(
     status: u16,
     rd: &str,
     error: Option<&str>,
-) -> HttpResponse {
-    let Some(secret) = state
+) -> Result<HttpResponse, PortalError> {
+    let secret = state
+        .factors
         .pending_enrolment(session.identity.user_id, session.id_hash, req.now)
         .await
-    else {
-        return unavailable(state, "Two-factor set-up is unavailable right now.", None);
-    };
+        .during(Task::SetUp)?;
     let uri = totp::otpauth_uri(&state.config.totp, &session.identity.username, &secret);
     let qr = totp::qr_svg(&uri).unwrap_or_default();
-    render(
+    Ok(render(
         status,
         &SetupPage {
             prefix: state.prefix(),
@@ -88,236 +73,223 @@ async fn setup_page(
             needs_current: needs_current(session),
             error,
         },
-    )
+    ))
 }
 
-pub async fn get_setup(state: &State, req: &PortalRequest) -> HttpResponse {
-    let session = match manager(state, req) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn get_setup(state: &State, req: &PortalRequest) -> Result<HttpResponse, PortalError> {
+    let session = req.signed_in()?;
     let rd = rd_of(state, req, None);
     setup_page(state, req, session, 200, &rd, None).await
 }
 
-pub async fn post_setup(state: &State, req: &PortalRequest, form: &Form) -> HttpResponse {
-    let session = match manager(state, req) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+/// The same words for every wrong code at set-up.
+const WRONG_CODE: &str = "That code is not right. Check the time on your device and try again.";
+
+pub async fn post_setup(
+    state: &State,
+    req: &PortalRequest,
+    form: &Form,
+) -> Result<HttpResponse, PortalError> {
+    let session = req.signed_in()?;
     let rd = rd_of(state, req, Some(form));
     let code = form.get("code");
     let current = form.get("current_code");
     if code.trim().is_empty() || code.len() > MAX_CODE || current.len() > MAX_CODE {
-        return setup_page(
-            state,
-            req,
-            session,
-            400,
-            &rd,
-            Some("Enter the code the new authenticator shows."),
-        )
-        .await;
+        let text = "Enter the code the new authenticator shows.";
+        return setup_page(state, req, session, 400, &rd, Some(text)).await;
     }
-    let username = session.identity.username.clone();
+    let username = &session.identity.username;
     let user_id = session.identity.user_id;
-    let _attempt = match state.begin_attempt(&username, req).await {
-        Ok(attempt) => attempt,
-        Err(until) => return too_many(state, req.now, until),
-    };
+    let keys = Regulation::second_factor_keys(username, req.client_ip);
+    let attempt = state.regulation.begin(keys, req.now).await?;
+    let factors = &state.factors;
     // The new authenticator's code first, without writing: a typo there must not use up the
     // current code (which may be one of the last recovery codes).
-    let wrong_new_code = match state
+    let new_code = factors
         .check_enrolment_code(user_id, session.id_hash, code, req.now)
         .await
-    {
+        .during(Task::SetUp)?;
+    let failure = match new_code {
         CodeCheck::Accepted { .. } => None,
-        CodeCheck::NotEnrolled => {
-            Some("That set-up expired or was started elsewhere. Scan this new code and try again.")
-        }
-        CodeCheck::Unavailable => {
-            return unavailable(state, "Two-factor set-up is unavailable right now.", None)
-        }
-        _ => Some("That code is not right. Check the time on your device and try again."),
-    };
-    let wrong_current_code = wrong_new_code.is_none()
-        && needs_current(session)
-        && !matches!(
-            state.check_any_code(user_id, current, req.now).await,
-            CodeCheck::Accepted { .. }
-        );
-    let codes = crate::auth::recovery::generate_codes(state.config.recovery_codes.count);
-    let failure = match (wrong_new_code, wrong_current_code) {
-        (Some(text), _) => Some(("enrolment: wrong code", text)),
-        (None, true) => Some((
-            "re-enrolment: current code wrong",
-            "The code from your current authenticator (or the recovery code) is not right.",
+        CodeCheck::NotEnrolled => Some((
+            "enrolment: wrong code",
+            "That set-up expired or was started elsewhere. Scan this new code and try again.",
         )),
-        (None, false) => match state
-            .confirm_enrolment(user_id, session.id_hash, code, codes.clone(), req.now)
-            .await
+        _ => Some(("enrolment: wrong code", WRONG_CODE)),
+    };
+    let failure = match failure {
+        None if needs_current(session)
+            && !factors
+                .check_any_code(user_id, current, req.now)
+                .await
+                .during(Task::SetUp)?
+                .accepted() =>
         {
-            CodeCheck::Accepted { .. } => None,
-            CodeCheck::Unavailable => {
-                return unavailable(state, "Two-factor set-up is unavailable right now.", None)
-            }
-            _ => Some((
-                "enrolment: wrong code",
-                "That code is not right. Check the time on your device and try again.",
-            )),
-        },
+            Some((
+                "re-enrolment: current code wrong",
+                "The code from your current authenticator (or the recovery code) is not right.",
+            ))
+        }
+        other => other,
+    };
+    let codes = crate::auth::recovery::generate_codes(state.config.recovery_codes.count);
+    let failure = match failure {
+        None => {
+            let confirmed = factors
+                .confirm_enrolment(user_id, session.id_hash, code, codes.clone(), req.now)
+                .await
+                .during(Task::SetUp)?;
+            (!confirmed.accepted()).then_some(("enrolment: wrong code", WRONG_CODE))
+        }
+        other => other,
     };
     if let Some((detail, text)) = failure {
-        if let Some(until) = state
-            .failed_attempt(AuditKind::TotpFailure, &username, req, detail)
-            .await
-        {
-            return too_many(state, req.now, until);
-        }
+        let origin = req.origin();
+        attempt
+            .failed(AuditKind::TotpFailure, username, &origin, req.now, detail)
+            .await?;
         return setup_page(state, req, session, 200, &rd, Some(text)).await;
     }
-    state.audit(AuditKind::TotpEnabled, Some(&username), req, None);
+    req.audit(state, AuditKind::TotpEnabled, Some(username), None);
     state.sessions.forget_user(user_id);
-    let Some((cookie, _)) = state.raise(req, session, Level::TwoFactor).await else {
-        return unavailable(state, "Sign-in is unavailable right now.", None);
-    };
-    codes_page(
-        state,
-        &username,
-        &codes,
-        &rd,
-        Some("Two-factor sign-in is on."),
-    )
-    .header("Set-Cookie", cookie)
+    let (cookie, _) = super::raise(state, req, session, Level::TwoFactor).await?;
+    let notice = Some("Two-factor sign-in is on.");
+    Ok(codes_page(state, username, &codes, &rd, notice).header("Set-Cookie", cookie))
 }
 
-pub async fn post_disable(state: &State, req: &PortalRequest, form: &Form) -> HttpResponse {
-    let session = match manager(state, req) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let account = format!("{}/account", state.prefix());
+/// A change to a second factor that is on, confirmed with a code: what it accepts and what
+/// its page says.
+struct Change {
+    /// A recovery code is accepted as well as a TOTP code.
+    any_code: bool,
+    missing: &'static str,
+    refused: &'static str,
+    /// The audit detail of a wrong code.
+    detail: &'static str,
+}
+
+/// Checks the code that confirms `change`, under an attempt on the user's second factor.
+/// `Ok(Ok(attempt))` when it is right (keep the attempt until the change is made);
+/// `Ok(Err(page))` when it is missing or wrong (a wrong one is counted).
+async fn confirm<'r>(
+    state: &'r State,
+    req: &PortalRequest,
+    session: &ActiveSession,
+    form: &Form,
+    change: &Change,
+) -> Result<Result<Attempt<'r>, HttpResponse>, PortalError> {
+    let account = PortalPage::Account.at(state.prefix());
     let code = form.get("code");
-    let username = session.identity.username.clone();
-    let user_id = session.identity.user_id;
-    if !session.identity.has_totp {
-        return HttpResponse::redirect(303, &account);
-    }
     if code.trim().is_empty() || code.len() > MAX_CODE {
-        return message(
-            state,
-            400,
-            "Code needed",
-            "Enter a current code or a recovery code to turn off two-factor sign-in.",
-            Some(&account),
-        );
+        let page = message(state, 400, "Code needed", change.missing, Some(&account));
+        return Ok(Err(page));
     }
-    let _attempt = match state.begin_attempt(&username, req).await {
-        Ok(attempt) => attempt,
-        Err(until) => return too_many(state, req.now, until),
+    let (username, user_id) = (&session.identity.username, session.identity.user_id);
+    let keys = Regulation::second_factor_keys(username, req.client_ip);
+    let attempt = state.regulation.begin(keys, req.now).await?;
+    let check = if change.any_code {
+        state.factors.check_any_code(user_id, code, req.now).await
+    } else {
+        state.factors.check_totp(user_id, code, req.now).await
     };
-    let check = state.check_any_code(user_id, code, req.now).await;
-    if !matches!(check, CodeCheck::Accepted { .. }) {
-        let detail = "disable: wrong code";
-        if let Some(until) = state
-            .failed_attempt(AuditKind::TotpFailure, &username, req, detail)
-            .await
-        {
-            return too_many(state, req.now, until);
-        }
-        return message(
-            state,
-            200,
-            "Code not accepted",
-            "That code is not right; two-factor sign-in is still on.",
-            Some(&account),
-        );
+    if check.during(Task::Account)?.accepted() {
+        return Ok(Ok(attempt));
     }
-    if state
+    let origin = req.origin();
+    attempt
+        .failed(
+            AuditKind::TotpFailure,
+            username,
+            &origin,
+            req.now,
+            change.detail,
+        )
+        .await?;
+    let page = message(
+        state,
+        200,
+        "Code not accepted",
+        change.refused,
+        Some(&account),
+    );
+    Ok(Err(page))
+}
+
+pub async fn post_disable(
+    state: &State,
+    req: &PortalRequest,
+    form: &Form,
+) -> Result<HttpResponse, PortalError> {
+    let session = req.signed_in()?;
+    let account = PortalPage::Account.at(state.prefix());
+    if !session.identity.has_totp {
+        return Ok(HttpResponse::redirect(303, &account));
+    }
+    let change = Change {
+        any_code: true,
+        missing: "Enter a current code or a recovery code to turn off two-factor sign-in.",
+        refused: "That code is not right; two-factor sign-in is still on.",
+        detail: "disable: wrong code",
+    };
+    let _attempt = match confirm(state, req, session, form, &change).await? {
+        Ok(attempt) => attempt,
+        Err(page) => return Ok(page),
+    };
+    let (username, user_id) = (&session.identity.username, session.identity.user_id);
+    state
         .store
         .call(move |s| s.disable_totp(user_id))
         .await
-        .is_err()
-    {
-        return unavailable(state, "Try again shortly.", Some(&account));
-    }
-    state.audit(AuditKind::TotpDisabled, Some(&username), req, None);
+        .during(Task::Account)?;
+    req.audit(state, AuditKind::TotpDisabled, Some(username), None);
     state.sessions.forget_user(user_id);
-    let Some((cookie, _)) = state.raise(req, session, Level::OneFactor).await else {
-        return unavailable(state, "Try again shortly.", None);
-    };
-    HttpResponse::redirect(303, &format!("{account}?done=totp_disabled"))
-        .header("Set-Cookie", cookie)
+    let (cookie, _) = super::raise(state, req, session, Level::OneFactor).await?;
+    let done = format!("{account}?done=totp_disabled");
+    Ok(HttpResponse::redirect(303, &done).header("Set-Cookie", cookie))
 }
 
-pub async fn post_regenerate(state: &State, req: &PortalRequest, form: &Form) -> HttpResponse {
-    let session = match manager(state, req) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let account = format!("{}/account", state.prefix());
-    let username = session.identity.username.clone();
-    let user_id = session.identity.user_id;
+pub async fn post_regenerate(
+    state: &State,
+    req: &PortalRequest,
+    form: &Form,
+) -> Result<HttpResponse, PortalError> {
+    let session = req.signed_in()?;
+    let account = PortalPage::Account.at(state.prefix());
     if !session.identity.has_totp {
-        return message(
+        return Ok(message(
             state,
             400,
             "Two-factor sign-in is off",
             "Recovery codes come with two-factor sign-in: set it up first.",
             Some(&account),
-        );
+        ));
     }
-    let code = form.get("code");
-    if code.trim().is_empty() || code.len() > MAX_CODE {
-        return message(
-            state,
-            400,
-            "Code needed",
-            "Enter the current code from your authenticator.",
-            Some(&account),
-        );
-    }
-    let _attempt = match state.begin_attempt(&username, req).await {
-        Ok(attempt) => attempt,
-        Err(until) => return too_many(state, req.now, until),
+    let change = Change {
+        any_code: false,
+        missing: "Enter the current code from your authenticator.",
+        refused: "That code is not right; your recovery codes are unchanged.",
+        detail: "regenerate: wrong code",
     };
-    match state.check_totp(user_id, code, req.now).await {
-        CodeCheck::Accepted { .. } => {}
-        CodeCheck::Unavailable => return unavailable(state, "Try again shortly.", Some(&account)),
-        _ => {
-            let detail = "regenerate: wrong code";
-            if let Some(until) = state
-                .failed_attempt(AuditKind::TotpFailure, &username, req, detail)
-                .await
-            {
-                return too_many(state, req.now, until);
-            }
-            return message(
-                state,
-                200,
-                "Code not accepted",
-                "That code is not right; your recovery codes are unchanged.",
-                Some(&account),
-            );
-        }
-    }
+    let _attempt = match confirm(state, req, session, form, &change).await? {
+        Ok(attempt) => attempt,
+        Err(page) => return Ok(page),
+    };
+    let (username, user_id) = (&session.identity.username, session.identity.user_id);
     let codes = crate::auth::recovery::generate_codes(state.config.recovery_codes.count);
-    if !state.replace_recovery_codes(user_id, codes.clone()).await {
-        return unavailable(state, "Try again shortly.", Some(&account));
-    }
-    state.audit(
-        AuditKind::RecoveryCodesRegenerated,
-        Some(&username),
-        req,
-        Some(format!("count={}", codes.len())),
-    );
-    codes_page(
+    state
+        .factors
+        .replace_recovery_codes(user_id, codes.clone())
+        .await
+        .during(Task::Account)?;
+    let detail = Some(format!("count={}", codes.len()));
+    req.audit(
         state,
-        &username,
-        &codes,
-        &account,
-        Some("Your old recovery codes no longer work."),
-    )
+        AuditKind::RecoveryCodesRegenerated,
+        Some(username),
+        detail,
+    );
+    let notice = Some("Your old recovery codes no longer work.");
+    Ok(codes_page(state, username, &codes, &account, notice))
 }
 
 /// The once-only page showing recovery codes, with a download of exactly these codes.

@@ -2,8 +2,9 @@
 
 use askama::Template;
 
-use super::{csrf_for, encode_query, rd_of, render, to_login, too_many, Form, PortalRequest};
+use super::{csrf_for, rd_of, render, During, Form, PortalError, PortalPage, PortalRequest, Task};
 use super::{MAX_PASSWORD, MAX_USERNAME};
+use crate::auth::regulation::Regulation;
 use crate::http_response::HttpResponse;
 use crate::session::{Identity, Level, Succession};
 use crate::store::AuditKind;
@@ -47,70 +48,63 @@ fn page(
     }
 }
 
-pub async fn get(state: &State, req: &PortalRequest) -> HttpResponse {
+pub fn get(state: &State, req: &PortalRequest) -> HttpResponse {
     let rd = rd_of(state, req, None);
     match req.session.as_ref().map(|s| s.level) {
-        Some(Level::Pending) => HttpResponse::redirect(
-            303,
-            &format!("{}/totp?rd={}", state.prefix(), encode_query(&rd)),
-        ),
+        Some(Level::Pending) => {
+            HttpResponse::redirect(303, &PortalPage::Totp.url(state.prefix(), &rd))
+        }
         Some(_) => HttpResponse::redirect(303, &rd),
         None => page(state, req, 200, &rd, "", None),
     }
 }
 
-pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpResponse {
+pub async fn post(
+    state: &State,
+    req: &PortalRequest,
+    form: &Form,
+) -> Result<HttpResponse, PortalError> {
     let rd = rd_of(state, req, Some(form));
     let username = form.get("username").trim();
     let password = form.get("password");
     if username.is_empty() || password.is_empty() {
-        return page(
+        return Ok(page(
             state,
             req,
             400,
             &rd,
             username,
             Some("Enter your username and password."),
-        );
+        ));
     }
     if username.chars().count() > MAX_USERNAME || password.len() > MAX_PASSWORD {
-        return page(
+        return Ok(page(
             state,
             req,
             400,
             &rd,
             "",
             Some("That is longer than any username or password here."),
-        );
+        ));
     }
     let now = req.now;
-    let keys = state.regulation_keys(Some(username), req.client_ip);
+    let keys = Regulation::password_keys(username, req.client_ip);
     // Held until the failure is counted: concurrent guesses are checked one at a time.
-    let _attempt = match state.begin(&keys, now).await {
+    let attempt = match state.regulation.begin(keys, now).await {
         Ok(attempt) => attempt,
-        Err(until) => {
-            state.audit(AuditKind::LoginRefusedBanned, Some(username), req, None);
-            return too_many(state, now, until);
+        Err(banned) => {
+            req.audit(state, AuditKind::LoginRefusedBanned, Some(username), None);
+            return Err(banned.into());
         }
     };
 
     let lookup_name = username.to_string();
-    let user = match state
+    // A store error is not a wrong password: nothing was checked, and nothing is counted.
+    let user = state
         .store
         .call(move |s| s.user_by_name(&lookup_name))
         .await
-    {
-        Ok(user) => user,
-        // Not a wrong password: nothing was checked, and nothing is counted.
-        Err(e) => {
-            tracing::error!("sign-in could not read the user: {e}");
-            return super::unavailable(
-                state,
-                "Sign-in is unavailable right now. Try again shortly.",
-                None,
-            );
-        }
-    };
+        .during(Task::SignIn)?;
     // Always one argon2 verification: a real hash, or the dummy for unknown users. Disabled
     // users are verified too and then refused, so their timing matches.
     let verified = state
@@ -119,7 +113,8 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
             user.as_ref().map(|u| u.password_hash.clone()),
             password.to_string(),
         )
-        .await;
+        .await
+        .during(Task::SignIn)?;
     let user = match user {
         Some(u) if verified && !u.disabled => u,
         other => {
@@ -128,26 +123,21 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
                 Some(u) if u.disabled => "disabled user",
                 Some(_) => "wrong password",
             };
-            state.audit(
-                AuditKind::LoginFailure,
-                Some(username),
-                req,
-                Some(detail.into()),
-            );
-            if let Some(until) = state.record_failure(&keys, Some(username), req).await {
-                return too_many(state, now, until);
-            }
-            return page(state, req, 200, &rd, username, Some(WRONG));
+            let origin = req.origin();
+            attempt
+                .failed(AuditKind::LoginFailure, username, &origin, now, detail)
+                .await?;
+            return Ok(page(state, req, 200, &rd, username, Some(WRONG)));
         }
     };
 
-    state.regulator.reset(&keys[0]);
+    attempt.succeeded();
     let user_id = user.id;
     let has_totp = state
         .store
         .call(move |s| Ok(s.totp(user_id)?.is_some()))
         .await
-        .unwrap_or(true);
+        .during(Task::SignIn)?;
     let identity = std::sync::Arc::new(Identity::from_user(&user, has_totp));
     let level = if has_totp {
         Level::Pending
@@ -158,63 +148,26 @@ pub async fn post(state: &State, req: &PortalRequest, form: &Form) -> HttpRespon
         .session
         .as_ref()
         .map_or(Succession::Fresh, |s| Succession::Replaces(s.id_hash));
-    let opened = state
+    let (cookie_value, _) = state
         .sessions
         .open(identity, level, &req.origin(), previous, now)
-        .await;
-    let (cookie_value, _) = match opened {
-        Ok(opened) => opened,
-        Err(e) => {
-            tracing::error!("could not open a session: {e}");
-            return super::unavailable(
-                state,
-                "Sign-in is unavailable right now. Try again shortly.",
-                None,
-            );
-        }
-    };
+        .await
+        .during(Task::SignIn)?;
     let max_age = match level {
         Level::Pending => state.config.session.pending_timeout,
         _ => state.config.session.absolute_timeout,
     };
-    let cookie = state.cookie(
-        &state.names.session_cookie,
+    let cookie = state.cookies.set(
+        &state.cookies.session,
         &cookie_value,
         Some(max_age.as_secs() as i64),
     );
-    if has_totp {
-        state.audit(
-            AuditKind::PasswordSuccess,
-            Some(&user.username),
-            req,
-            Some("second factor required".into()),
-        );
-        HttpResponse::redirect(
-            303,
-            &format!("{}/totp?rd={}", state.prefix(), encode_query(&rd)),
-        )
-        .header("Set-Cookie", cookie)
+    let (kind, detail, next) = if has_totp {
+        let next = PortalPage::Totp.url(state.prefix(), &rd);
+        (AuditKind::PasswordSuccess, "second factor required", next)
     } else {
-        state.audit(
-            AuditKind::Login,
-            Some(&user.username),
-            req,
-            Some("one_factor".into()),
-        );
-        HttpResponse::redirect(303, &rd).header("Set-Cookie", cookie)
-    }
-}
-
-/// Sends a visitor without a usable session to the login page.
-pub fn require_login(state: &State, req: &PortalRequest) -> HttpResponse {
-    let here = format!(
-        "{}{}{}",
-        state.prefix(),
-        req.page,
-        req.query
-            .as_deref()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default()
-    );
-    to_login(state, &here)
+        (AuditKind::Login, "one_factor", rd)
+    };
+    req.audit(state, kind, Some(&user.username), Some(detail.into()));
+    Ok(HttpResponse::redirect(303, &next).header("Set-Cookie", cookie))
 }

@@ -3,15 +3,17 @@
 //! Each page lives in its own file with its askama struct and its GET and POST side by side.
 //! This module parses what every page needs (query, form, cookies, CSRF, `rd`) and dispatches;
 //! it never touches pingora types, so pages are plain async functions from a
-//! [`PortalRequest`] to an [`HttpResponse`].
+//! [`PortalRequest`] to an [`HttpResponse`], or a [`PortalError`] answered in one place.
 
 mod account;
 mod challenge;
 mod enrol;
+mod error;
 mod login;
 mod page;
 mod verify;
 
+pub use error::{During, PortalError, Task};
 pub use page::{next_step, PortalPage};
 
 use std::net::IpAddr;
@@ -22,8 +24,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use subtle::ConstantTimeEq;
 
+use crate::auth::Origin;
 use crate::http_response::HttpResponse;
-use crate::session::{csrf_token, ActiveSession, Origin};
+use crate::session::{csrf_token, ActiveSession, Level};
+use crate::store::AuditKind;
 use crate::State;
 
 /// Largest form body the portal reads.
@@ -62,10 +66,40 @@ impl PortalRequest {
         cookie_value(&self.headers, name)
     }
 
-    pub fn origin(&self) -> Origin {
+    /// Where this request comes from, for regulation, audit and session rows.
+    pub fn origin(&self) -> Origin<'_> {
         Origin {
-            client_ip: self.client_ip.to_string(),
-            user_agent: self.header("user-agent").unwrap_or("").to_string(),
+            ip: self.client_ip,
+            user_agent: self.header("user-agent"),
+        }
+    }
+
+    /// Writes an audit row for this request, off the request path.
+    pub fn audit(
+        &self,
+        state: &State,
+        kind: AuditKind,
+        username: Option<&str>,
+        detail: Option<String>,
+    ) {
+        state.audit(kind, username, &self.origin(), self.now, detail);
+    }
+
+    /// The session, when it is signed in (not awaiting its second factor).
+    pub fn signed_in(&self) -> Result<&Arc<ActiveSession>, PortalError> {
+        match &self.session {
+            Some(s) if s.level >= Level::OneFactor => Ok(s),
+            Some(_) => Err(PortalError::SecondFactorPending),
+            None => Err(PortalError::NotSignedIn {
+                here: format!(
+                    "{}{}",
+                    self.page,
+                    self.query
+                        .as_deref()
+                        .map(|q| format!("?{q}"))
+                        .unwrap_or_default()
+                ),
+            }),
         }
     }
 
@@ -124,6 +158,15 @@ pub enum FormError {
     BadEncoding,
 }
 
+impl From<FormError> for PortalError {
+    fn from(e: FormError) -> PortalError {
+        match e {
+            FormError::NotForm => PortalError::NotForm,
+            FormError::BadEncoding => PortalError::BadEncoding,
+        }
+    }
+}
+
 impl Form {
     pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Form, FormError> {
         let ct = headers
@@ -167,75 +210,38 @@ pub const MAX_CODE: usize = 64;
 
 /// Answers a portal request.
 pub async fn handle(state: &State, req: PortalRequest) -> HttpResponse {
-    let tls = req.tls;
-    let response = dispatch(state, &req).await;
-    response.portal_headers(tls)
+    let response = match dispatch(state, &req).await {
+        Ok(response) => response,
+        Err(e) => e.respond(state, &req),
+    };
+    response.portal_headers(req.tls)
 }
 
-async fn dispatch(state: &State, req: &PortalRequest) -> HttpResponse {
+async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, PortalError> {
     let is_post = req.method == Method::POST;
     let is_get = req.method == Method::GET || req.method == Method::HEAD;
-    let Some(page) = PortalPage::from_path(&req.page) else {
-        return message(state, 404, "Not found", "There is no such page.", None);
-    };
+    let page = PortalPage::from_path(&req.page).ok_or(PortalError::NotFound)?;
     match page {
         PortalPage::Style if is_get => {
             // Like every portal response it is `no-store`: it is small, and one rule is simpler.
-            return HttpResponse::new(200, "text/css; charset=utf-8", STYLE_CSS);
+            return Ok(HttpResponse::new(200, "text/css; charset=utf-8", STYLE_CSS));
         }
-        PortalPage::Health if is_get => {
-            return match state.store.call(|s| s.ping()).await {
-                Ok(()) => HttpResponse::json(200, &serde_json::json!({"status": "ok"})),
-                Err(_) => HttpResponse::json(503, &serde_json::json!({"status": "unavailable"})),
-            };
-        }
-        PortalPage::Verify => return verify::verify(state, req).await,
-        PortalPage::Style | PortalPage::Health => {
-            return message(state, 404, "Not found", "There is no such page.", None);
-        }
+        PortalPage::Health if is_get => return Ok(health(state).await),
+        PortalPage::Verify => return Ok(verify::verify(state, req).await),
+        PortalPage::Style | PortalPage::Health => return Err(PortalError::NotFound),
         _ => {}
     }
     if !is_get && !is_post {
-        return message(
-            state,
-            405,
-            "Method not allowed",
-            "This page does not take that method.",
-            None,
-        )
-        .header("Allow", "GET, POST");
+        return Err(PortalError::MethodNotAllowed {
+            allow: "GET, POST",
+            text: "This page does not take that method.",
+        });
     }
 
     if is_post {
-        let form = match Form::parse(&req.headers, &req.body) {
-            Ok(f) => f,
-            Err(FormError::NotForm) => {
-                return message(
-                    state,
-                    415,
-                    "Unsupported form",
-                    "Forms must be sent as application/x-www-form-urlencoded.",
-                    None,
-                )
-            }
-            Err(FormError::BadEncoding) => {
-                return message(
-                    state,
-                    400,
-                    "Bad request",
-                    "The form was not valid UTF-8.",
-                    None,
-                )
-            }
-        };
+        let form = Form::parse(&req.headers, &req.body)?;
         if req.foreign_origin() || !csrf_ok(state, req, form.get("csrf")) {
-            return message(
-                state,
-                403,
-                "Form expired",
-                "This form was not sent from this site, or it has expired. Go back, reload the page and try again.",
-                Some(&format!("{}/login", state.prefix())),
-            );
+            return Err(PortalError::Csrf);
         }
         return match page {
             PortalPage::Login => login::post(state, req, &form).await,
@@ -244,32 +250,63 @@ async fn dispatch(state: &State, req: &PortalRequest) -> HttpResponse {
             PortalPage::TotpSetup => enrol::post_setup(state, req, &form).await,
             PortalPage::TotpDisable => enrol::post_disable(state, req, &form).await,
             PortalPage::RecoveryCodes => enrol::post_regenerate(state, req, &form).await,
-            PortalPage::Logout => account::logout(state, req).await,
-            _ => message(
-                state,
-                405,
-                "Method not allowed",
-                "This page does not take forms.",
-                None,
-            )
-            .header("Allow", "GET"),
+            PortalPage::Logout => Ok(account::logout(state, req).await),
+            _ => Err(PortalError::MethodNotAllowed {
+                allow: "GET",
+                text: "This page does not take forms.",
+            }),
         };
     }
     match page {
-        PortalPage::Login => login::get(state, req).await,
-        PortalPage::Totp => challenge::get_totp(state, req).await,
-        PortalPage::Recovery => challenge::get_recovery(state, req).await,
+        PortalPage::Login => Ok(login::get(state, req)),
+        PortalPage::Totp => Ok(challenge::get_totp(state, req)),
+        PortalPage::Recovery => Ok(challenge::get_recovery(state, req)),
         PortalPage::TotpSetup => enrol::get_setup(state, req).await,
         PortalPage::Account => account::get(state, req).await,
-        _ => message(
-            state,
-            405,
-            "Method not allowed",
-            "This page takes only forms.",
-            None,
-        )
-        .header("Allow", "POST"),
+        _ => Err(PortalError::MethodNotAllowed {
+            allow: "POST",
+            text: "This page takes only forms.",
+        }),
     }
+}
+
+/// `/health` for load balancers: 200 when the store answers a real read, else 503.
+async fn health(state: &State) -> HttpResponse {
+    match state.store.call(|s| s.ping()).await {
+        Ok(()) => HttpResponse::json(200, &serde_json::json!({"status": "ok"})),
+        Err(e) => {
+            tracing::warn!("health check: {e}");
+            HttpResponse::json(503, &serde_json::json!({"status": "unavailable"}))
+        }
+    }
+}
+
+/// Raises the request's `session` to `level` under a new id: the `Set-Cookie` value and the
+/// new session. A session that ended meanwhile (revoked, its user disabled or deleted) is not
+/// raised: the visitor signs in again.
+async fn raise(
+    state: &State,
+    req: &PortalRequest,
+    session: &ActiveSession,
+    level: Level,
+) -> Result<(String, Arc<ActiveSession>), PortalError> {
+    let raised = state
+        .sessions
+        .raise(session, level, &req.origin(), req.now)
+        .await;
+    let (value, new) = match raised {
+        Err(crate::store::StoreError::SessionGone) => {
+            return Err(PortalError::NotSignedIn {
+                here: PortalPage::Account.path().to_string(),
+            })
+        }
+        other => other.during(Task::SignIn)?,
+    };
+    let max_age = state.config.session.absolute_timeout.as_secs() as i64;
+    let cookie = state
+        .cookies
+        .set(&state.cookies.session, &value, Some(max_age));
+    Ok((cookie, new))
 }
 
 /// A form's token must match the one derived from the session, or from the pre-session
@@ -282,7 +319,7 @@ fn csrf_ok(state: &State, req: &PortalRequest, sent: &str) -> bool {
     if let Some(s) = &req.session {
         ok |= bool::from(sent.as_bytes().ct_eq(s.csrf_token().as_bytes()));
     }
-    if let Some(pre) = req.cookie(&state.names.csrf_cookie) {
+    if let Some(pre) = req.cookie(&state.cookies.csrf) {
         ok |= bool::from(sent.as_bytes().ct_eq(csrf_token(pre.as_bytes()).as_bytes()));
     }
     ok
@@ -294,14 +331,11 @@ fn csrf_for(state: &State, req: &PortalRequest) -> (String, Option<String>) {
     if let Some(s) = &req.session {
         return (s.csrf_token(), None);
     }
-    if let Some(pre) = req
-        .cookie(&state.names.csrf_cookie)
-        .filter(|v| v.len() == 43)
-    {
+    if let Some(pre) = req.cookie(&state.cookies.csrf).filter(|v| v.len() == 43) {
         return (csrf_token(pre.as_bytes()), None);
     }
     let fresh = crate::session::random_token();
-    let cookie = state.cookie(&state.names.csrf_cookie, &fresh, Some(3600));
+    let cookie = state.cookies.set(&state.cookies.csrf, &fresh, Some(3600));
     (csrf_token(fresh.as_bytes()), Some(cookie))
 }
 
@@ -414,27 +448,9 @@ pub fn message(
     )
 }
 
-/// The 503 page: something the page needs (the store, the hashing pool) did not answer.
-pub fn unavailable(state: &State, text: &str, link: Option<&str>) -> HttpResponse {
-    message(state, 503, "Unavailable", text, link)
-}
-
-/// The 429 page for a ban lasting until `until`.
-pub fn too_many(state: &State, now: i64, until: i64) -> HttpResponse {
-    let wait = (until - now).max(1);
-    let text = format!(
-        "Too many failed attempts. Try again in {}.",
-        humantime::format_duration(std::time::Duration::from_secs(wait as u64))
-    );
-    message(state, 429, "Too many attempts", &text, None).header("Retry-After", wait.to_string())
-}
-
 /// Redirects to the login page, keeping `rd`.
 fn to_login(state: &State, rd: &str) -> HttpResponse {
-    HttpResponse::redirect(
-        303,
-        &format!("{}/login?rd={}", state.prefix(), encode_query(rd)),
-    )
+    HttpResponse::redirect(303, &PortalPage::Login.url(state.prefix(), rd))
 }
 
 pub const STYLE_CSS: &str = include_str!("../../templates/style.css");

@@ -61,6 +61,11 @@ impl PortalPage {
         PAGES.into_iter().find(|p| p.path() == path)
     }
 
+    /// The page's URL under `prefix`.
+    pub fn at(self, prefix: &str) -> String {
+        format!("{prefix}{}", self.path())
+    }
+
     /// The page's URL under `prefix`, with `rd` to come back to.
     pub fn url(self, prefix: &str, rd: &str) -> String {
         format!("{prefix}{}?rd={}", self.path(), encode_query(rd))

@@ -29,6 +29,7 @@ use super::{host_is_ours, next_step, PortalRequest};
 use crate::http_response::HttpResponse;
 use crate::policy::{decide_strictest, Decision};
 use crate::routes::plain_host;
+use crate::session::identity_headers;
 use crate::State;
 
 /// The request the proxy in front is asking about.
@@ -136,9 +137,9 @@ pub async fn verify(state: &State, req: &PortalRequest) -> HttpResponse {
     match decision {
         Decision::Forward { identity } => {
             let mut r = plain(200, "ok");
-            let id = session.filter(|_| identity);
-            for (name, value) in state.identity_values(id) {
-                r = r.header(name, value);
+            let id = session.filter(|_| identity).map(|s| &*s.identity);
+            for (name, value) in identity_headers(&state.config.identity_headers, id) {
+                r = r.header(name.as_str(), value.unwrap_or(""));
             }
             return r;
         }

@@ -104,6 +104,16 @@ pub struct AuditEvent {
 }
 
 impl Store {
+    /// Appends one event off the request path; a failure is logged, never answered.
+    pub fn audit_later(&self, e: AuditEvent) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) = store.call(move |s| s.audit(&e)).await {
+                tracing::error!("audit write failed: {err}");
+            }
+        });
+    }
+
     /// Appends one event.
     pub fn audit(&self, e: &AuditEvent) -> Result<()> {
         self.write()?.execute(

@@ -61,7 +61,7 @@ async fn a_spray_from_many_ips_neither_lifts_a_ban_nor_locks_out_others_and_memo
             .collect::<Vec<_>>()
     );
 
-    let held = gw.state.regulator.held();
+    let held = gw.state.regulation.regulator().held();
     println!("spray of {SPRAY} IPs took {took:?}; the regulator holds {held} subjects");
     assert!(held <= MAX_COUNTED_SUBJECTS + MAX_CACHED_BANS, "{held}");
 
@@ -146,7 +146,7 @@ async fn a_flood_beyond_the_regulators_capacity_keeps_memory_bounded_and_bans_in
     // More subjects than the caches hold, counted and banned, straight into the regulator
     // (the HTTP spray above cannot reach 100 000 subjects in reasonable time).
     let now = portcullis::auth::unix_now();
-    let regulator = &gw.state.regulator;
+    let regulator = gw.state.regulation.regulator();
     let extra = 20_000;
     for i in 0..(MAX_COUNTED_SUBJECTS + extra) {
         regulator.record_failure(&format!("ip:flood-{i}"), now);

@@ -174,7 +174,7 @@ async fn signing_out_on_a_full_disk_ends_the_session_and_the_revocation_survives
     };
     let gw = gateway_with_database_in(disk.path(), "");
     gw.add_user("alice", &[]);
-    let name = gw.state.names.session_cookie.clone();
+    let name = gw.state.cookies.session.clone();
     let mut b = gw.browser();
     b.login(P, "alice", PASSWORD, "/")
         .await

@@ -1,0 +1,177 @@
+//! Regulation of attempts as the pages use it: which subjects an attempt counts against, one
+//! attempt at a time per subject, bans that hold across cache evictions, restarts and store
+//! outages.
+//!
+//! The counting itself is [`Regulator`]'s; this file joins it to the store (bans are
+//! persisted, and read back when the cache has no answer) and to the audit trail.
+
+use std::net::IpAddr;
+
+use super::throttle::Regulator;
+use super::Origin;
+use crate::config::RegulationConfig;
+use crate::store::{AuditKind, Store};
+
+/// An attempt was refused unchecked, or its failure started a ban: the subject is banned
+/// until `until` (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("banned until {until}")]
+pub struct Banned {
+    pub until: i64,
+}
+
+/// Failure counts and bans, in memory and in the store.
+#[derive(Debug)]
+pub struct Regulation {
+    regulator: Regulator,
+    store: Store,
+}
+
+/// An authentication attempt in progress: no other attempt on its subjects runs until it
+/// drops. Its outcome is told with [`Attempt::failed`] or [`Attempt::succeeded`].
+#[must_use = "the attempt ends when this is dropped"]
+pub struct Attempt<'a> {
+    regulation: &'a Regulation,
+    keys: Vec<String>,
+    _guards: Vec<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Regulation {
+    /// Counters for `cfg`, with the bans the store holds at `now` already known.
+    pub fn new(cfg: &RegulationConfig, store: Store, now: i64) -> Regulation {
+        let regulator = Regulator::new(cfg);
+        match store.active_bans(now) {
+            Ok(bans) => {
+                for b in bans {
+                    regulator.remember_ban(&b.key, b.until);
+                }
+            }
+            // Not fatal: a ban the cache misses is read from the store when it matters.
+            Err(e) => tracing::warn!("could not preload bans: {e}"),
+        }
+        Regulation { regulator, store }
+    }
+
+    pub fn regulator(&self) -> &Regulator {
+        &self.regulator
+    }
+
+    /// Subjects of a password attempt: the user named, then the client.
+    pub fn password_keys(username: &str, ip: IpAddr) -> Vec<String> {
+        vec![Regulator::user_key(username), Regulator::ip_key(ip)]
+    }
+
+    /// Subjects of a second-factor attempt: the user's second factor, then the client.
+    pub fn second_factor_keys(username: &str, ip: IpAddr) -> Vec<String> {
+        vec![
+            Regulator::second_factor_key(username),
+            Regulator::ip_key(ip),
+        ]
+    }
+
+    /// Starts an attempt on `keys` (the user's subject first): waits for attempts already in
+    /// progress on any of them, then checks the bans.
+    pub async fn begin(&self, keys: Vec<String>, now: i64) -> Result<Attempt<'_>, Banned> {
+        let guards = self.regulator.serialize(&keys).await;
+        match self.banned_until(&keys, now).await {
+            Some(until) => Err(Banned { until }),
+            None => Ok(Attempt {
+                regulation: self,
+                keys,
+                _guards: guards,
+            }),
+        }
+    }
+
+    /// The end of the latest active ban among `keys`: the cache first, then the outbox and
+    /// the store (so a ban evicted from the cache, set before a restart, or not yet written
+    /// still holds).
+    pub async fn banned_until(&self, keys: &[String], now: i64) -> Option<i64> {
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        if let Some(until) = self.regulator.banned_until(&refs, now) {
+            return Some(until);
+        }
+        if let Some((key, until)) = self.store.outbox().ban_until(keys, now) {
+            self.regulator.remember_ban(&key, until);
+            return Some(until);
+        }
+        let owned = keys.to_vec();
+        let found = self
+            .store
+            .call(move |s| {
+                let mut best: Option<(String, i64)> = None;
+                for k in owned {
+                    if let Some(until) = s.ban_until(&k, now)? {
+                        if best.as_ref().is_none_or(|(_, b)| until > *b) {
+                            best = Some((k, until));
+                        }
+                    }
+                }
+                Ok(best)
+            })
+            .await;
+        let (key, until) = match found {
+            Ok(found) => found?,
+            Err(e) => {
+                // The cache is the answer while the store is away.
+                tracing::warn!("could not read bans: {e}");
+                return None;
+            }
+        };
+        self.regulator.remember_ban(&key, until);
+        Some(until)
+    }
+
+    /// Records a ban in the store, or, when the store refuses it, in its outbox, from which
+    /// the maintenance loop writes it once the store accepts writes: a ban decided during an
+    /// outage still holds after a restart that follows it.
+    async fn persist_ban(&self, key: &str, until: i64) {
+        let outbox = self.store.outbox();
+        if outbox.refusing() {
+            outbox.ban(key, until);
+            return;
+        }
+        let k = key.to_string();
+        if let Err(e) = self.store.call(move |s| s.put_ban(&k, until)).await {
+            outbox.ban(key, until);
+            outbox.note_refused(&e);
+        }
+    }
+}
+
+impl Attempt<'_> {
+    /// The attempt failed: audited as `kind` with `detail`, counted against every subject.
+    /// `Err` when this failure starts a ban (which is persisted and audited).
+    pub async fn failed(
+        &self,
+        kind: AuditKind,
+        username: &str,
+        origin: &Origin<'_>,
+        now: i64,
+        detail: &str,
+    ) -> Result<(), Banned> {
+        let regulation = self.regulation;
+        let store = &regulation.store;
+        store.audit_later(origin.event(kind, Some(username), now, Some(detail.to_string())));
+        let mut banned = None;
+        for key in &self.keys {
+            if let Some(until) = regulation.regulator.record_failure(key, now) {
+                regulation.persist_ban(key, until).await;
+                let detail = Some(format!("{key} until {until}"));
+                store.audit_later(origin.event(AuditKind::Ban, Some(username), now, detail));
+                banned = banned.max(Some(until));
+            }
+        }
+        match banned {
+            Some(until) => Err(Banned { until }),
+            None => Ok(()),
+        }
+    }
+
+    /// The attempt succeeded: the user's counter starts again (the client's does not).
+    pub fn succeeded(&self) {
+        if let Some(user) = self.keys.first() {
+            self.regulation.regulator.reset(user);
+        }
+    }
+}
