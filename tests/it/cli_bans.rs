@@ -9,77 +9,14 @@ use crate::helpers::*;
 /// Three failures in five minutes ban for fifteen.
 const BAN_SECS: i64 = 900;
 
-/// A gateway that believes the loopback peer's `X-Forwarded-For` (so a test can play many
-/// client addresses) and bans at the third failure.
-fn gateway() -> TestGateway {
-    let dir = tempfile::tempdir().unwrap();
-    let upstream = spawn_upstream();
-    let text = format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-trusted_proxies = ["127.0.0.1/32"]
+/// The `[regulation]` of every gateway here (with [`TRUST_LOOPBACK`], so that a test can play
+/// many client addresses): a ban at the third failure.
+const BAN_AT_THE_THIRD: &str = "[regulation]\nmax_failures = 3\nwindow = \"5m\"\nban = \"15m\"";
 
-[storage]
-path = "{db}"
-key_file = "{key}"
-
-[session]
-secure = false
-
-[regulation]
-max_failures = 3
-window = "5m"
-ban = "15m"
-
-{apps}
-"#,
-        port = free_port(),
-        db = dir.path().join("portcullis.db").display(),
-        key = dir.path().join("portcullis.key").display(),
-        apps = standard_apps(upstream),
-    );
-    start(dir, upstream, text)
-}
-
-/// Signs in through the login page as if from client address `ip`; returns the POST's answer.
-async fn login_from(gw: &TestGateway, ip: &str, user: &str, password: &str) -> Page {
-    let mut b = gw.browser();
-    let page = b
-        .get_with(
-            &format!("{}/login?rd=%2F", gw.prefix()),
-            &[("X-Forwarded-For", ip)],
-        )
-        .await;
-    assert_eq!(page.status, 200, "login page: {}", page.body);
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("username", user),
-            ("password", password),
-            ("csrf", &page.field("csrf")),
-            ("rd", "/"),
-        ])
-        .finish();
-    let req = client_without_redirects()
-        .post(gw.portal("/login"))
-        .header("Origin", format!("http://{}", b.host))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header("X-Forwarded-For", ip)
-        .body(body);
-    b.send(req).await
-}
-
-/// Wrong passwords from `ip`, for `users` in turn, until the gateway answers 429.
-async fn fail_until_banned(gw: &TestGateway, ip: &str, users: &[&str]) {
-    for attempt in 0..10 {
-        let user = users[attempt % users.len()];
-        let r = login_from(gw, ip, user, "a wrong guess").await;
-        if r.status == 429 {
-            return;
-        }
-        assert_eq!(r.status, 200, "attempt {attempt}: {}", r.body);
-    }
-    panic!("no ban after 10 wrong passwords from {ip}");
+/// Wrong passwords from `ip`, for `users` in turn, until the gateway answers 429 (within ten).
+async fn ban(gw: &TestGateway, ip: &str, users: &[&str]) {
+    let (_, attempts) = fail_until_banned_as(gw, ip, users).await;
+    assert!(attempts <= 10, "no ban after 10 wrong passwords from {ip}");
 }
 
 /// Standard output of a command that must succeed.
@@ -148,10 +85,10 @@ fn row<'a>(table: &'a str, subject: &str) -> Option<&'a str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_ban_from_failed_sign_ins_is_listed_with_its_end_as_a_utc_date() {
-    let gw = gateway();
+    let gw = spawn_gateway_configured(TRUST_LOOPBACK, "", BAN_AT_THE_THIRD);
     gw.add_user("alice", &[]);
     assert_eq!(ok(&gw, &["bans", "list"]).trim(), "no active bans");
-    fail_until_banned(&gw, "203.0.113.7", &["alice"]).await;
+    ban(&gw, "203.0.113.7", &["alice"]).await;
 
     let table = ok(&gw, &["bans", "list"]);
     let bans = gw.store().active_bans(now() as i64).unwrap();
@@ -183,22 +120,31 @@ async fn a_ban_from_failed_sign_ins_is_listed_with_its_end_as_a_utc_date() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lifting_a_users_ban_lets_the_right_password_in_at_once() {
-    let gw = gateway();
+    let gw = spawn_gateway_configured(TRUST_LOOPBACK, "", BAN_AT_THE_THIRD);
     gw.add_user("alice", &[]);
     gw.add_user("bob", &[]);
-    fail_until_banned(&gw, "203.0.113.7", &["alice"]).await;
+    ban(&gw, "203.0.113.7", &["alice"]).await;
     // From another address, only the user's ban stands in the way.
-    let r = login_from(&gw, "203.0.113.8", "alice", PASSWORD).await;
+    let r = gw
+        .browser()
+        .login_from(gw.prefix(), "203.0.113.8", "alice", PASSWORD)
+        .await;
     assert_eq!(r.status, 429, "{}", r.body);
 
     let said = ok(&gw, &["bans", "lift", "Alice"]);
     assert!(said.contains("lifted the ban on alice"), "{said}");
     assert!(first_date_time(&said).is_some(), "{said}");
 
-    let r = login_from(&gw, "203.0.113.8", "alice", PASSWORD).await;
+    let r = gw
+        .browser()
+        .login_from(gw.prefix(), "203.0.113.8", "alice", PASSWORD)
+        .await;
     r.assert_redirect_to("/");
     // The address's own ban still holds: lifting a user lifts nothing else.
-    let r = login_from(&gw, "203.0.113.7", "bob", PASSWORD).await;
+    let r = gw
+        .browser()
+        .login_from(gw.prefix(), "203.0.113.7", "bob", PASSWORD)
+        .await;
     assert_eq!(r.status, 429, "{}", r.body);
     let table = ok(&gw, &["bans", "list"]);
     assert!(row(&table, "alice").is_none(), "{table}");
@@ -209,41 +155,53 @@ async fn lifting_a_users_ban_lets_the_right_password_in_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lifting_an_addresss_ban_lets_it_sign_in_at_once() {
-    let gw = gateway();
+    let gw = spawn_gateway_configured(TRUST_LOOPBACK, "", BAN_AT_THE_THIRD);
     gw.add_user("alice", &[]);
-    fail_until_banned(&gw, "203.0.113.20", &["victim1", "victim2", "victim3"]).await;
-    let r = login_from(&gw, "203.0.113.20", "alice", PASSWORD).await;
+    ban(&gw, "203.0.113.20", &["victim1", "victim2", "victim3"]).await;
+    let r = gw
+        .browser()
+        .login_from(gw.prefix(), "203.0.113.20", "alice", PASSWORD)
+        .await;
     assert_eq!(r.status, 429, "{}", r.body);
 
     let said = ok(&gw, &["bans", "lift", "203.0.113.20"]);
     assert!(said.contains("203.0.113.20"), "{said}");
-    let r = login_from(&gw, "203.0.113.20", "alice", PASSWORD).await;
+    let r = gw
+        .browser()
+        .login_from(gw.prefix(), "203.0.113.20", "alice", PASSWORD)
+        .await;
     r.assert_redirect_to("/");
     assert_eq!(ok(&gw, &["bans", "list"]).trim(), "no active bans");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn any_address_of_a_banned_ipv6_slash_64_lifts_its_ban() {
-    let gw = gateway();
+    let gw = spawn_gateway_configured(TRUST_LOOPBACK, "", BAN_AT_THE_THIRD);
     gw.add_user("alice", &[]);
-    fail_until_banned(&gw, "2001:db8:1:2::7", &["victim1", "victim2", "victim3"]).await;
+    ban(&gw, "2001:db8:1:2::7", &["victim1", "victim2", "victim3"]).await;
     // The whole /64 is banned.
-    let r = login_from(&gw, "2001:db8:1:2::8", "alice", PASSWORD).await;
+    let r = gw
+        .browser()
+        .login_from(gw.prefix(), "2001:db8:1:2::8", "alice", PASSWORD)
+        .await;
     assert_eq!(r.status, 429, "{}", r.body);
     let table = ok(&gw, &["bans", "list"]);
     let line = row(&table, "2001:db8:1:2::/64").unwrap_or_else(|| panic!("{table}"));
     assert!(first_date_time(line).is_some(), "{line}");
 
     ok(&gw, &["bans", "lift", "2001:db8:1:2:ffff::99"]);
-    let r = login_from(&gw, "2001:db8:1:2::7", "alice", PASSWORD).await;
+    let r = gw
+        .browser()
+        .login_from(gw.prefix(), "2001:db8:1:2::7", "alice", PASSWORD)
+        .await;
     r.assert_redirect_to("/");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lifting_what_is_not_banned_fails_with_one_line() {
-    let gw = gateway();
+    let gw = spawn_gateway_configured(TRUST_LOOPBACK, "", BAN_AT_THE_THIRD);
     gw.add_user("alice", &[]);
-    fail_until_banned(&gw, "203.0.113.7", &["alice"]).await;
+    ban(&gw, "203.0.113.7", &["alice"]).await;
     for (subject, why) in [
         ("bob", "no active ban on user `bob`"),
         ("198.51.100.1", "no active ban on address 198.51.100.1"),
@@ -261,19 +219,13 @@ async fn lifting_what_is_not_banned_fails_with_one_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn audit_shows_dates_and_no_unix_seconds() {
-    let gw = gateway();
+    let gw = spawn_gateway_configured(TRUST_LOOPBACK, "", BAN_AT_THE_THIRD);
     gw.add_user("alice", &[]);
-    fail_until_banned(&gw, "203.0.113.7", &["alice"]).await;
+    ban(&gw, "203.0.113.7", &["alice"]).await;
     ok(&gw, &["bans", "lift", "alice"]);
     // The gateway writes its rows off the request path.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let table = loop {
-        let table = ok(&gw, &["audit", "--limit", "100"]);
-        if table.lines().any(|l| l.contains(" ban ")) || std::time::Instant::now() > deadline {
-            break table;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    audit_until(&gw, |rows| rows.iter().any(|e| e.event == "ban")).await;
+    let table = ok(&gw, &["audit", "--limit", "100"]);
     for event in ["login_failure", " ban ", "ban_lifted"] {
         let line = table
             .lines()

@@ -130,6 +130,12 @@ async fn unknown_disabled_and_wrong_password_logins_get_the_same_answer() {
             .body
             .replace(&format!("value=\"{user}\""), "value=\"USER\"");
         let cookies = r.set_cookies();
+        assert!(
+            r.body.contains(WRONG_LOGIN),
+            "{user}/{password}: {}",
+            r.body
+        );
+        assert_eq!(b.session_cookie(), None, "{user}/{password}");
         answers.push((user, password, r.status, body, cookies));
     }
     let (_, _, status, body, cookies) = &answers[0];

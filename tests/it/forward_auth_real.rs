@@ -127,19 +127,8 @@ async fn strict_whoami(
 fn spawn_forward_auth_gateway() -> TestGateway {
     let dir = tempfile::tempdir().unwrap();
     let upstream = spawn_app();
-    let text = format!(
+    let apps = format!(
         r#"
-[server]
-listen = "127.0.0.1:{port}"
-trusted_proxies = ["127.0.0.1/32"]
-
-[storage]
-path = "{db}"
-key_file = "{key}"
-
-[session]
-secure = false
-
 [[apps]]
 name = "app"
 hosts = ["app.localhost"]
@@ -163,11 +152,9 @@ policy = "two_factor"
 paths = ["/team/**"]
 policy = "one_factor"
 groups = ["admins"]
-"#,
-        port = free_port(),
-        db = dir.path().join("portcullis.db").display(),
-        key = dir.path().join("portcullis.key").display(),
+"#
     );
+    let text = gateway_config(dir.path(), dir.path(), TRUST_LOOPBACK, "", &apps);
     let gw = start(dir, upstream, text);
     gw.add_user("alice", &["staff"]);
     gw
@@ -439,12 +426,6 @@ fn assert_no_spoofed_identity(echo: &Echo) {
     }
 }
 
-/// The session cookie the browser holds.
-fn session_cookie(b: &Browser) -> String {
-    b.cookie("portcullis_session")
-        .expect("signed in: a session cookie")
-}
-
 /// One upgrade through the proxy with `cookie`: the head of the answer, and the bytes that
 /// came back after it.
 fn websocket_round_trip(addr: SocketAddr, host: &str, cookie: &str) -> (String, Vec<u8>) {
@@ -539,7 +520,7 @@ async fn walk_through(proxy: &ProxyProcess) {
     let landing = resolve(&origin, r.location());
     assert_eq!(landing.host_str(), Some("app.localhost"), "{name}");
     assert_eq!(&landing[url::Position::BeforePath..], "/private/x?a=1&b=2");
-    let cookie = session_cookie(&b);
+    let cookie = b.session_cookie().expect("signed in: a session cookie");
 
     // Signed in: the app sees alice, once, with every spoofed spelling gone.
     let r = raw_request(

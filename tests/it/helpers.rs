@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,9 +127,8 @@ pub fn spawn_gateway_configured(server: &str, session: &str, rest: &str) -> Test
     })
 }
 
-/// Starts a gateway whose config is `[server]` (a free loopback port, then the lines
-/// `server`), `[storage]` in a fresh directory, `[session]` (`secure = false` unless `session`
-/// sets `secure`, then the lines `session`), and `sections(upstream)` as the rest of the file.
+/// Starts a gateway in front of the whoami upstream on a [`gateway_config`] (database and key
+/// file in a fresh directory) with `sections(upstream)` as the rest of the file.
 pub fn spawn_gateway_from(
     server: &str,
     session: &str,
@@ -137,13 +136,27 @@ pub fn spawn_gateway_from(
 ) -> TestGateway {
     let dir = tempfile::tempdir().unwrap();
     let upstream = spawn_upstream();
+    let text = gateway_config(dir.path(), dir.path(), server, session, &sections(upstream));
+    start(dir, upstream, text)
+}
+
+/// A config: `[server]` (a free loopback port, then the lines `server`), `[storage]` (the
+/// database in `db_dir`, the key file in `dir`), `[session]` (`secure = false` unless `session`
+/// sets `secure`, then the lines `session`), and `sections` as the rest of the file.
+pub fn gateway_config(
+    dir: &Path,
+    db_dir: &Path,
+    server: &str,
+    session: &str,
+    sections: &str,
+) -> String {
     let port = free_port();
     let secure = if session.contains("secure") {
         ""
     } else {
         "secure = false"
     };
-    let text = format!(
+    format!(
         r#"
 [server]
 listen = "127.0.0.1:{port}"
@@ -159,11 +172,9 @@ key_file = "{key}"
 
 {sections}
 "#,
-        db = dir.path().join("portcullis.db").display(),
-        key = dir.path().join("portcullis.key").display(),
-        sections = sections(upstream),
-    );
-    start(dir, upstream, text)
+        db = db_dir.join("portcullis.db").display(),
+        key = dir.join("portcullis.key").display(),
+    )
 }
 
 /// Starts a gateway from a complete config text (written into `dir`).
@@ -673,9 +684,15 @@ pub fn assert_banned(page: &Page, ban_secs: u64) -> u64 {
 /// Wrong passwords for `user` from `ip` (through the trusted proxy) until the gateway answers
 /// 429; returns that answer and the number of attempts it took (at most 20).
 pub async fn fail_until_banned(gw: &TestGateway, ip: &str, user: &str) -> (Page, usize) {
+    fail_until_banned_as(gw, ip, &[user]).await
+}
+
+/// [`fail_until_banned`] for `users` in turn.
+pub async fn fail_until_banned_as(gw: &TestGateway, ip: &str, users: &[&str]) -> (Page, usize) {
     let mut b = gw.browser();
     let p = gw.prefix().to_string();
     for attempt in 1..=20 {
+        let user = users[(attempt - 1) % users.len()];
         let r = b.login_from(&p, ip, user, "wrong password").await;
         if r.status == 429 {
             return (r, attempt);
@@ -683,7 +700,7 @@ pub async fn fail_until_banned(gw: &TestGateway, ip: &str, user: &str) -> (Page,
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(r.body.contains(WRONG_LOGIN), "{}", r.body);
     }
-    panic!("no ban after 20 wrong passwords");
+    panic!("no ban after 20 wrong passwords from {ip}");
 }
 
 /// Polls the audit trail (written off the request path, by spawned tasks) until `done` holds;
@@ -703,11 +720,23 @@ pub async fn audit_until(
     }
 }
 
+/// Whether audit row `e` is of `event` and names `user`.
+fn is_row(e: &AuditEvent, event: &str, user: &str) -> bool {
+    e.event == event && e.username.as_deref() == Some(user)
+}
+
 /// How many audit rows of `event` name `user`.
 pub fn count_rows(rows: &[AuditEvent], event: &str, user: &str) -> usize {
-    rows.iter()
-        .filter(|e| e.event == event && e.username.as_deref() == Some(user))
-        .count()
+    rows.iter().filter(|e| is_row(e, event, user)).count()
+}
+
+/// The audit rows of `event` that name `user`, once there is at least one (at most 5 s).
+pub async fn audit_rows(gw: &TestGateway, event: &str, user: &str) -> Vec<AuditEvent> {
+    audit_until(gw, |rows| count_rows(rows, event, user) > 0)
+        .await
+        .into_iter()
+        .filter(|e| is_row(e, event, user))
+        .collect()
 }
 
 /// RFC 6238 written out independently of the gateway (HMAC-SHA1 from the `hmac` and `sha1`

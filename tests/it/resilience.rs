@@ -7,45 +7,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use portcullis::config::Config;
+
 use crate::helpers::*;
 
 const P: &str = "/.portcullis";
-
-/// A gateway with `[server]` extras, `[session]` extras and the standard apps.
-fn gateway(server: &str, session: &str) -> TestGateway {
-    gateway_with_apps(server, session, standard_apps)
-}
-
-fn gateway_with_apps(
-    server: &str,
-    session: &str,
-    apps: impl FnOnce(SocketAddr) -> String,
-) -> TestGateway {
-    let dir = tempfile::tempdir().unwrap();
-    let upstream = spawn_upstream();
-    let port = free_port();
-    let text = format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-{server}
-
-[storage]
-path = "{db}"
-key_file = "{key}"
-
-[session]
-secure = false
-{session}
-
-{apps}
-"#,
-        db = dir.path().join("portcullis.db").display(),
-        key = dir.path().join("portcullis.key").display(),
-        apps = apps(upstream),
-    );
-    start(dir, upstream, text)
-}
 
 /// Whether the peer closed `s` within `within` (reading until EOF or a reset).
 fn closed_within(s: &mut TcpStream, within: Duration) -> Option<Duration> {
@@ -91,7 +57,7 @@ fn timed_get(addr: SocketAddr, path: &str) -> (u16, Duration) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_head_that_does_not_arrive_whole_in_time_is_closed_however_it_is_dribbled() {
-    let gw = gateway(r#"header_timeout = "2s""#, "");
+    let gw = spawn_gateway_configured(r#"header_timeout = "2s""#, "", "");
     let mut slow = TcpStream::connect(gw.addr).unwrap();
     let started = Instant::now();
     // One byte every 300 ms: each read is quick, the head as a whole is not.
@@ -120,7 +86,7 @@ async fn a_head_that_does_not_arrive_whole_in_time_is_closed_however_it_is_dribb
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idle_keepalive_connection_closes_at_keepalive_timeout() {
-    let gw = gateway(r#"keepalive_timeout = "2s""#, "");
+    let gw = spawn_gateway_configured(r#"keepalive_timeout = "2s""#, "", "");
     let mut s = TcpStream::connect(gw.addr).unwrap();
     write!(s, "GET /public/x HTTP/1.1\r\nHost: app.test\r\n\r\n").unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -136,7 +102,7 @@ async fn an_idle_keepalive_connection_closes_at_keepalive_timeout() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_that_stops_flowing_ends_the_request() {
-    let gw = gateway(r#"body_timeout = "1s""#, "");
+    let gw = spawn_gateway_configured(r#"body_timeout = "1s""#, "", "");
     let mut s = TcpStream::connect(gw.addr).unwrap();
     write!(
         s,
@@ -189,7 +155,7 @@ fn silent_upstream() -> (SocketAddr, std::thread::JoinHandle<()>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_silent_upstream_gets_the_client_a_504_and_other_apps_keep_serving() {
     let (silent, _thread) = silent_upstream();
-    let gw = gateway_with_apps("", "", |up| {
+    let gw = spawn_gateway_from("", "", |up| {
         format!(
             r#"
 [[apps]]
@@ -341,7 +307,7 @@ async fn a_websocket_closes_within_a_second_of_a_cli_revocation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_websocket_closes_when_its_session_expires() {
-    let gw = gateway("", r#"absolute_timeout = "3s""#);
+    let gw = spawn_gateway_configured("", r#"absolute_timeout = "3s""#, "");
     let (_b, cookie) = signed_in_cookie(&gw, "alice").await;
     let signed_in = Instant::now();
     let mut ws = websocket(gw.addr, "/kernel/ws", &cookie);
@@ -396,34 +362,18 @@ fn serve_with_file_limit(config: &std::path::Path, files: u64) -> GatewayProcess
 async fn a_normal_client_is_served_at_once_during_a_slowloris() {
     let dir = tempfile::tempdir().unwrap();
     let upstream = spawn_upstream();
-    let port = free_port();
     let config = dir.path().join("portcullis.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:{port}"
-header_timeout = "30s"
-
-[storage]
-path = "{db}"
-key_file = "{key}"
-
-[session]
-secure = false
-
-{apps}
-"#,
-            db = dir.path().join("portcullis.db").display(),
-            key = dir.path().join("portcullis.key").display(),
-            apps = standard_apps(upstream),
-        ),
-    )
-    .unwrap();
+    let text = gateway_config(
+        dir.path(),
+        dir.path(),
+        r#"header_timeout = "30s""#,
+        "",
+        &standard_apps(upstream),
+    );
+    std::fs::write(&config, text).unwrap();
+    let addr = Config::load(&config).unwrap().server.listen[0];
     // 256 files: the gateway derives a limit of 96 connections from it.
     let _gateway = serve_with_file_limit(&config, 256);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(addr).is_err() {
         assert!(Instant::now() < deadline, "the gateway did not start");

@@ -93,27 +93,8 @@ impl Drop for Tmpfs {
 fn gateway_with_database_in(db_dir: &Path, extra: &str) -> TestGateway {
     let dir = tempfile::tempdir().unwrap();
     let upstream = spawn_upstream();
-    let text = format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-
-[storage]
-path = "{db}"
-key_file = "{key}"
-
-[session]
-secure = false
-
-{extra}
-
-{apps}
-"#,
-        port = free_port(),
-        db = db_dir.join("portcullis.db").display(),
-        key = dir.path().join("portcullis.key").display(),
-        apps = standard_apps(upstream),
-    );
+    let sections = format!("{extra}\n\n{}", standard_apps(upstream));
+    let text = gateway_config(dir.path(), db_dir, "", "", &sections);
     start(dir, upstream, text)
 }
 

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portcullis::config::Config;
-use portcullis::store::AuditEvent;
 use portcullis::Gateway;
 
 use crate::helpers::*;
@@ -47,28 +46,8 @@ fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// A gateway whose regulation tolerates many failures (for tests that fail on purpose).
-fn lenient_gateway() -> TestGateway {
-    spawn_gateway_with(|up| format!("[regulation]\nmax_failures = 100\n\n{}", standard_apps(up)))
-}
-
-/// Audit rows, polled briefly because the gateway writes them off the request path.
-async fn wait_for_audit(gw: &TestGateway, event: &str, user: &str) -> Vec<AuditEvent> {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let found: Vec<AuditEvent> = gw
-            .store()
-            .audit_events(None, 500)
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.event == event && e.username.as_deref() == Some(user))
-            .collect();
-        if !found.is_empty() || Instant::now() > deadline {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+/// The `[regulation]` of tests that fail on purpose: it tolerates many failures.
+const LENIENT: &str = "[regulation]\nmax_failures = 100";
 
 /// Signs in with the password (user has TOTP): asserts the `303` to the TOTP challenge.
 async fn password_step(gw: &TestGateway, user: &str, rd: &str) -> Browser {
@@ -158,19 +137,6 @@ async fn account(gw: &TestGateway, b: &mut Browser) -> (String, Option<i64>, Pag
             .unwrap()
     });
     (state, left, page)
-}
-
-/// A six-digit code that is none of the codes of the steps around now.
-fn wrong_code(secret: &str) -> String {
-    let t = now();
-    let near: Vec<String> = [t - 60, t - 30, t, t + 30, t + 60]
-        .iter()
-        .map(|&at| external_totp(secret, at))
-        .collect();
-    (0..10)
-        .map(|d| d.to_string().repeat(6))
-        .find(|c| !near.contains(c))
-        .unwrap()
 }
 
 /// Runs the binary with `-c config ARGS`; kills it (it is ours) when it outlives `limit`.
@@ -491,7 +457,7 @@ async fn a_totp_code_is_accepted_once_and_refused_when_replayed() {
     let confirming = external_totp(&e.secret_base32, e.last_code_time);
     let r = submit_totp(&gw, &mut second, &confirming, "/").await;
     assert!(r.body.contains("already used"), "{}", r.body);
-    let failures = wait_for_audit(&gw, "totp_failure", "alice").await;
+    let failures = audit_rows(&gw, "totp_failure", "alice").await;
     assert!(
         failures
             .iter()
@@ -502,7 +468,7 @@ async fn a_totp_code_is_accepted_once_and_refused_when_replayed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_totp_code_sent_by_several_sessions_at_once_works_exactly_once() {
-    let gw = lenient_gateway();
+    let gw = spawn_gateway_configured("", "", LENIENT);
     gw.add_user("alice", &[]);
     let e = enrol(&gw, "alice").await;
     let (code, _) = fresh_code(&e.secret_base32, e.last_code_time).await;
@@ -655,9 +621,7 @@ async fn totp_is_turned_off_with_a_current_code_or_a_recovery_code_and_not_with_
     );
     assert!(gw.store().totp(alice).unwrap().is_none());
     assert_eq!(gw.store().recovery_codes_left(alice).unwrap(), 0);
-    assert!(!wait_for_audit(&gw, "totp_disabled", "alice")
-        .await
-        .is_empty());
+    assert!(!audit_rows(&gw, "totp_disabled", "alice").await.is_empty());
     // Now a one-factor user without TOTP: a two-factor route asks for enrolment again.
     e.browser
         .get("/secure/x")
@@ -685,7 +649,7 @@ async fn totp_is_turned_off_with_a_current_code_or_a_recovery_code_and_not_with_
     assert_eq!(state, "off");
     assert!(gw.store().totp(bob).unwrap().is_none());
     assert_eq!(gw.store().recovery_codes_left(bob).unwrap(), 0);
-    assert!(!wait_for_audit(&gw, "totp_disabled", "bob").await.is_empty());
+    assert!(!audit_rows(&gw, "totp_disabled", "bob").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -723,7 +687,7 @@ async fn reset_2fa_from_the_command_line_removes_totp_and_codes_and_ends_session
     assert!(store.totp_pending(alice).unwrap().is_none());
     assert_eq!(store.recovery_codes_left(alice).unwrap(), 0);
     assert!(store.list_sessions(Some("alice")).unwrap().is_empty());
-    assert!(!wait_for_audit(&gw, "second_factor_reset", "alice")
+    assert!(!audit_rows(&gw, "second_factor_reset", "alice")
         .await
         .is_empty());
 
@@ -883,7 +847,7 @@ async fn second_factor_events_are_in_the_audit_trail() {
         "second_factor_success",
         "totp_disabled",
     ] {
-        let rows = wait_for_audit(&gw, event, "alice").await;
+        let rows = audit_rows(&gw, event, "alice").await;
         assert!(!rows.is_empty(), "no {event} row");
         assert!(
             rows.iter()
@@ -891,7 +855,7 @@ async fn second_factor_events_are_in_the_audit_trail() {
             "{rows:?}"
         );
     }
-    let success = wait_for_audit(&gw, "second_factor_success", "alice").await;
+    let success = audit_rows(&gw, "second_factor_success", "alice").await;
     assert_eq!(success[0].detail.as_deref(), Some("totp"));
 
     // The command line shows the same rows, and no row carries a code.
@@ -970,7 +934,7 @@ async fn recovery_codes_are_typed_any_way_work_once_and_the_account_counts_them(
     assert_eq!(left, Some(9));
     assert!(page.body.contains("Recovery codes left"));
     assert!(!page.body.contains("class=\"warning\""), "{}", page.body);
-    assert!(!wait_for_audit(&gw, "recovery_code_used", "alice")
+    assert!(!audit_rows(&gw, "recovery_code_used", "alice")
         .await
         .is_empty());
 
@@ -1038,7 +1002,7 @@ async fn recovery_codes_are_typed_any_way_work_once_and_the_account_counts_them(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_recovery_code_sent_by_twelve_sessions_at_once_works_exactly_once() {
-    let gw = lenient_gateway();
+    let gw = spawn_gateway_configured("", "", LENIENT);
     let alice = gw.add_user("alice", &[]);
     let p = gw.prefix().to_string();
     let e = enrol(&gw, "alice").await;
@@ -1089,7 +1053,7 @@ async fn the_same_recovery_code_sent_by_twelve_sessions_at_once_works_exactly_on
 
 #[tokio::test(flavor = "multi_thread")]
 async fn regenerating_recovery_codes_shows_a_new_set_once_and_retires_every_old_code() {
-    let gw = lenient_gateway();
+    let gw = spawn_gateway_configured("", "", LENIENT);
     let alice = gw.add_user("alice", &[]);
     let p = gw.prefix().to_string();
     let mut e = enrol(&gw, "alice").await;
@@ -1135,7 +1099,7 @@ async fn regenerating_recovery_codes_shows_a_new_set_once_and_retires_every_old_
     // Shown once: not on the account page.
     let (_, _, page) = account(&gw, &mut e.browser).await;
     assert!(new_codes.iter().all(|c| !page.body.contains(c.as_str())));
-    let rows = wait_for_audit(&gw, "recovery_codes_regenerated", "alice").await;
+    let rows = audit_rows(&gw, "recovery_codes_regenerated", "alice").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
 
     // Every old code is refused.
