@@ -6,7 +6,8 @@
 //! cache through a Unix socket beside the database (`<db>.control`, mode 0600), so revocation
 //! takes effect at once. As a second path, the store's generation counter is polled every
 //! second, which covers a gateway that could not bind the socket. A ban an operator lifts is
-//! sent the same way ([`ControlMessage::LiftBan`]), so the gateway forgets its cached copy.
+//! sent the same way ([`ControlMessage::LiftBan`]), so the gateway forgets its cached copy,
+//! and so is `portcullis reload` ([`ControlMessage::Reload`]), answered with the outcome.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,16 +19,18 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 
 use crate::auth::unix_now;
+use crate::lifecycle::Reloader;
 use crate::State;
 
 /// The background service.
 pub struct Maintenance {
     state: Arc<State>,
+    reloader: Arc<Reloader>,
 }
 
 impl Maintenance {
-    pub fn new(state: Arc<State>) -> Maintenance {
-        Maintenance { state }
+    pub fn new(state: Arc<State>, reloader: Arc<Reloader>) -> Maintenance {
+        Maintenance { state, reloader }
     }
 
     async fn tick(&self, counter: u64, generation: &mut Option<i64>) {
@@ -51,7 +54,7 @@ impl Maintenance {
             }
         }
         if counter.is_multiple_of(60) {
-            let idle = state.config.session.idle_timeout.as_secs() as i64;
+            let idle = state.config().session.idle_timeout.as_secs() as i64;
             let now = unix_now();
             let swept = state
                 .store
@@ -71,7 +74,7 @@ impl Maintenance {
 #[async_trait]
 impl BackgroundService for Maintenance {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let path = control_socket_path(&self.state.config);
+        let path = control_socket_path(&self.state.config());
         let listener = bind_control(&path);
         let mut interval = tokio::time::interval(Duration::from_secs(1));
         let mut generation = None;
@@ -86,7 +89,8 @@ impl BackgroundService for Maintenance {
                 conn = accept(listener.as_ref()) => {
                     if let Some(stream) = conn {
                         let state = Arc::clone(&self.state);
-                        tokio::spawn(async move { serve_control(state, stream).await });
+                        let reloader = Arc::clone(&self.reloader);
+                        tokio::spawn(async move { serve_control(state, reloader, stream).await });
                     }
                 }
             }
@@ -146,6 +150,8 @@ fn bind_control(path: &std::path::Path) -> Option<UnixListener> {
 pub enum ControlMessage<'a> {
     /// Sessions changed in the store: drop every cached one.
     InvalidateSessions,
+    /// Re-read the configuration file; the answer is `ok` or the reason it was refused.
+    Reload,
     /// An operator lifted the ban on this regulation key: forget it and its failures.
     LiftBan(&'a str),
 }
@@ -155,6 +161,7 @@ impl ControlMessage<'_> {
     fn line(&self) -> String {
         match self {
             ControlMessage::InvalidateSessions => "invalidate\n".to_string(),
+            ControlMessage::Reload => "reload\n".to_string(),
             ControlMessage::LiftBan(key) => format!("lift-ban {}\n", hex::encode(key)),
         }
     }
@@ -166,12 +173,20 @@ fn lifted_key(line: &str) -> Option<String> {
     String::from_utf8(hex::decode(hexed.trim()).ok()?).ok()
 }
 
-async fn serve_control(state: Arc<State>, stream: tokio::net::UnixStream) {
+async fn serve_control(state: Arc<State>, reloader: Arc<Reloader>, stream: tokio::net::UnixStream) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     let line = tokio::time::timeout(Duration::from_secs(2), lines.next_line()).await;
     if let Ok(Ok(Some(line))) = line {
-        if line.trim() == "invalidate" {
+        if line.trim() == "reload" {
+            let answer = match reloader.reload() {
+                Ok(restart) if restart.is_empty() => "ok\n".to_string(),
+                Ok(restart) => format!("ok; needs a restart: {}\n", restart.join(", ")),
+                // One line: the error names file:line:col first.
+                Err(e) => format!("refused: {}\n", e.to_string().replace('\n', " | ")),
+            };
+            let _ = write.write_all(answer.as_bytes()).await;
+        } else if line.trim() == "invalidate" {
             state.sessions.invalidate_all();
             let _ = write.write_all(b"ok\n").await;
         } else if let Some(key) = lifted_key(&line) {
@@ -187,17 +202,23 @@ async fn serve_control(state: Arc<State>, stream: tokio::net::UnixStream) {
 /// Sends `message` to a gateway listening on the control socket at `path`, if any; waits
 /// briefly for its answer and returns whether it acknowledged.
 pub fn tell_gateway(path: &std::path::Path, message: &ControlMessage) -> bool {
+    ask_gateway(path, message).is_some_and(|answer| answer == "ok")
+}
+
+/// Sends `message` to a gateway listening on the control socket at `path` and returns its
+/// one-line answer; `None` when no gateway answered.
+pub fn ask_gateway(path: &std::path::Path, message: &ControlMessage) -> Option<String> {
     use std::io::{BufRead, Write};
-    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(path) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(message.line().as_bytes()).is_err() {
-        return false;
-    }
+    let mut stream = std::os::unix::net::UnixStream::connect(path).ok()?;
+    // A reload reads and checks the whole file: give it longer than a cache drop.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    stream.write_all(message.line().as_bytes()).ok()?;
     let mut answer = String::new();
-    let _ = std::io::BufReader::new(stream).read_line(&mut answer);
-    answer.trim() == "ok"
+    std::io::BufReader::new(stream)
+        .read_line(&mut answer)
+        .ok()?;
+    let answer = answer.trim();
+    (!answer.is_empty()).then(|| answer.to_string())
 }
 
 /// Where the command line tells a running gateway that sessions changed.

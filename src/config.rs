@@ -62,6 +62,8 @@ struct FileConfig {
     #[serde(default)]
     identity_headers: FileIdentityHeaders,
     #[serde(default)]
+    log: FileLog,
+    #[serde(default)]
     apps: Vec<FileApp>,
 }
 
@@ -101,6 +103,13 @@ struct FileServer {
     /// Connections held at once; 0: derived from the open-file limit.
     #[serde(default)]
     max_connections: usize,
+    /// At SIGTERM, requests in flight have this long to finish.
+    #[serde(default = "default_grace_period", with = "humantime_serde")]
+    grace_period: Duration,
+}
+
+fn default_grace_period() -> Duration {
+    Duration::from_secs(30)
 }
 
 fn default_header_timeout() -> Duration {
@@ -132,6 +141,7 @@ impl Default for FileServer {
             keepalive_timeout: default_keepalive_timeout(),
             body_timeout: default_body_timeout(),
             max_connections: 0,
+            grace_period: default_grace_period(),
         }
     }
 }
@@ -280,6 +290,24 @@ impl Default for FileRegulation {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+struct FileLog {
+    format: Spanned<String>,
+    level: Spanned<String>,
+    access: bool,
+}
+
+impl Default for FileLog {
+    fn default() -> Self {
+        FileLog {
+            format: Spanned::new(0..0, "text".into()),
+            level: Spanned::new(0..0, "info".into()),
+            access: false,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 struct FileIdentityHeaders {
     user: Spanned<String>,
     email: Spanned<String>,
@@ -358,7 +386,18 @@ pub struct Config {
     pub recovery_codes: RecoveryCodesConfig,
     pub regulation: RegulationConfig,
     pub identity_headers: IdentityHeaders,
+    pub log: LogConfig,
     pub router: Router,
+}
+
+/// `[log]`: how the gateway's own log is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub json: bool,
+    /// A `tracing` filter directive (`info`, `debug`, `warn,portcullis=debug`).
+    pub level: String,
+    /// One line per request (target `access`).
+    pub access: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -378,6 +417,8 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// Connections held at once; 0: derived at start from the open-file limit.
     pub max_connections: usize,
+    /// At SIGTERM, requests in flight have this long to finish.
+    pub grace_period: Duration,
     pub upstream_ca_file: Option<PathBuf>,
 }
 
@@ -394,7 +435,7 @@ pub struct StorageConfig {
     pub key_file: PathBuf,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
     pub cookie_name: String,
     pub cookie_domain: Option<String>,
@@ -404,7 +445,7 @@ pub struct SessionConfig {
     pub pending_timeout: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotpConfig {
     pub issuer: String,
     pub algorithm: TotpAlgorithm,
@@ -413,7 +454,7 @@ pub struct TotpConfig {
     pub skew: u8,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryCodesConfig {
     pub count: usize,
 }
@@ -529,6 +570,7 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         recovery_codes: compile_recovery_codes(file.recovery_codes, loc)?,
         regulation: compile_regulation(file.regulation, loc)?,
         identity_headers: compile_identity_headers(file.identity_headers, loc)?,
+        log: compile_log(file.log, loc)?,
         router: Router::new(compile_apps(file.apps, loc)?),
         server,
     })
@@ -626,6 +668,7 @@ fn compile_server(server: FileServer, loc: &Locator<'_>) -> Result<ServerConfig,
         keepalive_timeout: server.keepalive_timeout,
         body_timeout: server.body_timeout,
         max_connections: server.max_connections,
+        grace_period: server.grace_period,
     })
 }
 
@@ -721,6 +764,39 @@ fn compile_regulation(
         max_failures: r.max_failures.into_inner(),
         window: r.window,
         ban: r.ban,
+    })
+}
+
+/// `[log]`.
+fn compile_log(l: FileLog, loc: &Locator<'_>) -> Result<LogConfig, ConfigError> {
+    let json = match l.format.get_ref().as_str() {
+        "text" => false,
+        "json" => true,
+        other => {
+            let message = format!("`format` is \"text\" or \"json\", not \"{other}\"");
+            return Err(loc.at(l.format.span(), message));
+        }
+    };
+    let level = l.level.get_ref().trim().to_string();
+    // A bare word must be a level (a misspelt one would read as a target and log nothing);
+    // directives such as "warn,portcullis=debug" go to the filter's own parser.
+    let valid = if level.contains(['=', ',']) {
+        level
+            .parse::<tracing_subscriber::filter::EnvFilter>()
+            .is_ok()
+    } else {
+        level
+            .parse::<tracing_subscriber::filter::LevelFilter>()
+            .is_ok()
+    };
+    if !valid {
+        let message = format!("`level` \"{level}\" is not a level like \"info\" or \"debug\"");
+        return Err(loc.at(l.level.span(), message));
+    }
+    Ok(LogConfig {
+        json,
+        level,
+        access: l.access,
     })
 }
 
@@ -922,6 +998,36 @@ mod tests {
             .to_string();
         assert!(err.starts_with("test.toml:4:1:"), "{err}");
         assert!(err.contains("polcy"), "{err}");
+    }
+
+    #[test]
+    fn log_section_is_checked_where_it_is_written() {
+        let app = "[[apps]]\nname = \"a\"\nupstream = \"127.0.0.1:1\"\n";
+        let ok = parse(&format!(
+            "[log]\nformat = \"json\"\nlevel = \"warn,portcullis=debug\"\naccess = true\n{app}"
+        ))
+        .unwrap();
+        assert_eq!(
+            ok.log,
+            LogConfig {
+                json: true,
+                level: "warn,portcullis=debug".into(),
+                access: true
+            }
+        );
+        assert!(!parse(app).unwrap().log.json);
+        let err = parse(&format!("[log]\nformat = \"xml\"\n{app}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("test.toml:2:10:"), "{err}");
+        let err = parse(&format!("[log]\nlevel = \"verbose\"\n{app}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("test.toml:2:9:"), "{err}");
+        let err = parse(&format!("[server]\ngrace_period = \"soon\"\n{app}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("test.toml:2:"), "{err}");
     }
 
     #[test]

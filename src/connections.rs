@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ServerApp};
 use pingora::listeners::tls::TlsSettings;
@@ -59,7 +60,8 @@ pub struct Limits {
 
 /// Every client connection the gateway holds.
 pub struct Connections {
-    limits: Limits,
+    /// Replaced whole by a reload.
+    limits: ArcSwap<Limits>,
     all: Mutex<HashMap<u64, Arc<Conn>>>,
     next_id: AtomicU64,
     /// The origin of `Conn::waiting_since` (milliseconds since this instant, plus one).
@@ -140,7 +142,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Connections {
     pub fn new(limits: Limits) -> Connections {
         Connections {
-            limits,
+            limits: ArcSwap::from_pointee(limits),
             all: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             epoch: Instant::now(),
@@ -148,7 +150,12 @@ impl Connections {
     }
 
     pub fn limits(&self) -> Limits {
-        self.limits
+        **self.limits.load()
+    }
+
+    /// Puts `limits` in force for every connection from now on.
+    pub fn set_limits(&self, limits: Limits) {
+        self.limits.store(Arc::new(limits));
     }
 
     /// Connections held now.
@@ -164,7 +171,7 @@ impl Connections {
     /// longest for a request head; `None` when every held connection is busy.
     fn admit(&self) -> Option<Arc<Conn>> {
         let mut all = lock(&self.all);
-        if all.len() >= self.limits.max_connections {
+        if all.len() >= self.limits().max_connections {
             let idlest = all
                 .values()
                 .filter(|c| c.waiting_since.load(Ordering::Relaxed) != 0)
@@ -199,8 +206,9 @@ impl Connections {
     /// Ends every connection whose request head is overdue; returns how many.
     pub fn end_slow_heads(&self) -> usize {
         let now = self.now_ms();
-        let first = self.limits.header_timeout.as_millis() as u64;
-        let later = first + self.limits.keepalive_timeout.as_millis() as u64;
+        let limits = self.limits();
+        let first = limits.header_timeout.as_millis() as u64;
+        let later = first + limits.keepalive_timeout.as_millis() as u64;
         let mut ended = 0;
         for conn in self.snapshot() {
             let since = conn.waiting_since.load(Ordering::Relaxed);
@@ -367,7 +375,8 @@ where
             drop(held);
             return served;
         }
-        let keepalive = self.connections.limits.keepalive_timeout;
+        let keepalive = self.connections.limits().keepalive_timeout;
+        let mut stopping = shutdown.clone();
         let mut stream = stream;
         let mut settings = None;
         loop {
@@ -377,9 +386,15 @@ where
             // proxy's request future (over 10 KiB) exists only once a request has begun.
             if !has_pipelined_bytes(settings.as_ref()) {
                 let first = conn.first.load(Ordering::Relaxed);
+                // A stopping gateway closes connections that have no request under way; one
+                // whose request has begun is answered first.
+                if *stopping.borrow() {
+                    return None;
+                }
                 let arrived = tokio::select! {
                     biased;
                     _ = conn.ended() => return None,
+                    _ = stopping.changed() => return None,
                     peeked = first_byte(&mut stream, (!first).then_some(keepalive)) => peeked,
                 };
                 if !arrived {

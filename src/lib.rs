@@ -11,6 +11,7 @@ pub mod config;
 pub mod connections;
 pub mod demo;
 pub mod http_response;
+pub mod lifecycle;
 pub mod policy;
 pub mod portal;
 pub mod proxy;
@@ -49,6 +50,7 @@ pub enum StartError {
 /// The gateway: state plus the server that serves it.
 pub struct Gateway {
     state: Arc<State>,
+    connections: Arc<Connections>,
 }
 
 impl Gateway {
@@ -60,9 +62,11 @@ impl Gateway {
             source,
         })?;
         let secrets = SecretBox::load_or_create(&config.storage.key_file, &store)?;
+        let limits = connections::limits(&config.server);
         let state = State::new(config, store, secrets, auth::unix_now());
         Ok(Gateway {
             state: Arc::new(state),
+            connections: Arc::new(Connections::new(limits)),
         })
     }
 
@@ -70,12 +74,13 @@ impl Gateway {
         &self.state
     }
 
-    /// Builds the pingora server with the proxy and background services.
-    pub fn server(&self) -> Result<Server, StartError> {
-        let cfg = &self.state.config;
+    /// Builds the pingora server with the proxy and background services; at a graceful stop
+    /// it waits `grace` before it ends what is left.
+    pub fn server(&self, grace: std::time::Duration) -> Result<Server, StartError> {
+        let cfg = self.state.config();
         let conf = ServerConf {
             threads: cfg.server.threads,
-            grace_period_seconds: Some(0),
+            grace_period_seconds: Some(grace.as_secs()),
             graceful_shutdown_timeout_seconds: Some(1),
             ca_file: cfg
                 .server
@@ -86,7 +91,7 @@ impl Gateway {
         };
         let mut server = Server::new_with_opt_and_conf(None, conf);
         server.bootstrap();
-        let connections = Arc::new(Connections::new(connections::limits(&cfg.server)));
+        let connections = Arc::clone(&self.connections);
         let server_conf = Arc::clone(&server.configuration);
         let front = |tls: bool| {
             let mut proxy = HttpProxy::new(
@@ -113,7 +118,7 @@ impl Gateway {
         }
         server.add_service(background_service(
             "portcullis-maintenance",
-            background::Maintenance::new(Arc::clone(&self.state)),
+            background::Maintenance::new(Arc::clone(&self.state), self.reloader()),
         ));
         let state = Arc::clone(&self.state);
         server.add_service(background_service(
@@ -123,12 +128,29 @@ impl Gateway {
         Ok(server)
     }
 
-    /// Serves until `shutdown` answers. Blocks the calling thread.
+    fn reloader(&self) -> Arc<lifecycle::Reloader> {
+        let (state, connections) = (Arc::clone(&self.state), Arc::clone(&self.connections));
+        Arc::new(lifecycle::Reloader::new(state, connections))
+    }
+
+    /// Serves until `SIGTERM` or `SIGINT`, reloading at `SIGHUP` (see [`lifecycle`]).
+    pub fn serve(self) -> Result<(), StartError> {
+        let server = self.server(self.state.config().server.grace_period)?;
+        let signals = lifecycle::Signals {
+            reloader: self.reloader(),
+        };
+        server.run(RunArgs {
+            shutdown_signal: Box::new(signals),
+        });
+        Ok(())
+    }
+
+    /// Serves until `shutdown` answers, then stops at once. Blocks the calling thread.
     pub fn run(
         self,
         shutdown: Box<dyn ShutdownSignalWatch + Send + Sync>,
     ) -> Result<(), StartError> {
-        let server = self.server()?;
+        let server = self.server(std::time::Duration::ZERO)?;
         server.run(RunArgs {
             shutdown_signal: shutdown,
         });

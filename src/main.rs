@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use portcullis::cli::{Cli, Command};
-use portcullis::config::Config;
+use portcullis::config::{Config, LogConfig};
 use portcullis::store::NewUser;
 use portcullis::Gateway;
 
@@ -31,24 +31,42 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,pingora=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+/// The log as `[log]` asks (`RUST_LOG`, when set, overrides the level): text or JSON lines
+/// on stderr; the access log, when on, under the target `access`.
+fn init_logging(log: &LogConfig) {
+    let directives = match std::env::var("RUST_LOG") {
+        Ok(env) if !env.trim().is_empty() => env,
+        _ if log.level.contains("pingora") => log.level.clone(),
+        _ => format!("{},pingora=warn", log.level),
+    };
+    let directives = if log.access {
+        format!("{directives},access=info")
+    } else {
+        format!("{directives},access=off")
+    };
+    let filter = tracing_subscriber::EnvFilter::new(directives);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if log.json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
 }
 
 fn serve(path: &std::path::Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
-    init_logging();
+    init_logging(&config.log);
     let gateway = Gateway::open(config)?;
-    let cfg = &gateway.state().config;
+    let cfg = gateway.state().config();
     for addr in &cfg.server.listen {
         tracing::info!(
             "listening on http://{addr} ({} apps)",
             cfg.router.apps().len()
         );
     }
-    gateway.run(Box::new(pingora::server::UnixShutdownSignalWatch))?;
+    gateway.serve()?;
     Ok(())
 }
 
@@ -61,7 +79,7 @@ fn demo(listen: &str) -> anyhow::Result<()> {
         portcullis::demo::demo_config(listen, upstream, &dir),
     )?;
     let config = Config::load(&config_path)?;
-    init_logging();
+    init_logging(&config.log);
     let gateway = Gateway::open(config)?;
     let password = portcullis::demo::demo_password();
     gateway.state().store.create_user(

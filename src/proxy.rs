@@ -42,6 +42,9 @@ impl Proxy {
 
 /// What `request_filter` learned, for the later phases.
 pub struct RequestCtx {
+    /// The configuration this request is judged by, from its first phase to its last: a
+    /// reload never shows it half of each.
+    config: Arc<Config>,
     /// The client connection (HTTP/1), to bind long-lived responses to their session.
     conn: Option<Arc<Conn>>,
     client_ip: IpAddr,
@@ -49,6 +52,42 @@ pub struct RequestCtx {
     app: Option<usize>,
     /// The session whose identity is forwarded; `None` on bypass routes.
     identity: Option<Arc<ActiveSession>>,
+    /// The signed-in user, when the request was judged with a session (for the access log).
+    user: Option<Arc<ActiveSession>>,
+    /// What the gateway made of the request (for the access log).
+    outcome: Outcome,
+    started: std::time::Instant,
+}
+
+/// What the gateway made of a request, as the access log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not judged yet (the client went away first).
+    Unjudged,
+    Portal,
+    Forward,
+    LoginRedirect,
+    Challenge,
+    Enrol,
+    Deny,
+    NotFound,
+    BadRequest,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Unjudged => "none",
+            Outcome::Portal => "portal",
+            Outcome::Forward => "forward",
+            Outcome::LoginRedirect => "login",
+            Outcome::Challenge => "challenge",
+            Outcome::Enrol => "enrol",
+            Outcome::Deny => "deny",
+            Outcome::NotFound => "not_found",
+            Outcome::BadRequest => "bad_request",
+        }
+    }
 }
 
 #[async_trait]
@@ -57,10 +96,14 @@ impl ProxyHttp for Proxy {
 
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
+            config: self.state.config(),
             conn: None,
             client_ip: IpAddr::from([0, 0, 0, 0]),
             app: None,
             identity: None,
+            user: None,
+            outcome: Outcome::Unjudged,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -81,9 +124,9 @@ impl ProxyHttp for Proxy {
     async fn early_request_filter(
         &self,
         session: &mut Session,
-        _ctx: &mut RequestCtx,
+        ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let server = &self.state.config.server;
+        let server = &ctx.config.server;
         if session.get_keepalive().is_some() {
             session.set_keepalive(Some(server.keepalive_timeout.as_secs().max(1)));
         }
@@ -104,10 +147,12 @@ impl ProxyHttp for Proxy {
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let state = &*self.state;
         let now = unix_now();
-        ctx.client_ip = client_ip(session, &state.config.server.trusted_proxies);
+        let config = Arc::clone(&ctx.config);
+        ctx.client_ip = client_ip(session, &config.server.trusted_proxies);
 
         // 0. Requests no app should see: oversized heads.
         if let Some((status, title, text)) = malformed(session.req_header()) {
+            ctx.outcome = Outcome::BadRequest;
             session.set_keepalive(None);
             return self.answer(session, status, title, text).await;
         }
@@ -120,6 +165,7 @@ impl ProxyHttp for Proxy {
                 .strip_prefix(prefix)
                 .is_some_and(|rest| rest.starts_with('/'))
         {
+            ctx.outcome = Outcome::Portal;
             let response = self.portal(session, ctx, now).await?;
             response.send(session).await?;
             return Ok(true);
@@ -127,15 +173,17 @@ impl ProxyHttp for Proxy {
 
         // 2. Which app, which rule.
         let Some(host) = request_host(session.req_header()) else {
+            ctx.outcome = Outcome::BadRequest;
             return self
                 .answer(session, 400, "Bad request", "The request names no host.")
                 .await;
         };
         let method = session.req_header().method.as_str().to_string();
         // Every spelling of the path an app server could resolve is judged (see routes.rs).
-        let route = match state.config.router.route(&host, &method, path) {
+        let route = match config.router.route(&host, &method, path) {
             Ok(Some(route)) => route,
             Ok(None) => {
+                ctx.outcome = Outcome::NotFound;
                 return self
                     .answer(
                         session,
@@ -146,6 +194,7 @@ impl ProxyHttp for Proxy {
                     .await;
             }
             Err(_) => {
+                ctx.outcome = Outcome::BadRequest;
                 return self
                     .answer(session, 400, "Bad request", "That path is not allowed.")
                     .await;
@@ -163,13 +212,16 @@ impl ProxyHttp for Proxy {
         };
 
         // 4. The decision.
+        ctx.user = user_session.clone();
         match decide_strictest(&route.outcomes, user_session.as_deref()) {
             Decision::Forward { identity } => {
+                ctx.outcome = Outcome::Forward;
                 ctx.app = Some(route.app_index);
                 ctx.identity = if identity { user_session } else { None };
                 Ok(false)
             }
             Decision::Deny | Decision::Forbidden => {
+                ctx.outcome = Outcome::Deny;
                 self.answer(
                     session,
                     403,
@@ -179,6 +231,11 @@ impl ProxyHttp for Proxy {
                 .await
             }
             step @ (Decision::Login | Decision::Challenge | Decision::Enrol) => {
+                ctx.outcome = match step {
+                    Decision::Login => Outcome::LoginRedirect,
+                    Decision::Challenge => Outcome::Challenge,
+                    _ => Outcome::Enrol,
+                };
                 self.send_to(session, step).await
             }
         }
@@ -193,7 +250,7 @@ impl ProxyHttp for Proxy {
         let index = ctx
             .app
             .ok_or_else(|| Error::explain(ErrorType::InternalError, "no app chosen"))?;
-        let app = &self.state.config.router.apps()[index];
+        let app = &ctx.config.router.apps()[index];
         let up = &app.upstream;
         let mut peer = HttpPeer::new(up.addr, up.tls, up.host.clone());
         peer.options.connection_timeout = Some(app.connect_timeout);
@@ -225,7 +282,7 @@ impl ProxyHttp for Proxy {
             tls: self.tls,
         };
         let cookies = [state.cookies.session.as_str(), state.cookies.csrf.as_str()];
-        rewrite_for_upstream(&state.config, &cookies, upstream, &forwarding)
+        rewrite_for_upstream(&ctx.config, &cookies, upstream, &forwarding)
     }
 
     /// A response that may outlive its session (a WebSocket, an event stream, a long or
@@ -306,16 +363,28 @@ impl ProxyHttp for Proxy {
             )
     }
 
+    /// The access log line (target `access`, on with `[log] access = true`): who, what, how
+    /// it was judged and answered, and how long it took. Never a query string, a cookie or a
+    /// header value: those may carry secrets.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        if !tracing::enabled!(target: "access", tracing::Level::INFO) {
+            return;
+        }
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let req = session.req_header();
-        tracing::debug!(
-            target: "portcullis::access",
+        let app = ctx.app.map(|i| ctx.config.router.apps()[i].name.as_str());
+        tracing::info!(
+            target: "access",
             client = %ctx.client_ip,
+            host = request_host(req).as_deref().unwrap_or(""),
             method = %req.method,
             path = req.uri.path(),
+            app = app.unwrap_or(""),
+            user = ctx.user.as_ref().map_or("", |s| s.identity.username.as_str()),
+            decision = ctx.outcome.as_str(),
             status,
-            error = e.map(|e| e.to_string()).unwrap_or_default(),
+            duration_ms = ctx.started.elapsed().as_secs_f64() * 1000.0,
+            error = e.map(|e| e.etype().as_str()).unwrap_or(""),
         );
     }
 }

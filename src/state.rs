@@ -1,5 +1,10 @@
 //! `State`: what every request may need, built once at start and shared by the proxy, the
-//! portal and the background tasks.
+//! portal and the background tasks, and the configuration in force, which a reload replaces
+//! whole (a request reads one snapshot, never half of each).
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use crate::auth::keys::SecretBox;
 use crate::auth::password::Hasher;
@@ -13,13 +18,15 @@ use crate::store::{AuditKind, Store};
 /// Everything a request may need.
 #[derive(Debug)]
 pub struct State {
-    pub config: Config,
+    /// The configuration in force: read with [`State::config`].
+    config: ArcSwap<Config>,
     pub store: Store,
     pub sessions: Sessions,
     pub hasher: Hasher,
     pub regulation: Regulation,
     pub factors: SecondFactors,
     pub cookies: Cookies,
+    prefix: String,
 }
 
 impl State {
@@ -33,19 +40,34 @@ impl State {
         let factors =
             SecondFactors::new(store.clone(), secrets, hasher.clone(), config.totp.clone());
         let cookies = Cookies::new(&config.session);
+        let prefix = config.server.portal_prefix.clone();
         State {
-            config,
+            config: ArcSwap::from_pointee(config),
             store,
             sessions,
             hasher,
             regulation,
             factors,
             cookies,
+            prefix,
         }
     }
 
+    /// The configuration in force. Hold the snapshot for the whole of a request.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    /// Puts `config` in force for every request that starts from now on; regulation takes
+    /// its new limits at once.
+    pub fn replace_config(&self, config: Config) {
+        self.regulation.reconfigure(&config.regulation);
+        self.config.store(Arc::new(config));
+    }
+
+    /// The portal prefix (it needs a restart to change, so any snapshot's is the one in force).
     pub fn prefix(&self) -> &str {
-        &self.config.server.portal_prefix
+        &self.prefix
     }
 
     /// Writes an audit row off the request path. Never carries secrets.

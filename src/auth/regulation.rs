@@ -6,6 +6,9 @@
 //! persisted, and read back when the cache has no answer) and to the audit trail.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use super::throttle::Regulator;
 use super::Origin;
@@ -23,7 +26,8 @@ pub struct Banned {
 /// Failure counts and bans, in memory and in the store.
 #[derive(Debug)]
 pub struct Regulation {
-    regulator: Regulator,
+    /// Replaced whole when a reload changes the limits.
+    regulator: ArcSwap<Regulator>,
     store: Store,
 }
 
@@ -49,11 +53,21 @@ impl Regulation {
             // Not fatal: a ban the cache misses is read from the store when it matters.
             Err(e) => tracing::warn!("could not preload bans: {e}"),
         }
-        Regulation { regulator, store }
+        Regulation {
+            regulator: ArcSwap::from_pointee(regulator),
+            store,
+        }
     }
 
-    pub fn regulator(&self) -> &Regulator {
-        &self.regulator
+    /// The counters in force.
+    pub fn regulator(&self) -> Arc<Regulator> {
+        self.regulator.load_full()
+    }
+
+    /// Takes `cfg`'s limits from the next attempt on (see [`Regulator::reconfigured`]).
+    pub fn reconfigure(&self, cfg: &RegulationConfig) {
+        let next = self.regulator.load().reconfigured(cfg);
+        self.regulator.store(Arc::new(next));
     }
 
     /// Subjects of a password attempt: the user named, then the client.
@@ -72,7 +86,7 @@ impl Regulation {
     /// Starts an attempt on `keys` (the user's subject first): waits for attempts already in
     /// progress on any of them, then checks the bans.
     pub async fn begin(&self, keys: Vec<String>, now: i64) -> Result<Attempt<'_>, Banned> {
-        let guards = self.regulator.serialize(&keys).await;
+        let guards = self.regulator().serialize(&keys).await;
         match self.banned_until(&keys, now).await {
             Some(until) => Err(Banned { until }),
             None => Ok(Attempt {
@@ -88,11 +102,12 @@ impl Regulation {
     /// still holds).
     pub async fn banned_until(&self, keys: &[String], now: i64) -> Option<i64> {
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        if let Some(until) = self.regulator.banned_until(&refs, now) {
+        let regulator = self.regulator();
+        if let Some(until) = regulator.banned_until(&refs, now) {
             return Some(until);
         }
         if let Some((key, until)) = self.store.outbox().ban_until(keys, now) {
-            self.regulator.remember_ban(&key, until);
+            regulator.remember_ban(&key, until);
             return Some(until);
         }
         let owned = keys.to_vec();
@@ -118,7 +133,7 @@ impl Regulation {
                 return None;
             }
         };
-        self.regulator.remember_ban(&key, until);
+        regulator.remember_ban(&key, until);
         Some(until)
     }
 
@@ -154,8 +169,9 @@ impl Attempt<'_> {
         let store = &regulation.store;
         store.audit_later(origin.event(kind, Some(username), now, Some(detail.to_string())));
         let mut banned = None;
+        let regulator = regulation.regulator();
         for key in &self.keys {
-            if let Some(until) = regulation.regulator.record_failure(key, now) {
+            if let Some(until) = regulator.record_failure(key, now) {
                 regulation.persist_ban(key, until).await;
                 let detail = Some(format!("{key} until {until}"));
                 store.audit_later(origin.event(AuditKind::Ban, Some(username), now, detail));
@@ -171,7 +187,7 @@ impl Attempt<'_> {
     /// The attempt succeeded: the user's counter starts again (the client's does not).
     pub fn succeeded(&self) {
         if let Some(user) = self.keys.first() {
-            self.regulation.regulator.reset(user);
+            self.regulation.regulator().reset(user);
         }
     }
 }

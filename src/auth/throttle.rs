@@ -78,6 +78,23 @@ impl Regulator {
         }
     }
 
+    /// This regulator with `cfg`'s limits: the same attempt locks and bans (a ban keeps its
+    /// end), and the same failure counts unless the window changed (then counting starts
+    /// afresh, since the counts were kept for the old window).
+    pub fn reconfigured(&self, cfg: &RegulationConfig) -> Regulator {
+        let fresh = Regulator::new(cfg);
+        Regulator {
+            failures: if fresh.window == self.window {
+                self.failures.clone()
+            } else {
+                fresh.failures
+            },
+            locks: Arc::clone(&self.locks),
+            bans: self.bans.clone(),
+            ..fresh
+        }
+    }
+
     /// The key of a user's password attempts.
     pub fn user_key(username: &str) -> String {
         format!("user:{}", username.to_lowercase())

@@ -17,7 +17,7 @@ mod user;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::unix_now;
@@ -76,6 +76,8 @@ pub enum Admin {
     /// List or lift bans of users and client addresses.
     #[command(subcommand)]
     Bans(BansCommand),
+    /// Make the running gateway re-read its configuration (as SIGHUP does).
+    Reload,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +174,31 @@ pub fn run_admin(config_path: &Path, command: Admin, out: &mut dyn Write) -> any
         Admin::Sessions(cmd) => sessions::run(&config, cmd, out),
         Admin::Audit(args) => audit::run(&config, args, out),
         Admin::Bans(cmd) => bans::run(&config, cmd, out),
+        Admin::Reload => reload(&config, out),
+    }
+}
+
+/// Asks the gateway running with this config's database to reload; the file has just been
+/// checked here, and the gateway checks it again and answers with the outcome.
+fn reload(config: &Config, out: &mut dyn Write) -> anyhow::Result<()> {
+    let socket = control_socket(config);
+    match crate::background::ask_gateway(&socket, &ControlMessage::Reload) {
+        Some(answer) if answer.starts_with("ok") => {
+            writeln!(
+                out,
+                "reloaded {}",
+                answer
+                    .strip_prefix("ok")
+                    .unwrap_or("")
+                    .trim_start_matches("; ")
+            )?;
+            Ok(())
+        }
+        Some(answer) => bail!("the gateway kept its configuration: {answer}"),
+        None => bail!(
+            "no gateway answered on {} (is it running with this configuration?)",
+            socket.display()
+        ),
     }
 }
 

@@ -79,8 +79,8 @@ fn totp_page(
             rd,
             rd_query: &encode_query(rd),
             username: &session.identity.username,
-            issuer: &state.config.totp.issuer,
-            digits: state.config.totp.digits,
+            issuer: &state.config().totp.issuer,
+            digits: state.config().totp.digits,
             error,
         },
     )

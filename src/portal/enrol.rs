@@ -57,7 +57,7 @@ async fn setup_page(
         .pending_enrolment(session.identity.user_id, session.id_hash, req.now)
         .await
         .during(Task::SetUp)?;
-    let uri = totp::otpauth_uri(&state.config.totp, &session.identity.username, &secret);
+    let uri = totp::otpauth_uri(&state.config().totp, &session.identity.username, &secret);
     let qr = totp::qr_svg(&uri).unwrap_or_default();
     Ok(render(
         status,
@@ -69,7 +69,7 @@ async fn setup_page(
             secret_grouped: &totp::grouped(&totp::base32(&secret)),
             uri: &uri,
             qr_svg: &qr,
-            digits: state.config.totp.digits,
+            digits: state.config().totp.digits,
             needs_current: needs_current(session),
             error,
         },
@@ -132,7 +132,7 @@ pub async fn post_setup(
         }
         other => other,
     };
-    let codes = crate::auth::recovery::generate_codes(state.config.recovery_codes.count);
+    let codes = crate::auth::recovery::generate_codes(state.config().recovery_codes.count);
     let failure = match failure {
         None => {
             let confirmed = factors
@@ -275,7 +275,7 @@ pub async fn post_regenerate(
         Err(page) => return Ok(page),
     };
     let (username, user_id) = (&session.identity.username, session.identity.user_id);
-    let codes = crate::auth::recovery::generate_codes(state.config.recovery_codes.count);
+    let codes = crate::auth::recovery::generate_codes(state.config().recovery_codes.count);
     state
         .factors
         .replace_recovery_codes(user_id, codes.clone())
@@ -300,7 +300,7 @@ fn codes_page(
     rd: &str,
     notice: Option<&str>,
 ) -> HttpResponse {
-    let text = recovery_codes_text(&state.config.totp.issuer, username, codes);
+    let text = recovery_codes_text(&state.config().totp.issuer, username, codes);
     let href = format!(
         "data:text/plain;charset=utf-8,{}",
         percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC)

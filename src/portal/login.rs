@@ -154,8 +154,8 @@ pub async fn post(
         .await
         .during(Task::SignIn)?;
     let max_age = match level {
-        Level::Pending => state.config.session.pending_timeout,
-        _ => state.config.session.absolute_timeout,
+        Level::Pending => state.config().session.pending_timeout,
+        _ => state.config().session.absolute_timeout,
     };
     let cookie = state.cookies.set(
         &state.cookies.session,

@@ -302,7 +302,7 @@ async fn raise(
         }
         other => other.during(Task::SignIn)?,
     };
-    let max_age = state.config.session.absolute_timeout.as_secs() as i64;
+    let max_age = state.config().session.absolute_timeout.as_secs() as i64;
     let cookie = state
         .cookies
         .set(&state.cookies.session, &value, Some(max_age));
@@ -382,13 +382,13 @@ pub fn safe_rd(state: &State, rd: &str) -> String {
 /// Whether `host` (lower-case, no port) is named by an app or lies under `cookie_domain`:
 /// the hosts the gateway may send a browser to.
 pub fn host_is_ours(state: &State, host: &str) -> bool {
-    let under_domain = state
-        .config
+    let config = state.config();
+    let under_domain = config
         .session
         .cookie_domain
         .as_deref()
         .is_some_and(|d| host == d || host.ends_with(&format!(".{d}")));
-    state.config.router.knows_host(host) || under_domain
+    config.router.knows_host(host) || under_domain
 }
 
 /// `rd` taken from the query (GET) or the form (POST), made safe.

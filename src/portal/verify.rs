@@ -115,6 +115,7 @@ fn plain(status: u16, text: &str) -> HttpResponse {
 }
 
 pub async fn verify(state: &State, req: &PortalRequest) -> HttpResponse {
+    let config = state.config();
     let orig = match original(req) {
         Ok(orig) => orig,
         Err(why) => return plain(400, why),
@@ -123,11 +124,11 @@ pub async fn verify(state: &State, req: &PortalRequest) -> HttpResponse {
         return plain(400, "the original host is not a plain host[:port]");
     };
     let named = host_is_ours(state, bare_host.trim_end_matches('.'));
-    if !named && !state.config.router.has_catch_all() {
+    if !named && !config.router.has_catch_all() {
         return plain(403, "no app serves this host");
     }
     let path = orig.path_and_query.split('?').next().unwrap_or("/");
-    let route = match state.config.router.route(&orig.host, &orig.method, path) {
+    let route = match config.router.route(&orig.host, &orig.method, path) {
         Ok(Some(route)) => route,
         Ok(None) => return plain(403, "no app serves this host"),
         Err(_) => return plain(403, "path refused"),
@@ -138,7 +139,7 @@ pub async fn verify(state: &State, req: &PortalRequest) -> HttpResponse {
         Decision::Forward { identity } => {
             let mut r = plain(200, "ok");
             let id = session.filter(|_| identity).map(|s| &*s.identity);
-            for (name, value) in identity_headers(&state.config.identity_headers, id) {
+            for (name, value) in identity_headers(&config.identity_headers, id) {
                 r = r.header(name.as_str(), value.unwrap_or(""));
             }
             return r;

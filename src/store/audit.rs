@@ -104,8 +104,16 @@ pub struct AuditEvent {
 }
 
 impl Store {
-    /// Appends one event off the request path; a failure is logged, never answered.
+    /// Appends one event off the request path, and logs it (target `audit`); a failure to
+    /// write it is logged, never answered.
     pub fn audit_later(&self, e: AuditEvent) {
+        tracing::info!(
+            target: "audit",
+            event = e.event.as_str(),
+            user = e.username.as_deref().unwrap_or(""),
+            client = e.client_ip.as_deref().unwrap_or(""),
+            detail = e.detail.as_deref().unwrap_or(""),
+        );
         let store = self.clone();
         tokio::spawn(async move {
             if let Err(err) = store.call(move |s| s.audit(&e)).await {

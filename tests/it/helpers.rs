@@ -249,12 +249,12 @@ impl TestGateway {
 
     /// A second connection to the gateway's database.
     pub fn store(&self) -> Store {
-        Store::open(&self.state.config.storage.path).unwrap()
+        Store::open(&self.state.config().storage.path).unwrap()
     }
 
     /// The raw SQLite database file (and WAL), for checking what is at rest.
     pub fn database_bytes(&self) -> Vec<u8> {
-        let path = &self.state.config.storage.path;
+        let path = &self.state.config().storage.path;
         let mut bytes = std::fs::read(path).unwrap();
         let mut wal = path.clone().into_os_string();
         wal.push("-wal");

@@ -11,6 +11,7 @@ mod csrf;
 mod edge_cases;
 mod failed_logins;
 mod forward_auth_real;
+mod lifecycle;
 mod malformed_input;
 mod paths;
 mod portal_headers;

@@ -100,7 +100,7 @@ fn gateway_with_database_in(db_dir: &Path, extra: &str) -> TestGateway {
 
 /// A connection of the test's own to the gateway's database.
 fn sqlite(gw: &TestGateway) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(&gw.state.config.storage.path).unwrap();
+    let conn = rusqlite::Connection::open(&gw.state.config().storage.path).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     conn
 }
@@ -285,7 +285,7 @@ async fn reads_answer_at_once_while_another_process_holds_the_write_lock() {
     // longer than any store call may wait.
     let hold = CALL_TIMEOUT + Duration::from_secs(1);
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
-    let db = gw.state.config.storage.path.clone();
+    let db = gw.state.config().storage.path.clone();
     let holder = std::thread::spawn(move || {
         let conn = rusqlite::Connection::open(db).unwrap();
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -374,7 +374,7 @@ async fn health_answers_503_when_the_database_cannot_be_read() {
     checkpoint(&gw);
     std::fs::OpenOptions::new()
         .write(true)
-        .open(&gw.state.config.storage.path)
+        .open(&gw.state.config().storage.path)
         .unwrap()
         .set_len(0)
         .unwrap();
@@ -392,7 +392,7 @@ async fn a_store_failure_during_sign_in_answers_503_and_counts_no_failure() {
     let gw = spawn_gateway();
     gw.add_user("alice", &[]);
     checkpoint(&gw);
-    let path = gw.state.config.storage.path.clone();
+    let path = gw.state.config().storage.path.clone();
     let saved = std::fs::read(&path).unwrap();
     // The store cannot be read: every attempt is answered 503, never "wrong password", and
     // none counts: past max_failures a counted failure would have turned into a 429.
@@ -402,7 +402,7 @@ async fn a_store_failure_during_sign_in_answers_503_and_counts_no_failure() {
         .unwrap()
         .set_len(0)
         .unwrap();
-    let max_failures = gw.state.config.regulation.max_failures;
+    let max_failures = gw.state.config().regulation.max_failures;
     for attempt in 0..max_failures + 2 {
         let mut b = gw.browser();
         let r = b

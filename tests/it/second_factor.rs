@@ -764,7 +764,7 @@ async fn a_wrong_or_missing_key_file_stops_the_gateway_with_a_clear_message() {
     let gw = spawn_gateway();
     gw.add_user("alice", &[]);
     let e = enrol(&gw, "alice").await;
-    let key_path = gw.state.config.storage.key_file.clone();
+    let key_path = gw.state.config().storage.key_file.clone();
     let config_path = gw.config_path.clone();
     let right_key = std::fs::read(&key_path).unwrap();
     assert_eq!(right_key.len(), 32);
@@ -1039,7 +1039,7 @@ async fn the_same_recovery_code_sent_by_twelve_sessions_at_once_works_exactly_on
     }
     assert_eq!((winners, losers), (1, 11));
 
-    let db = rusqlite::Connection::open(&gw.state.config.storage.path).unwrap();
+    let db = rusqlite::Connection::open(&gw.state.config().storage.path).unwrap();
     let used: i64 = db
         .query_row(
             "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NOT NULL",

@@ -1,0 +1,182 @@
+//! Reload and stop: what `SIGHUP`, `portcullis reload`, `SIGTERM` and `SIGINT` do to a running
+//! gateway.
+//!
+//! **Reload** re-reads the file the gateway started from. A valid file replaces the apps,
+//! rules, hosts, upstreams, identity header names, trusted proxies, regulation and the
+//! connection timeouts and limit at once (one atomic swap: a request is judged by one
+//! configuration from start to end); sessions, connections and bans are kept. Keys that only
+//! take effect at start keep their old value and are named in the log as needing a restart.
+//! An invalid file changes nothing: its `file:line:col` error is logged and answered.
+//!
+//! **Stop** (`SIGTERM`, or `SIGINT` in the foreground): the listeners close, connections with
+//! no request under way close, requests in flight have `[server] grace_period` to finish;
+//! then last-seen times and the store's outbox are written and the process exits 0.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use pingora::server::{ShutdownSignal, ShutdownSignalWatch};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::config::{Config, ConfigError};
+use crate::connections::{self, Connections};
+use crate::State;
+
+/// Reloads the configuration of a running gateway.
+pub struct Reloader {
+    state: Arc<State>,
+    connections: Arc<Connections>,
+}
+
+impl Reloader {
+    pub fn new(state: Arc<State>, connections: Arc<Connections>) -> Reloader {
+        Reloader { state, connections }
+    }
+
+    /// Re-reads the configuration file and puts it in force; returns the keys that changed but
+    /// need a restart (they keep their old value). On error nothing changes.
+    pub fn reload(&self) -> Result<Vec<&'static str>, ConfigError> {
+        let old = self.state.config();
+        let result = Config::load(&old.source).map(|new| keep_restart_keys(&old, new));
+        match result {
+            Ok((config, restart)) => {
+                let apps = config.router.apps().len();
+                self.connections
+                    .set_limits(connections::limits(&config.server));
+                self.state.replace_config(config);
+                tracing::info!(apps, "configuration reloaded from {}", old.source.display());
+                for key in &restart {
+                    tracing::warn!("{key} changed: it needs a restart and keeps its old value");
+                }
+                Ok(restart)
+            }
+            Err(e) => {
+                tracing::error!("reload refused, the configuration in force is kept: {e}");
+                Err(e)
+            }
+        }
+    }
+}
+
+/// `new` with the old value of every key that only takes effect at start, and the names of
+/// those that differ.
+fn keep_restart_keys(old: &Config, mut new: Config) -> (Config, Vec<&'static str>) {
+    let mut restart = Vec::new();
+    let mut keep = |name: &'static str, differs: bool| {
+        if differs {
+            restart.push(name);
+        }
+    };
+    keep("[server] listen", old.server.listen != new.server.listen);
+    keep(
+        "[server] portal_prefix",
+        old.server.portal_prefix != new.server.portal_prefix,
+    );
+    keep(
+        "[server.tls]",
+        old.server.tls.as_ref().map(|t| (&t.cert, &t.key, t.listen))
+            != new.server.tls.as_ref().map(|t| (&t.cert, &t.key, t.listen)),
+    );
+    keep("[server] threads", old.server.threads != new.server.threads);
+    keep(
+        "[server] upstream_ca_file",
+        old.server.upstream_ca_file != new.server.upstream_ca_file,
+    );
+    keep(
+        "[server] grace_period",
+        old.server.grace_period != new.server.grace_period,
+    );
+    keep(
+        "[storage]",
+        old.storage.path != new.storage.path || old.storage.key_file != new.storage.key_file,
+    );
+    keep("[session]", old.session != new.session);
+    keep("[totp]", old.totp != new.totp);
+    keep("[recovery_codes]", old.recovery_codes != new.recovery_codes);
+    keep("[log]", old.log != new.log);
+    new.server.listen = old.server.listen.clone();
+    new.server.portal_prefix = old.server.portal_prefix.clone();
+    new.server.tls = old.server.tls.clone();
+    new.server.threads = old.server.threads;
+    new.server.upstream_ca_file = old.server.upstream_ca_file.clone();
+    new.server.grace_period = old.server.grace_period;
+    new.storage = old.storage.clone();
+    new.session = old.session.clone();
+    new.totp = old.totp.clone();
+    new.recovery_codes = old.recovery_codes.clone();
+    new.log = old.log.clone();
+    (new, restart)
+}
+
+/// The signals of a gateway run from the command line: `SIGHUP` reloads; `SIGTERM` and
+/// `SIGINT` stop gracefully.
+pub struct Signals {
+    pub reloader: Arc<Reloader>,
+}
+
+#[async_trait]
+impl ShutdownSignalWatch for Signals {
+    async fn recv(&self) -> ShutdownSignal {
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot listen for signals; stopping");
+            return ShutdownSignal::FastShutdown;
+        };
+        loop {
+            tokio::select! {
+                _ = hup.recv() => {
+                    let _ = self.reloader.reload();
+                }
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+            }
+        }
+        let grace = self.reloader.state.config().server.grace_period;
+        tracing::info!(
+            "stopping: requests in flight have {} to finish",
+            humantime::format_duration(grace)
+        );
+        let state = Arc::clone(&self.reloader.state);
+        let connections = Arc::clone(&self.reloader.connections);
+        // The server closes its listeners once this returns, then waits out the grace period
+        // in full; this exits as soon as the last connection is done.
+        std::thread::spawn(move || finish(state, connections, grace));
+        ShutdownSignal::GracefulTerminate
+    }
+}
+
+/// Waits until no connection is left (or `grace` is over), writes what is pending in memory,
+/// and exits 0.
+fn finish(state: Arc<State>, connections: Arc<Connections>, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    // The listeners close just after the signal is answered; a connection accepted until then
+    // registers within a moment, so the count is trusted only after a short pause.
+    std::thread::sleep(Duration::from_millis(100));
+    while connections.count() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left = connections.count();
+    if left > 0 {
+        tracing::warn!(left, "grace period over; closing the connections left");
+    }
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(async {
+            if let Err(e) = state.sessions.flush_last_seen().await {
+                tracing::warn!("could not record last-seen times: {e}");
+            }
+            if !state.store.outbox().is_empty() {
+                let _ = state.sessions.flush_outbox(crate::auth::unix_now()).await;
+            }
+        }),
+        Err(e) => tracing::error!("could not write last-seen times: {e}"),
+    }
+    tracing::info!("stopped");
+    std::process::exit(0);
+}
