@@ -25,6 +25,7 @@
 #   PARTS="throughput storm scale idle"   which parts to run
 #   SKIP_BUILD=1       use the existing release build
 #   KEEP=1             keep the temporary directory (configs, logs, raw wrk output)
+#   WORK_STEALING=false   the runtime flavour of the gateway and of the bare Pingora proxy
 #   GW_LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2   run the gateway with another
 #                      malloc (an experiment; the table header says when it is set)
 set -euo pipefail
@@ -54,6 +55,9 @@ PARTS=${PARTS:-"throughput storm scale idle"}
 SKIP_BUILD=${SKIP_BUILD:-0}
 KEEP=${KEEP:-0}
 GW_LD_PRELOAD=${GW_LD_PRELOAD:-}
+WORK_STEALING=${WORK_STEALING:-false}
+case $WORK_STEALING in true) BARE_FLAVOUR=steal ;; false) BARE_FLAVOUR=nosteal ;;
+  *) echo "bench: WORK_STEALING must be true or false" >&2; exit 2 ;; esac
 
 for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP STORM_CONNECTIONS STORM_CLIENTS PACE_MS \
   SCALE_SESSIONS SCALE_USERS SCALE_PROBE TOUCH_CONCURRENCY IDLE_CONNECTIONS IDLE_SETTLE; do
@@ -154,7 +158,7 @@ wait_http() {
 if [ "$SKIP_BUILD" != 1 ]; then
   log "cargo build --release (gateway and bench examples)"
   (cd "$ROOT" && cargo build --release --quiet --bin portcullis \
-    --example seed_sessions --example touch_sessions)
+    --example seed_sessions --example touch_sessions --example bare_pingora)
 fi
 [ -x "$BIN" ] || die "no release build at $BIN (run without SKIP_BUILD=1)"
 
@@ -190,6 +194,7 @@ start_nginx() { # DIR NAME PORT
 alloc_port UP_PORT
 alloc_port PROXY_PORT
 alloc_port GW_PORT
+alloc_port BARE_PORT
 alloc_port SCALE_PORT
 alloc_port IDLE_PORT
 
@@ -218,6 +223,7 @@ gateway_conf() { # DIR PORT
 [server]
 listen = "127.0.0.1:$2"
 threads = $NPROC  # one per core, the default
+work_stealing = $WORK_STEALING
 
 [storage]
 path = "$1/data/portcullis.db"
@@ -337,14 +343,24 @@ target() {
   fi
 }
 
+# target_min TEXT VALUE LIMIT: records whether VALUE >= LIMIT for the summary.
+target_min() {
+  if awk -v v="$2" -v l="$3" 'BEGIN { exit !(v != "n/a" && v + 0 >= l + 0) }'; then
+    TARGETS+=("met:    $1 = $2 (target >= $3)")
+  else
+    TARGETS+=("MISSED: $1 = $2 (target >= $3)")
+  fi
+}
+
 # --- part 1: throughput and latency next to nginx --------------------------------------------
-SCENARIOS=(upstream nginx gw_session gw_bypass gw_redirect)
+SCENARIOS=(upstream nginx bare gw_session gw_bypass gw_redirect)
 declare -A LABEL=(
   [upstream]="a. upstream direct (limit)"
   [nginx]="b. nginx proxy, keep-alive (anchor)"
-  [gw_session]="c. portcullis, cached session"
-  [gw_bypass]="d. portcullis, bypass route"
-  [gw_redirect]="e. portcullis, no session (302)"
+  [bare]="c. bare Pingora proxy (engine ceiling)"
+  [gw_session]="d. portcullis, cached session"
+  [gw_bypass]="e. portcullis, bypass route"
+  [gw_redirect]="f. portcullis, no session (302)"
 )
 declare -A URL ARGS RPS P50 P99
 
@@ -352,17 +368,20 @@ run_throughput() {
   local s r i order out bad
   URL[upstream]="http://127.0.0.1:$UP_PORT/"
   URL[nginx]="http://127.0.0.1:$PROXY_PORT/"
+  URL[bare]="http://127.0.0.1:$BARE_PORT/"
   URL[gw_session]="http://127.0.0.1:$GW_PORT/"
   URL[gw_bypass]="http://127.0.0.1:$GW_PORT/public/x"
   URL[gw_redirect]="http://127.0.0.1:$GW_PORT/"
   ARGS[upstream]=""
   ARGS[nginx]=""
+  ARGS[bare]=""
   ARGS[gw_session]="Cookie: $COOKIE=$SESSION"
   ARGS[gw_bypass]=""
   ARGS[gw_redirect]="Accept: text/html"
 
   expect upstream 200 ok "${URL[upstream]}"
   expect nginx 200 ok "${URL[nginx]}"
+  expect bare 200 ok "${URL[bare]}"
   expect gw_session 200 ok -H "${ARGS[gw_session]}" "${URL[gw_session]}"
   expect gw_bypass 200 ok "${URL[gw_bypass]}"
   expect gw_redirect 302 "$PREFIX/login?rd=" -H "${ARGS[gw_redirect]}" "${URL[gw_redirect]}"
@@ -378,7 +397,7 @@ run_throughput() {
     for s in "${SCENARIOS[@]}"; do wrk_run "$s" "$WARMUP" "$WORK/warmup.$s.txt"; done
   fi
   for r in $(seq 1 "$ROUNDS"); do
-    # Alternate the order (a..e, then e..a) so drift during the run does not favour one side.
+    # Alternate the order (a..f, then f..a) so drift during the run does not favour one side.
     order=("${SCENARIOS[@]}")
     if [ $((r % 2)) = 0 ]; then
       order=()
@@ -408,13 +427,17 @@ run_throughput() {
   {
     echo
     echo "Throughput and latency: wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s x $ROUNDS alternated rounds, medians"
-    printf '%-38s %11s %9s %9s %12s %12s\n' scenario "req/s" "p50 ms" "p99 ms" "req/s vs b" "p99 vs b"
+    echo "(gateway and bare Pingora: $NPROC threads, work_stealing = $WORK_STEALING)"
+    printf '%-40s %11s %9s %9s %12s %12s %12s\n' scenario "req/s" "p50 ms" "p99 ms" "req/s vs b" "p99 vs b" "req/s vs c"
     for s in "${SCENARIOS[@]}"; do
       rps=${MED_RPS[$s]} p50=${MED_P50[$s]} p99=${MED_P99[$s]}
-      printf '%-38s %11.0f %9.3f %9.3f %12s %12s\n' "${LABEL[$s]}" "$rps" "$p50" "$p99" \
-        "$(ratio "$rps" "${MED_RPS[nginx]}")" "$(ratio "$p99" "${MED_P99[nginx]}")"
+      printf '%-40s %11.0f %9.3f %9.3f %12s %12s %12s\n' "${LABEL[$s]}" "$rps" "$p50" "$p99" \
+        "$(ratio "$rps" "${MED_RPS[nginx]}")" "$(ratio "$p99" "${MED_P99[nginx]}")" \
+        "$(ratio "$rps" "${MED_RPS[bare]}")"
     done
   } | tee -a "$WORK/report.txt"
+  target_min "cached session req/s vs bare Pingora" "$(ratio "${MED_RPS[gw_session]}" "${MED_RPS[bare]}")" 0.95
+  target_min "bypass req/s vs bare Pingora" "$(ratio "${MED_RPS[gw_bypass]}" "${MED_RPS[bare]}")" 0.97
 }
 
 # --- part 2: login storm ---------------------------------------------------------------------------
@@ -647,6 +670,13 @@ run_idle() {
 log "starting nginx upstream (:$UP_PORT) and nginx proxy (:$PROXY_PORT)"
 start_nginx "$WORK/upstream" "nginx upstream" "$UP_PORT"
 start_nginx "$WORK/proxy" "nginx proxy" "$PROXY_PORT"
+if [[ " $PARTS " == *" throughput "* ]]; then
+  log "starting the bare Pingora proxy (:$BARE_PORT)"
+  "$EXAMPLES/bare_pingora" "127.0.0.1:$BARE_PORT" "127.0.0.1:$UP_PORT" "$NPROC" "$BARE_FLAVOUR" \
+    >"$WORK/bare.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "$BARE_PORT" "$!" "the bare Pingora proxy"
+fi
 
 if [[ " $PARTS " == *" throughput "* || " $PARTS " == *" storm "* ]]; then
   gateway_conf "$WORK/gw" "$GW_PORT"

@@ -106,6 +106,10 @@ struct FileServer {
     /// At SIGTERM, requests in flight have this long to finish.
     #[serde(default = "default_grace_period", with = "humantime_serde")]
     grace_period: Duration,
+    /// Let the proxy's threads steal each other's work (pingora's default); off: one
+    /// single-threaded runtime per thread, faster on small machines.
+    #[serde(default)]
+    work_stealing: bool,
 }
 
 fn default_grace_period() -> Duration {
@@ -142,6 +146,7 @@ impl Default for FileServer {
             body_timeout: default_body_timeout(),
             max_connections: 0,
             grace_period: default_grace_period(),
+            work_stealing: false,
         }
     }
 }
@@ -419,6 +424,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// At SIGTERM, requests in flight have this long to finish.
     pub grace_period: Duration,
+    /// Work stealing between the proxy's threads (off: one runtime per thread).
+    pub work_stealing: bool,
     pub upstream_ca_file: Option<PathBuf>,
 }
 
@@ -669,6 +676,7 @@ fn compile_server(server: FileServer, loc: &Locator<'_>) -> Result<ServerConfig,
         body_timeout: server.body_timeout,
         max_connections: server.max_connections,
         grace_period: server.grace_period,
+        work_stealing: server.work_stealing,
     })
 }
 

@@ -24,7 +24,6 @@ use std::sync::Arc;
 
 use pingora::listeners::tls::TlsSettings;
 use pingora::proxy::HttpProxy;
-use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownSignalWatch};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
@@ -74,21 +73,10 @@ impl Gateway {
         &self.state
     }
 
-    /// Builds the pingora server with the proxy and background services; at a graceful stop
-    /// it waits `grace` before it ends what is left.
-    pub fn server(&self, grace: std::time::Duration) -> Result<Server, StartError> {
+    /// Builds the pingora server with the proxy and background services, to run as `run` says.
+    pub fn server(&self, run: lifecycle::Run) -> Result<Server, StartError> {
         let cfg = self.state.config();
-        let conf = ServerConf {
-            threads: cfg.server.threads,
-            grace_period_seconds: Some(grace.as_secs()),
-            graceful_shutdown_timeout_seconds: Some(1),
-            ca_file: cfg
-                .server
-                .upstream_ca_file
-                .as_ref()
-                .map(|p| p.display().to_string()),
-            ..ServerConf::default()
-        };
+        let conf = run.server_conf(&cfg.server);
         let mut server = Server::new_with_opt_and_conf(None, conf);
         server.bootstrap();
         let connections = Arc::clone(&self.connections);
@@ -135,7 +123,7 @@ impl Gateway {
 
     /// Serves until `SIGTERM` or `SIGINT`, reloading at `SIGHUP` (see [`lifecycle`]).
     pub fn serve(self) -> Result<(), StartError> {
-        let server = self.server(self.state.config().server.grace_period)?;
+        let server = self.server(lifecycle::Run::serve(&self.state.config().server))?;
         let signals = lifecycle::Signals {
             reloader: self.reloader(),
         };
@@ -150,7 +138,7 @@ impl Gateway {
         self,
         shutdown: Box<dyn ShutdownSignalWatch + Send + Sync>,
     ) -> Result<(), StartError> {
-        let server = self.server(std::time::Duration::ZERO)?;
+        let server = self.server(lifecycle::Run::in_process())?;
         server.run(RunArgs {
             shutdown_signal: shutdown,
         });

@@ -16,12 +16,57 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use pingora::server::configuration::ServerConf;
 use pingora::server::{ShutdownSignal, ShutdownSignalWatch};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ServerConfig};
 use crate::connections::{self, Connections};
 use crate::State;
+
+/// How a server runs and stops.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    /// At a graceful stop, the longest wait for requests in flight.
+    pub grace: Duration,
+    pub work_stealing: bool,
+}
+
+impl Run {
+    /// As `portcullis serve` runs: the configured grace period and runtime flavour.
+    pub fn serve(server: &ServerConfig) -> Run {
+        Run {
+            grace: server.grace_period,
+            work_stealing: server.work_stealing,
+        }
+    }
+
+    /// As tests run a gateway in-process: it stops at once, and on a work-stealing runtime,
+    /// since pingora's single-threaded runtimes keep per-thread handles that outlive a server
+    /// (pingora issue #981) and so cannot be started twice in one process. Tests that need the
+    /// served runtime run the binary.
+    pub fn in_process() -> Run {
+        Run {
+            grace: Duration::ZERO,
+            work_stealing: true,
+        }
+    }
+
+    /// Pingora's settings for `server` run this way.
+    pub fn server_conf(&self, server: &ServerConfig) -> ServerConf {
+        ServerConf {
+            threads: server.threads,
+            work_stealing: self.work_stealing,
+            grace_period_seconds: Some(self.grace.as_secs()),
+            graceful_shutdown_timeout_seconds: Some(1),
+            ca_file: server
+                .upstream_ca_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            ..ServerConf::default()
+        }
+    }
+}
 
 /// Reloads the configuration of a running gateway.
 pub struct Reloader {
@@ -88,6 +133,10 @@ fn keep_restart_keys(old: &Config, mut new: Config) -> (Config, Vec<&'static str
         old.server.grace_period != new.server.grace_period,
     );
     keep(
+        "[server] work_stealing",
+        old.server.work_stealing != new.server.work_stealing,
+    );
+    keep(
         "[storage]",
         old.storage.path != new.storage.path || old.storage.key_file != new.storage.key_file,
     );
@@ -101,6 +150,7 @@ fn keep_restart_keys(old: &Config, mut new: Config) -> (Config, Vec<&'static str
     new.server.threads = old.server.threads;
     new.server.upstream_ca_file = old.server.upstream_ca_file.clone();
     new.server.grace_period = old.server.grace_period;
+    new.server.work_stealing = old.server.work_stealing;
     new.storage = old.storage.clone();
     new.session = old.session.clone();
     new.totp = old.totp.clone();
