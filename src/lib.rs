@@ -11,6 +11,7 @@ pub mod config;
 pub mod connections;
 pub mod demo;
 pub mod http_response;
+pub mod metrics;
 pub mod policy;
 pub mod portal;
 pub mod proxy;
@@ -120,6 +121,13 @@ impl Gateway {
             "portcullis-warden",
             Warden { connections, state },
         ));
+        if let Some(m) = &cfg.metrics {
+            let listener = metrics::MetricsListener::bind(m.listen, Arc::clone(&self.state))
+                .map_err(|e| {
+                    StartError::Server(format!("cannot listen for metrics on {}: {e}", m.listen))
+                })?;
+            server.add_service(background_service("portcullis-metrics", listener));
+        }
         Ok(server)
     }
 

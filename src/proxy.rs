@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
@@ -22,6 +23,7 @@ use crate::auth::unix_now;
 use crate::config::Config;
 use crate::connections::{Conn, HeadArrived};
 use crate::http_response::HttpResponse;
+use crate::metrics::{AppMeters, Disposition};
 use crate::policy::{decide_strictest, Decision};
 use crate::portal::{self, PortalRequest, MAX_FORM_BYTES};
 use crate::session::{identity_headers, ActiveSession, Identity, Level};
@@ -49,6 +51,11 @@ pub struct RequestCtx {
     app: Option<usize>,
     /// The session whose identity is forwarded; `None` on bypass routes.
     identity: Option<Arc<ActiveSession>>,
+    /// When the request head had arrived.
+    started: Instant,
+    /// What was decided, and the meters of the app it was routed to, for the metrics.
+    disposition: Disposition,
+    meters: Option<Arc<AppMeters>>,
 }
 
 #[async_trait]
@@ -61,6 +68,9 @@ impl ProxyHttp for Proxy {
             client_ip: IpAddr::from([0, 0, 0, 0]),
             app: None,
             identity: None,
+            started: Instant::now(),
+            disposition: Disposition::BadRequest,
+            meters: None,
         }
     }
 
@@ -120,6 +130,7 @@ impl ProxyHttp for Proxy {
                 .strip_prefix(prefix)
                 .is_some_and(|rest| rest.starts_with('/'))
         {
+            ctx.disposition = Disposition::Portal;
             let response = self.portal(session, ctx, now).await?;
             response.send(session).await?;
             return Ok(true);
@@ -136,6 +147,7 @@ impl ProxyHttp for Proxy {
         let route = match state.config.router.route(&host, &method, path) {
             Ok(Some(route)) => route,
             Ok(None) => {
+                ctx.disposition = Disposition::NotFound;
                 return self
                     .answer(
                         session,
@@ -163,7 +175,10 @@ impl ProxyHttp for Proxy {
         };
 
         // 4. The decision.
-        match decide_strictest(&route.outcomes, user_session.as_deref()) {
+        let decision = decide_strictest(&route.outcomes, user_session.as_deref());
+        ctx.disposition = Disposition::from(decision);
+        ctx.meters = Some(state.metrics.app(route.app));
+        match decision {
             Decision::Forward { identity } => {
                 ctx.app = Some(route.app_index);
                 ctx.identity = if identity { user_session } else { None };
@@ -251,8 +266,13 @@ impl ProxyHttp for Proxy {
         &self,
         session: &mut Session,
         e: &Error,
-        _ctx: &mut RequestCtx,
+        ctx: &mut RequestCtx,
     ) -> FailToProxy {
+        if e.esource() == &ErrorSource::Upstream {
+            if let Some(meters) = &ctx.meters {
+                meters.upstream_error();
+            }
+        }
         let code = match e.etype() {
             ErrorType::HTTPStatus(code) => *code,
             _ => match e.esource() {
@@ -306,8 +326,14 @@ impl ProxyHttp for Proxy {
             )
     }
 
+    /// Runs once for every request, answered or failed: counts it and writes its log line.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let took = ctx.started.elapsed();
+        let meters = ctx.meters.as_deref();
+        self.state
+            .metrics
+            .request(meters, ctx.disposition, status, took);
         let req = session.req_header();
         tracing::debug!(
             target: "portcullis::access",

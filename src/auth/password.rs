@@ -5,6 +5,7 @@
 //! storm of logins queues behind them instead of starving proxied traffic. Unknown users are
 //! verified against a dummy hash so that they cost the same time as a wrong password.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -52,6 +53,8 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 #[derive(Clone)]
 pub struct Hasher {
     queue: Arc<Mutex<mpsc::Sender<Job>>>,
+    /// Jobs submitted and not yet finished (waiting or running).
+    pending: Arc<AtomicI64>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -87,6 +90,7 @@ impl Hasher {
         // Warm the dummy hash so the first unknown-user login is not slower than others.
         let hasher = Hasher {
             queue: Arc::new(Mutex::new(tx)),
+            pending: Arc::default(),
         };
         hasher.submit(|| {
             dummy_hash();
@@ -95,9 +99,19 @@ impl Hasher {
     }
 
     fn submit(&self, job: impl FnOnce() + Send + 'static) {
+        // Counted until the job is done or dropped unrun (a pool whose threads are gone).
+        let pending = Pending::start(&self.pending);
         if let Ok(q) = self.queue.lock() {
-            let _ = q.send(Box::new(job));
+            let _ = q.send(Box::new(move || {
+                job();
+                drop(pending);
+            }));
         }
+    }
+
+    /// Jobs waiting for a hashing thread or running on one.
+    pub fn queue_depth(&self) -> i64 {
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// Runs blocking work on the pool and waits for it without blocking the runtime.
@@ -130,6 +144,22 @@ impl Hasher {
     }
 }
 
+/// One job counted in [`Hasher::queue_depth`] until dropped, even by a panic.
+struct Pending(Arc<AtomicI64>);
+
+impl Pending {
+    fn start(count: &Arc<AtomicI64>) -> Pending {
+        count.fetch_add(1, Ordering::Relaxed);
+        Pending(Arc::clone(count))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The hashing pool did not answer (its thread died): nothing was checked.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the hashing pool did not answer")]
@@ -148,6 +178,40 @@ fn lower_priority() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Polls `hasher`'s queue depth until it is `depth` (a finished job is uncounted just
+    /// after its answer is sent); at most 5 s.
+    async fn depth_becomes(hasher: &Hasher, depth: i64) -> i64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while hasher.queue_depth() != depth && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        hasher.queue_depth()
+    }
+
+    #[tokio::test]
+    async fn the_queue_depth_counts_jobs_waiting_and_running_until_they_finish() {
+        let hasher = Hasher::new(1);
+        hasher.run(|| ()).await.unwrap();
+        assert_eq!(depth_becomes(&hasher, 0).await, 0);
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let pool = hasher.clone();
+        let both = tokio::spawn(async move {
+            let blocked = pool.run(move || {
+                let _ = started_tx.send(());
+                release_rx.recv().unwrap();
+            });
+            tokio::join!(blocked, pool.run(|| ()))
+        });
+        started_rx.await.unwrap();
+        // One job runs (held), one waits behind it.
+        assert_eq!(depth_becomes(&hasher, 2).await, 2);
+        release_tx.send(()).unwrap();
+        let (a, b) = both.await.unwrap();
+        assert!(a.is_ok() && b.is_ok());
+        assert_eq!(depth_becomes(&hasher, 0).await, 0);
+    }
 
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
