@@ -30,7 +30,7 @@ impl State {
     pub fn new(config: Config, store: Store, secrets: SecretBox, now: i64) -> State {
         let metrics = Metrics::new(config.router.apps());
         let sessions = Sessions::new(store.clone(), config.session.clone());
-        let regulation = Regulation::new(&config.regulation, store.clone(), now);
+        let regulation = Regulation::new(&config.regulation, store.clone(), now, metrics.bans());
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let hasher = Hasher::new((cores / 2).max(1));
         let factors =

@@ -7,6 +7,8 @@
 
 use std::net::IpAddr;
 
+use prometheus_client::metrics::counter::Counter;
+
 use super::throttle::Regulator;
 use super::Origin;
 use crate::config::RegulationConfig;
@@ -25,6 +27,8 @@ pub struct Banned {
 pub struct Regulation {
     regulator: Regulator,
     store: Store,
+    /// Bans started (the metrics' counter).
+    bans: Counter,
 }
 
 /// An authentication attempt in progress: no other attempt on its subjects runs until it
@@ -37,8 +41,9 @@ pub struct Attempt<'a> {
 }
 
 impl Regulation {
-    /// Counters for `cfg`, with the bans the store holds at `now` already known.
-    pub fn new(cfg: &RegulationConfig, store: Store, now: i64) -> Regulation {
+    /// Counters for `cfg`, with the bans the store holds at `now` already known; every ban
+    /// started is counted in `bans`.
+    pub fn new(cfg: &RegulationConfig, store: Store, now: i64, bans: Counter) -> Regulation {
         let regulator = Regulator::new(cfg);
         match store.active_bans(now) {
             Ok(bans) => {
@@ -49,7 +54,11 @@ impl Regulation {
             // Not fatal: a ban the cache misses is read from the store when it matters.
             Err(e) => tracing::warn!("could not preload bans: {e}"),
         }
-        Regulation { regulator, store }
+        Regulation {
+            regulator,
+            store,
+            bans,
+        }
     }
 
     pub fn regulator(&self) -> &Regulator {
@@ -156,6 +165,7 @@ impl Attempt<'_> {
         let mut banned = None;
         for key in &self.keys {
             if let Some(until) = regulation.regulator.record_failure(key, now) {
+                regulation.bans.inc();
                 regulation.persist_ban(key, until).await;
                 let detail = Some(format!("{key} until {until}"));
                 store.audit_later(origin.event(AuditKind::Ban, Some(username), now, detail));
