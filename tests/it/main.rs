@@ -12,6 +12,7 @@ mod edge_cases;
 mod failed_logins;
 mod forward_auth_real;
 mod malformed_input;
+mod metrics;
 mod paths;
 mod portal_headers;
 mod proxy;
