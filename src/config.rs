@@ -51,6 +51,7 @@ struct FileConfig {
     server: FileServer,
     #[serde(default)]
     storage: FileStorage,
+    metrics: Option<FileMetrics>,
     #[serde(default)]
     session: FileSession,
     #[serde(default)]
@@ -190,6 +191,13 @@ fn default_db() -> String {
 }
 fn default_key() -> String {
     "data/portcullis.key".into()
+}
+
+/// `[metrics]`: absent, no metrics listener.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMetrics {
+    listen: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -386,6 +394,8 @@ pub struct Config {
     pub source: PathBuf,
     pub server: ServerConfig,
     pub storage: StorageConfig,
+    /// `None`: no metrics listener.
+    pub metrics: Option<MetricsConfig>,
     pub session: SessionConfig,
     pub totp: TotpConfig,
     pub recovery_codes: RecoveryCodesConfig,
@@ -440,6 +450,12 @@ pub struct TlsConfig {
 pub struct StorageConfig {
     pub path: PathBuf,
     pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` is served.
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -572,6 +588,7 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
             path: file.storage.path.into(),
             key_file: file.storage.key_file.into(),
         },
+        metrics: file.metrics.map(|m| compile_metrics(m, loc)).transpose()?,
         session: compile_session(file.session, loc)?,
         totp: compile_totp(file.totp, loc)?,
         recovery_codes: compile_recovery_codes(file.recovery_codes, loc)?,
@@ -678,6 +695,18 @@ fn compile_server(server: FileServer, loc: &Locator<'_>) -> Result<ServerConfig,
         grace_period: server.grace_period,
         work_stealing: server.work_stealing,
     })
+}
+
+/// `[metrics]`.
+fn compile_metrics(m: FileMetrics, loc: &Locator<'_>) -> Result<MetricsConfig, ConfigError> {
+    let text = m.listen.get_ref();
+    let listen = text.parse().map_err(|_| {
+        loc.at(
+            m.listen.span(),
+            format!("`{text}` is not an address like 127.0.0.1:9464"),
+        )
+    })?;
+    Ok(MetricsConfig { listen })
 }
 
 /// `[session]`.
@@ -935,6 +964,7 @@ fn compile_apps(file_apps: Vec<FileApp>, loc: &Locator<'_>) -> Result<Vec<App>, 
             default_policy: app.default_policy,
             case_sensitive: app.case_sensitive,
             rules,
+            meters: Default::default(),
         });
     }
 
@@ -1089,6 +1119,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("does not resolve"), "{err}");
+    }
+
+    #[test]
+    fn metrics_are_off_without_their_section_and_checked_with_it() {
+        let app = "[[apps]]\nname = \"a\"\nupstream = \"127.0.0.1:1\"\n";
+        assert!(parse(app).unwrap().metrics.is_none());
+        let on = parse(&format!("[metrics]\nlisten = \"127.0.0.1:9464\"\n{app}")).unwrap();
+        assert_eq!(
+            on.metrics.unwrap().listen,
+            "127.0.0.1:9464".parse().unwrap()
+        );
+        let err = parse(&format!("[metrics]\nlisten = \"localhost\"\n{app}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("test.toml:2:10:"), "{err}");
+        let err = parse(&format!(
+            "[metrics]\nlisten = \"127.0.0.1:9464\"\npath = \"/m\"\n{app}"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("test.toml:3:1:") && err.contains("path"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -448,6 +448,13 @@ pub fn listener(addr: &SocketAddr, tls: Option<TlsSettings>) -> ListenerConfig {
     }
 }
 
+/// The HTTPS listener of `[server.tls]`.
+pub fn tls_listener(tls: &crate::config::TlsConfig) -> pingora::Result<ListenerConfig> {
+    let cert = tls.cert.display().to_string();
+    let settings = TlsSettings::intermediate(&cert, &tls.key.display().to_string())?;
+    Ok(listener(&tls.listen, Some(settings)))
+}
+
 /// Client connections' transport buffers. Pingora's default 64 KiB read buffer per
 /// connection is most of what an idle keep-alive connection costs; requests are parsed from a
 /// head buffer of their own and bodies are read in chunks, so a small one serves as well.

@@ -12,6 +12,7 @@ pub mod connections;
 pub mod demo;
 pub mod http_response;
 pub mod lifecycle;
+pub mod metrics;
 pub mod policy;
 pub mod portal;
 pub mod proxy;
@@ -22,7 +23,6 @@ pub mod store;
 
 use std::sync::Arc;
 
-use pingora::listeners::tls::TlsSettings;
 use pingora::proxy::HttpProxy;
 use pingora::server::{RunArgs, Server, ShutdownSignalWatch};
 use pingora::services::background::background_service;
@@ -73,7 +73,7 @@ impl Gateway {
         &self.state
     }
 
-    /// Builds the pingora server with the proxy and background services, to run as `run` says.
+    /// The pingora server with the proxy and background services, to run as `run` says.
     pub fn server(&self, run: lifecycle::Run) -> Result<Server, StartError> {
         let cfg = self.state.config();
         let conf = run.server_conf(&cfg.server);
@@ -96,12 +96,9 @@ impl Gateway {
         server.add_service(plain);
         if let Some(tls) = &cfg.server.tls {
             let mut https = Service::new("portcullis-tls".to_string(), front(true));
-            let settings = TlsSettings::intermediate(
-                &tls.cert.display().to_string(),
-                &tls.key.display().to_string(),
-            )
-            .map_err(|e| StartError::Server(format!("TLS listener: {e}")))?;
-            https.add_listener(connections::listener(&tls.listen, Some(settings)));
+            let listener = connections::tls_listener(tls)
+                .map_err(|e| StartError::Server(format!("TLS listener: {e}")))?;
+            https.add_listener(listener);
             server.add_service(https);
         }
         server.add_service(background_service(
@@ -113,6 +110,11 @@ impl Gateway {
             "portcullis-warden",
             Warden { connections, state },
         ));
+        if let Some(m) = &cfg.metrics {
+            let listener = metrics::MetricsListener::bind(m.listen, Arc::clone(&self.state))
+                .map_err(|e| StartError::Server(format!("metrics on {}: {e}", m.listen)))?;
+            server.add_service(background_service("portcullis-metrics", listener));
+        }
         Ok(server)
     }
 
@@ -123,14 +125,9 @@ impl Gateway {
 
     /// Serves until `SIGTERM` or `SIGINT`, reloading at `SIGHUP` (see [`lifecycle`]).
     pub fn serve(self) -> Result<(), StartError> {
-        let server = self.server(lifecycle::Run::serve(&self.state.config().server))?;
-        let signals = lifecycle::Signals {
-            reloader: self.reloader(),
-        };
-        server.run(RunArgs {
-            shutdown_signal: Box::new(signals),
-        });
-        Ok(())
+        let run = lifecycle::Run::serve(&self.state.config().server);
+        let reloader = self.reloader();
+        self.run_as(run, Box::new(lifecycle::Signals { reloader }))
     }
 
     /// Serves until `shutdown` answers, then stops at once. Blocks the calling thread.
@@ -138,10 +135,15 @@ impl Gateway {
         self,
         shutdown: Box<dyn ShutdownSignalWatch + Send + Sync>,
     ) -> Result<(), StartError> {
-        let server = self.server(lifecycle::Run::in_process())?;
-        server.run(RunArgs {
-            shutdown_signal: shutdown,
-        });
+        self.run_as(lifecycle::Run::in_process(), shutdown)
+    }
+
+    fn run_as(
+        self,
+        run: lifecycle::Run,
+        shutdown_signal: Box<dyn ShutdownSignalWatch + Send + Sync>,
+    ) -> Result<(), StartError> {
+        self.server(run)?.run(RunArgs { shutdown_signal });
         Ok(())
     }
 }

@@ -84,6 +84,7 @@ impl Reloader {
     pub fn reload(&self) -> Result<Vec<&'static str>, ConfigError> {
         let old = self.state.config();
         let result = Config::load(&old.source).map(|new| keep_restart_keys(&old, new));
+        self.state.metrics.reloaded(result.is_ok());
         match result {
             Ok((config, restart)) => {
                 let apps = config.router.apps().len();
@@ -144,6 +145,7 @@ fn keep_restart_keys(old: &Config, mut new: Config) -> (Config, Vec<&'static str
     keep("[totp]", old.totp != new.totp);
     keep("[recovery_codes]", old.recovery_codes != new.recovery_codes);
     keep("[log]", old.log != new.log);
+    keep("[metrics]", old.metrics != new.metrics);
     new.server.listen = old.server.listen.clone();
     new.server.portal_prefix = old.server.portal_prefix.clone();
     new.server.tls = old.server.tls.clone();
@@ -156,6 +158,7 @@ fn keep_restart_keys(old: &Config, mut new: Config) -> (Config, Vec<&'static str
     new.totp = old.totp.clone();
     new.recovery_codes = old.recovery_codes.clone();
     new.log = old.log.clone();
+    new.metrics = old.metrics.clone();
     (new, restart)
 }
 

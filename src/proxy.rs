@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
@@ -22,6 +23,7 @@ use crate::auth::unix_now;
 use crate::config::Config;
 use crate::connections::{Conn, HeadArrived};
 use crate::http_response::HttpResponse;
+use crate::metrics::{decision_label, AppMeters, Disposition};
 use crate::policy::{decide_strictest, Decision};
 use crate::portal::{self, PortalRequest, MAX_FORM_BYTES};
 use crate::session::{identity_headers, ActiveSession, Identity, Level};
@@ -54,40 +56,11 @@ pub struct RequestCtx {
     identity: Option<Arc<ActiveSession>>,
     /// The signed-in user, when the request was judged with a session (for the access log).
     user: Option<Arc<ActiveSession>>,
-    /// What the gateway made of the request (for the access log).
-    outcome: Outcome,
-    started: std::time::Instant,
-}
-
-/// What the gateway made of a request, as the access log names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Not judged yet (the client went away first).
-    Unjudged,
-    Portal,
-    Forward,
-    LoginRedirect,
-    Challenge,
-    Enrol,
-    Deny,
-    NotFound,
-    BadRequest,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Unjudged => "none",
-            Outcome::Portal => "portal",
-            Outcome::Forward => "forward",
-            Outcome::LoginRedirect => "login",
-            Outcome::Challenge => "challenge",
-            Outcome::Enrol => "enrol",
-            Outcome::Deny => "deny",
-            Outcome::NotFound => "not_found",
-            Outcome::BadRequest => "bad_request",
-        }
-    }
+    /// When the request head had arrived.
+    started: Instant,
+    /// What was decided, and the meters of the app it was routed to, for the metrics.
+    disposition: Disposition,
+    meters: Option<Arc<AppMeters>>,
 }
 
 #[async_trait]
@@ -102,8 +75,9 @@ impl ProxyHttp for Proxy {
             app: None,
             identity: None,
             user: None,
-            outcome: Outcome::Unjudged,
-            started: std::time::Instant::now(),
+            started: Instant::now(),
+            disposition: Disposition::BadRequest,
+            meters: None,
         }
     }
 
@@ -152,7 +126,6 @@ impl ProxyHttp for Proxy {
 
         // 0. Requests no app should see: oversized heads.
         if let Some((status, title, text)) = malformed(session.req_header()) {
-            ctx.outcome = Outcome::BadRequest;
             session.set_keepalive(None);
             return self.answer(session, status, title, text).await;
         }
@@ -165,7 +138,7 @@ impl ProxyHttp for Proxy {
                 .strip_prefix(prefix)
                 .is_some_and(|rest| rest.starts_with('/'))
         {
-            ctx.outcome = Outcome::Portal;
+            ctx.disposition = Disposition::Portal;
             let response = self.portal(session, ctx, now).await?;
             response.send(session).await?;
             return Ok(true);
@@ -173,7 +146,6 @@ impl ProxyHttp for Proxy {
 
         // 2. Which app, which rule.
         let Some(host) = request_host(session.req_header()) else {
-            ctx.outcome = Outcome::BadRequest;
             return self
                 .answer(session, 400, "Bad request", "The request names no host.")
                 .await;
@@ -183,7 +155,7 @@ impl ProxyHttp for Proxy {
         let route = match config.router.route(&host, &method, path) {
             Ok(Some(route)) => route,
             Ok(None) => {
-                ctx.outcome = Outcome::NotFound;
+                ctx.disposition = Disposition::NotFound;
                 return self
                     .answer(
                         session,
@@ -194,7 +166,6 @@ impl ProxyHttp for Proxy {
                     .await;
             }
             Err(_) => {
-                ctx.outcome = Outcome::BadRequest;
                 return self
                     .answer(session, 400, "Bad request", "That path is not allowed.")
                     .await;
@@ -213,15 +184,16 @@ impl ProxyHttp for Proxy {
 
         // 4. The decision.
         ctx.user = user_session.clone();
-        match decide_strictest(&route.outcomes, user_session.as_deref()) {
+        let decision = decide_strictest(&route.outcomes, user_session.as_deref());
+        ctx.disposition = Disposition::from(decision);
+        ctx.meters = Some(state.metrics.app(route.app));
+        match decision {
             Decision::Forward { identity } => {
-                ctx.outcome = Outcome::Forward;
                 ctx.app = Some(route.app_index);
                 ctx.identity = if identity { user_session } else { None };
                 Ok(false)
             }
             Decision::Deny | Decision::Forbidden => {
-                ctx.outcome = Outcome::Deny;
                 self.answer(
                     session,
                     403,
@@ -231,11 +203,6 @@ impl ProxyHttp for Proxy {
                 .await
             }
             step @ (Decision::Login | Decision::Challenge | Decision::Enrol) => {
-                ctx.outcome = match step {
-                    Decision::Login => Outcome::LoginRedirect,
-                    Decision::Challenge => Outcome::Challenge,
-                    _ => Outcome::Enrol,
-                };
                 self.send_to(session, step).await
             }
         }
@@ -308,8 +275,13 @@ impl ProxyHttp for Proxy {
         &self,
         session: &mut Session,
         e: &Error,
-        _ctx: &mut RequestCtx,
+        ctx: &mut RequestCtx,
     ) -> FailToProxy {
+        if e.esource() == &ErrorSource::Upstream {
+            if let Some(meters) = &ctx.meters {
+                meters.upstream_error();
+            }
+        }
         let code = match e.etype() {
             ErrorType::HTTPStatus(code) => *code,
             _ => match e.esource() {
@@ -363,14 +335,20 @@ impl ProxyHttp for Proxy {
             )
     }
 
-    /// The access log line (target `access`, on with `[log] access = true`): who, what, how
-    /// it was judged and answered, and how long it took. Never a query string, a cookie or a
-    /// header value: those may carry secrets.
+    /// Runs once for every request, answered or failed: counts it, and writes its access log
+    /// line (target `access`, on with `[log] access = true`): who, what, how it was judged and
+    /// answered, and how long it took. Never a query string, a cookie or a header value: those
+    /// may carry secrets.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let took = ctx.started.elapsed();
+        let meters = ctx.meters.as_deref();
+        self.state
+            .metrics
+            .request(meters, ctx.disposition, status, took);
         if !tracing::enabled!(target: "access", tracing::Level::INFO) {
             return;
         }
-        let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let req = session.req_header();
         let app = ctx.app.map(|i| ctx.config.router.apps()[i].name.as_str());
         tracing::info!(
@@ -381,9 +359,9 @@ impl ProxyHttp for Proxy {
             path = req.uri.path(),
             app = app.unwrap_or(""),
             user = ctx.user.as_ref().map_or("", |s| s.identity.username.as_str()),
-            decision = ctx.outcome.as_str(),
+            decision = decision_label(ctx.disposition, status),
             status,
-            duration_ms = ctx.started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms = took.as_secs_f64() * 1000.0,
             error = e.map(|e| e.etype().as_str()).unwrap_or(""),
         );
     }

@@ -437,6 +437,8 @@ pub struct App {
     /// rules also apply to every case-folded spelling of a path.
     pub case_sensitive: bool,
     pub rules: Vec<Rule>,
+    /// This app's metrics, made when it first counts (see `metrics.rs`).
+    pub meters: crate::metrics::AppSlot,
 }
 
 /// One `[[apps.rules]]` entry, compiled.

@@ -306,6 +306,12 @@ impl Sessions {
         now < s.expires_at && now - s.last_seen() < self.cfg.idle_timeout.as_secs() as i64
     }
 
+    /// How many sessions the cache holds (after its pending housekeeping), for the metrics.
+    pub fn cached_count(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+
     /// The cached session for `id_hash`, if live: memory only, never blocks.
     pub fn cached(&self, id_hash: &[u8; 32], now: i64) -> Option<Arc<ActiveSession>> {
         let s = self.cache.get(id_hash)?;

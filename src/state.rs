@@ -12,6 +12,7 @@ use crate::auth::regulation::Regulation;
 use crate::auth::second_factor::SecondFactors;
 use crate::auth::Origin;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::session::{Cookies, Sessions};
 use crate::store::{AuditKind, Store};
 
@@ -27,14 +28,16 @@ pub struct State {
     pub factors: SecondFactors,
     pub cookies: Cookies,
     prefix: String,
+    pub metrics: Metrics,
 }
 
 impl State {
     /// The shared state over an open store and its key, with empty caches (and the bans the
     /// store holds at `now`).
     pub fn new(config: Config, store: Store, secrets: SecretBox, now: i64) -> State {
+        let metrics = Metrics::new(config.router.apps());
         let sessions = Sessions::new(store.clone(), config.session.clone());
-        let regulation = Regulation::new(&config.regulation, store.clone(), now);
+        let regulation = Regulation::new(&config.regulation, store.clone(), now, metrics.bans());
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let hasher = Hasher::new((cores / 2).max(1));
         let factors =
@@ -50,6 +53,7 @@ impl State {
             factors,
             cookies,
             prefix,
+            metrics,
         }
     }
 

@@ -5,6 +5,7 @@
 //! storm of logins queues behind them instead of starving proxied traffic. Unknown users are
 //! verified against a dummy hash so that they cost the same time as a wrong password.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -52,6 +53,8 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 #[derive(Clone)]
 pub struct Hasher {
     queue: Arc<Mutex<mpsc::Sender<Job>>>,
+    /// Jobs submitted and not yet finished (waiting or running).
+    pending: Arc<AtomicI64>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -87,17 +90,26 @@ impl Hasher {
         // Warm the dummy hash so the first unknown-user login is not slower than others.
         let hasher = Hasher {
             queue: Arc::new(Mutex::new(tx)),
+            pending: Arc::default(),
         };
-        hasher.submit(|| {
+        hasher.submit(|_done| {
             dummy_hash();
         });
         hasher
     }
 
-    fn submit(&self, job: impl FnOnce() + Send + 'static) {
+    /// Queues `job`; it is counted in the queue depth until it drops the [`Pending`] it is
+    /// given (or is dropped unrun, by a pool whose threads are gone).
+    fn submit(&self, job: impl FnOnce(Pending) + Send + 'static) {
+        let pending = Pending::start(&self.pending);
         if let Ok(q) = self.queue.lock() {
-            let _ = q.send(Box::new(job));
+            let _ = q.send(Box::new(move || job(pending)));
         }
+    }
+
+    /// Jobs waiting for a hashing thread or running on one.
+    pub fn queue_depth(&self) -> i64 {
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// Runs blocking work on the pool and waits for it without blocking the runtime.
@@ -106,8 +118,11 @@ impl Hasher {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashingError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(move || {
-            let _ = tx.send(work());
+        self.submit(move |pending| {
+            let answer = work();
+            // Uncounted before the answer is seen, so a caller never sees its own job queued.
+            drop(pending);
+            let _ = tx.send(answer);
         });
         rx.await.map_err(|_| HashingError)
     }
@@ -130,6 +145,22 @@ impl Hasher {
     }
 }
 
+/// One job counted in [`Hasher::queue_depth`] until dropped, even by a panic.
+struct Pending(Arc<AtomicI64>);
+
+impl Pending {
+    fn start(count: &Arc<AtomicI64>) -> Pending {
+        count.fetch_add(1, Ordering::Relaxed);
+        Pending(Arc::clone(count))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The hashing pool did not answer (its thread died): nothing was checked.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the hashing pool did not answer")]
@@ -148,6 +179,31 @@ fn lower_priority() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_queue_depth_counts_jobs_waiting_and_running_until_they_finish() {
+        let hasher = Hasher::new(1);
+        // Behind the warm-up job on the one thread: both are done when this answers.
+        hasher.run(|| ()).await.unwrap();
+        assert_eq!(hasher.queue_depth(), 0);
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let pool = hasher.clone();
+        let both = tokio::spawn(async move {
+            let blocked = pool.run(move || {
+                let _ = started_tx.send(());
+                release_rx.recv().unwrap();
+            });
+            tokio::join!(blocked, pool.run(|| ()))
+        });
+        started_rx.await.unwrap();
+        // One job runs (held), one waits behind it.
+        assert_eq!(hasher.queue_depth(), 2);
+        release_tx.send(()).unwrap();
+        let (a, b) = both.await.unwrap();
+        assert!(a.is_ok() && b.is_ok());
+        assert_eq!(hasher.queue_depth(), 0);
+    }
 
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters_and_verify() {

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use prometheus_client::metrics::counter::Counter;
+
 use super::throttle::Regulator;
 use super::Origin;
 use crate::config::RegulationConfig;
@@ -29,6 +31,8 @@ pub struct Regulation {
     /// Replaced whole when a reload changes the limits.
     regulator: ArcSwap<Regulator>,
     store: Store,
+    /// Bans started (the metrics' counter).
+    bans: Counter,
 }
 
 /// An authentication attempt in progress: no other attempt on its subjects runs until it
@@ -41,8 +45,9 @@ pub struct Attempt<'a> {
 }
 
 impl Regulation {
-    /// Counters for `cfg`, with the bans the store holds at `now` already known.
-    pub fn new(cfg: &RegulationConfig, store: Store, now: i64) -> Regulation {
+    /// Counters for `cfg`, with the bans the store holds at `now` already known; every ban
+    /// started is counted in `bans`.
+    pub fn new(cfg: &RegulationConfig, store: Store, now: i64, bans: Counter) -> Regulation {
         let regulator = Regulator::new(cfg);
         match store.active_bans(now) {
             Ok(bans) => {
@@ -56,6 +61,7 @@ impl Regulation {
         Regulation {
             regulator: ArcSwap::from_pointee(regulator),
             store,
+            bans,
         }
     }
 
@@ -172,6 +178,7 @@ impl Attempt<'_> {
         let regulator = regulation.regulator();
         for key in &self.keys {
             if let Some(until) = regulator.record_failure(key, now) {
+                regulation.bans.inc();
                 regulation.persist_ban(key, until).await;
                 let detail = Some(format!("{key} until {until}"));
                 store.audit_later(origin.event(AuditKind::Ban, Some(username), now, detail));

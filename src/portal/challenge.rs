@@ -9,6 +9,7 @@ use super::{Task, MAX_CODE};
 use crate::auth::regulation::{Attempt, Regulation};
 use crate::auth::second_factor::CodeCheck;
 use crate::http_response::HttpResponse;
+use crate::metrics::{Factor, SignInResult};
 use crate::session::{ActiveSession, Level};
 use crate::store::AuditKind;
 use crate::State;
@@ -146,13 +147,14 @@ struct Answer<'r> {
 }
 
 /// What every answer goes through before its code is checked: a session that may answer, a
-/// code of a sane size (else `page` says `missing`), no ban. `Ok(Err(page))` when there is
-/// nothing to check.
+/// code of a sane size (else `page` says `missing`), no ban (else counted as a `factor`
+/// attempt refused). `Ok(Err(page))` when there is nothing to check.
 async fn answer<'r>(
     state: &'r State,
     req: &'r PortalRequest,
     form: &'r Form,
     page: ChallengePage,
+    factor: Factor,
     missing: &str,
 ) -> Result<Result<Answer<'r>, HttpResponse>, PortalError> {
     let rd = rd_of(state, req, Some(form));
@@ -165,7 +167,8 @@ async fn answer<'r>(
         return Ok(Err(page(state, session, 400, &rd, Some(missing))));
     }
     let keys = Regulation::second_factor_keys(&session.identity.username, req.client_ip);
-    let attempt = state.regulation.begin(keys, req.now).await?;
+    let attempt = (state.regulation.begin(keys, req.now).await)
+        .inspect_err(|_| state.metrics.sign_in(factor, SignInResult::Banned))?;
     Ok(Ok(Answer {
         session,
         code,
@@ -180,7 +183,7 @@ pub async fn post_totp(
     form: &Form,
 ) -> Result<HttpResponse, PortalError> {
     let missing = "Enter the code your app shows.";
-    let a = match answer(state, req, form, totp_page, missing).await? {
+    let a = match answer(state, req, form, totp_page, Factor::Totp, missing).await? {
         Ok(a) => a,
         Err(page) => return Ok(page),
     };
@@ -203,6 +206,7 @@ pub async fn post_totp(
             "That code is not right. Check the time on your device and try again.",
         )
     };
+    state.metrics.sign_in(Factor::Totp, SignInResult::Failure);
     let username = &a.session.identity.username;
     let origin = req.origin();
     a.attempt
@@ -217,7 +221,7 @@ pub async fn post_recovery(
     form: &Form,
 ) -> Result<HttpResponse, PortalError> {
     let missing = "Enter one of your recovery codes.";
-    let a = match answer(state, req, form, recovery_page, missing).await? {
+    let a = match answer(state, req, form, recovery_page, Factor::Recovery, missing).await? {
         Ok(a) => a,
         Err(page) => return Ok(page),
     };
@@ -233,6 +237,9 @@ pub async fn post_recovery(
         req.audit(state, AuditKind::RecoveryCodeUsed, Some(username), detail);
         return promote(state, req, &a, Some(remaining)).await;
     }
+    state
+        .metrics
+        .sign_in(Factor::Recovery, SignInResult::Failure);
     let origin = req.origin();
     let (kind, detail) = (AuditKind::RecoveryCodeFailure, "wrong or used code");
     a.attempt
@@ -253,11 +260,12 @@ async fn promote(
     let (session, rd) = (answer.session, answer.rd.as_str());
     let (cookie, new) = super::raise(state, req, session, Level::TwoFactor).await?;
     answer.attempt.succeeded();
-    let how = if recovery_left.is_some() {
-        "recovery code"
+    let (how, factor) = if recovery_left.is_some() {
+        ("recovery code", Factor::Recovery)
     } else {
-        "totp"
+        ("totp", Factor::Totp)
     };
+    state.metrics.sign_in(factor, SignInResult::Success);
     let username = Some(session.identity.username.as_str());
     req.audit(
         state,

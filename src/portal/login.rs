@@ -6,6 +6,7 @@ use super::{csrf_for, rd_of, render, During, Form, PortalError, PortalPage, Port
 use super::{MAX_PASSWORD, MAX_USERNAME};
 use crate::auth::regulation::Regulation;
 use crate::http_response::HttpResponse;
+use crate::metrics::{Factor, SignInResult};
 use crate::session::{Identity, Level, Succession};
 use crate::store::AuditKind;
 use crate::State;
@@ -93,6 +94,9 @@ pub async fn post(
     let attempt = match state.regulation.begin(keys, now).await {
         Ok(attempt) => attempt,
         Err(banned) => {
+            state
+                .metrics
+                .sign_in(Factor::Password, SignInResult::Banned);
             req.audit(state, AuditKind::LoginRefusedBanned, Some(username), None);
             return Err(banned.into());
         }
@@ -123,6 +127,9 @@ pub async fn post(
                 Some(u) if u.disabled => "disabled user",
                 Some(_) => "wrong password",
             };
+            state
+                .metrics
+                .sign_in(Factor::Password, SignInResult::Failure);
             let origin = req.origin();
             attempt
                 .failed(AuditKind::LoginFailure, username, &origin, now, detail)
@@ -132,6 +139,9 @@ pub async fn post(
     };
 
     attempt.succeeded();
+    state
+        .metrics
+        .sign_in(Factor::Password, SignInResult::Success);
     let user_id = user.id;
     let has_totp = state
         .store

@@ -54,6 +54,11 @@ async fn a_reload_adds_a_rule_removes_an_app_and_changes_a_policy_keeping_the_se
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("reloaded"));
+    let scraped = portcullis::metrics::scrape(&gw.state);
+    assert!(
+        scraped.contains("portcullis_config_reloads_total{result=\"success\"} 1"),
+        "{scraped}"
+    );
 
     // The new rule, the removed app, the changed policy: all in force at once.
     assert_eq!(b.get("/newly/x").await.status, 403);
@@ -77,6 +82,12 @@ async fn an_invalid_reload_changes_nothing_and_names_file_line_and_column() {
     let out = gw.cli(&["reload"], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
+    // Refused by the command line before the gateway was asked: nothing counted there.
+    let scraped = portcullis::metrics::scrape(&gw.state);
+    assert!(
+        scraped.contains("portcullis_config_reloads_total{result=\"failure\"} 0"),
+        "{scraped}"
+    );
     let at = format!("{}:", gw.config_path.display());
     assert!(stderr.contains(&at) && stderr.contains("polcy"), "{stderr}");
     // The old rules still serve.
@@ -102,6 +113,11 @@ async fn the_gateway_itself_refuses_an_invalid_file_and_keeps_serving() {
     )
     .expect("the gateway answers");
     assert!(answer.starts_with("refused: "), "{answer}");
+    let scraped = portcullis::metrics::scrape(&gw.state);
+    assert!(
+        scraped.contains("portcullis_config_reloads_total{result=\"failure\"} 1"),
+        "{scraped}"
+    );
     assert!(answer.contains("portcullis.toml:"), "{answer}");
     let mut other = Browser::new(gw.addr, "other.test");
     assert_eq!(other.get("/").await.status, 200);

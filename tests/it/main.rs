@@ -13,6 +13,7 @@ mod failed_logins;
 mod forward_auth_real;
 mod lifecycle;
 mod malformed_input;
+mod metrics;
 mod paths;
 mod portal_headers;
 mod proxy;
