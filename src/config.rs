@@ -567,6 +567,37 @@ impl Config {
         Config::parse(path, &text)
     }
 
+    /// Only the `[storage]` section of the file at `path`, with defaults for everything else:
+    /// for the commands that work on the data while the rest of the file has a mistake (an
+    /// operator must still be able to lift a ban while fixing a rule). Fails when the file is
+    /// not TOML or its `[storage]` section is itself wrong.
+    pub fn storage_only(path: &Path) -> Result<Config, ConfigError> {
+        #[derive(Deserialize)]
+        struct StorageOnly {
+            #[serde(default)]
+            storage: FileStorage,
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let shown = path.display().to_string();
+        let loc = Locator {
+            path: &shown,
+            text: &text,
+        };
+        let file: StorageOnly = toml::from_str(&text).map_err(|e| {
+            let message = e.message().trim().to_string();
+            loc.at(e.span().unwrap_or(0..0), message)
+        })?;
+        let mut config = Config::parse(path, "")?;
+        config.storage = StorageConfig {
+            path: file.storage.path.into(),
+            key_file: file.storage.key_file.into(),
+        };
+        Ok(config)
+    }
+
     /// Validates `text` as if read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();

@@ -19,7 +19,7 @@ use crate::auth::throttle::Regulator;
 use crate::auth::unix_now;
 use crate::background::ControlMessage;
 use crate::config::Config;
-use crate::store::{AuditKind, BanRow};
+use crate::store::{AuditKind, BanRow, Store};
 
 pub(super) fn run(config: &Config, cmd: BansCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     match cmd {
@@ -74,7 +74,10 @@ fn list(config: &Config, out: &mut dyn Write) -> anyhow::Result<()> {
 fn lift(config: &Config, subject: &Subject, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let now = unix_now();
-    let keys = subject.keys();
+    let mut keys = subject.keys();
+    if let Subject::User(name) = subject {
+        keys.extend(addresses_banned_by(&store, name, now)?);
+    }
     let lifted: Vec<BanRow> = store
         .active_bans(now)?
         .into_iter()
@@ -92,7 +95,10 @@ fn lift(config: &Config, subject: &Subject, out: &mut dyn Write) -> anyhow::Resu
     }
     for ban in &lifted {
         let (who, kind) = describe(&ban.key);
-        let user = matches!(subject, Subject::User(_)).then_some(who.as_str());
+        let user = match subject {
+            Subject::User(name) => Some(name.as_str()),
+            Subject::Client(_) => None,
+        };
         audit_change(&store, AuditKind::BanLifted, user, Some(ban.key.clone()));
         writeln!(
             out,
@@ -110,6 +116,28 @@ fn lift(config: &Config, subject: &Subject, out: &mut dyn Write) -> anyhow::Resu
         );
     }
     Ok(())
+}
+
+/// The address bans in force that `user`'s own failed attempts started (the failure that
+/// started a ban is audited with the user it named): the user would still be refused from
+/// that address once their own ban is lifted.
+fn addresses_banned_by(store: &Store, user: &str, now: i64) -> anyhow::Result<Vec<String>> {
+    let active = store.active_bans(now)?;
+    let started_by_user = store
+        .audit_events(Some(user), 10_000)?
+        .into_iter()
+        .filter(|e| e.event == AuditKind::Ban.as_str())
+        .filter_map(|e| {
+            let detail = e.detail?;
+            let (key, until) = detail.split_once(" until ")?;
+            Some((key.to_string(), until.parse::<i64>().ok()?))
+        });
+    Ok(started_by_user
+        .filter(|(key, until)| {
+            key.starts_with("ip:") && active.iter().any(|b| &b.key == key && b.until == *until)
+        })
+        .map(|(key, _)| key)
+        .collect())
 }
 
 /// Whose bans an operator names: a user, or a client address.

@@ -167,7 +167,20 @@ pub enum BansCommand {
 
 /// Runs a command that reads the config at `config_path`, does its work and returns.
 pub fn run_admin(config_path: &Path, command: Admin, out: &mut dyn Write) -> anyhow::Result<()> {
-    let config = Config::load(config_path)?;
+    let config = match Config::load(config_path) {
+        Ok(config) => config,
+        // The commands that work on the data need only the database: a mistake elsewhere in
+        // the file (say, one a reload just refused) must not lock the operator out of them.
+        Err(e) if !matches!(command, Admin::Check | Admin::Reload) => {
+            let Ok(config) = Config::storage_only(config_path) else {
+                return Err(e.into());
+            };
+            eprintln!("warning: {e}");
+            eprintln!("warning: using only the [storage] section of the configuration");
+            config
+        }
+        Err(e) => return Err(e.into()),
+    };
     match command {
         Admin::Check => check::print_routes(&config, out),
         Admin::User(cmd) => user::run(&config, cmd, out),

@@ -131,24 +131,32 @@ async fn lifting_a_users_ban_lets_the_right_password_in_at_once() {
         .await;
     assert_eq!(r.status, 429, "{}", r.body);
 
+    // Another address, banned by failures on other names, is not alice's to lift.
+    ban(&gw, "203.0.113.9", &["victim1", "victim2", "victim3"]).await;
+
     let said = ok(&gw, &["bans", "lift", "Alice"]);
     assert!(said.contains("lifted the ban on alice"), "{said}");
+    // The address ban her own failures started goes with it: she would still be refused from
+    // there otherwise.
+    assert!(said.contains("lifted the ban on 203.0.113.7"), "{said}");
     assert!(first_date_time(&said).is_some(), "{said}");
 
+    for from in ["203.0.113.8", "203.0.113.7"] {
+        let r = gw
+            .browser()
+            .login_from(gw.prefix(), from, "alice", PASSWORD)
+            .await;
+        r.assert_redirect_to("/");
+    }
     let r = gw
         .browser()
-        .login_from(gw.prefix(), "203.0.113.8", "alice", PASSWORD)
-        .await;
-    r.assert_redirect_to("/");
-    // The address's own ban still holds: lifting a user lifts nothing else.
-    let r = gw
-        .browser()
-        .login_from(gw.prefix(), "203.0.113.7", "bob", PASSWORD)
+        .login_from(gw.prefix(), "203.0.113.9", "bob", PASSWORD)
         .await;
     assert_eq!(r.status, 429, "{}", r.body);
     let table = ok(&gw, &["bans", "list"]);
     assert!(row(&table, "alice").is_none(), "{table}");
-    assert!(row(&table, "203.0.113.7").is_some(), "{table}");
+    assert!(row(&table, "203.0.113.7").is_none(), "{table}");
+    assert!(row(&table, "203.0.113.9").is_some(), "{table}");
     // Lifted once; there is nothing left to lift.
     assert!(fails(&gw, &["bans", "lift", "alice"]).contains("no active ban"));
 }
@@ -237,4 +245,38 @@ async fn audit_shows_dates_and_no_unix_seconds() {
     let ban = table.lines().find(|l| l.contains(" ban ")).unwrap();
     assert!(ban.contains(" until ") && ban.contains(" UTC"), "{ban}");
     assert!(!has_epoch_number(&table), "Unix seconds in\n{table}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bans_can_be_listed_and_lifted_while_a_rule_in_the_file_has_a_mistake() {
+    let gw = spawn_gateway_configured(TRUST_LOOPBACK, "", BAN_AT_THE_THIRD);
+    gw.add_user("bob", &[]);
+    ban(&gw, "203.0.113.40", &["bob"]).await;
+    // A mistake elsewhere in the file, say one a reload just refused.
+    let text = std::fs::read_to_string(&gw.config_path).unwrap();
+    let broken = text.replacen("policy = \"deny\"", "polcy = \"deny\"", 1);
+    assert_ne!(text, broken);
+    std::fs::write(&gw.config_path, broken).unwrap();
+
+    let out = gw.cli(&["bans", "list"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(row(&String::from_utf8_lossy(&out.stdout), "bob").is_some());
+    // The mistake is still reported where it is, as a warning.
+    let at = format!("{}:", gw.config_path.display());
+    assert!(stderr.contains(&at) && stderr.contains("polcy"), "{stderr}");
+    let out = gw.cli(&["bans", "lift", "bob"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut b = gw.browser();
+    let page = b
+        .login_from(gw.prefix(), "203.0.113.41", "bob", PASSWORD)
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // `check` still refuses the file.
+    let out = gw.cli(&["check"], None);
+    assert!(!out.status.success());
 }
