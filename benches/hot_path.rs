@@ -11,6 +11,8 @@
 //!   `proxy::rewrite_for_upstream` (spoofed headers and gateway cookies out, identity and
 //!   `X-Forwarded-*` in).
 //! - `request/*`: the decision of a proxied request without I/O: cookie, session, route, policy.
+//! - `metrics/*`: what counting a proxied request costs (`Metrics::app` and `Metrics::request`,
+//!   as the proxy calls them), and one scrape of the registry.
 //! - `totp/*`: `auth::totp::verify` of a right and of a wrong code.
 //! - `password/*`: one argon2id verification, what every login costs (for the login storm).
 
@@ -28,6 +30,7 @@ use portcullis::auth::totp;
 use portcullis::auth::unix_now;
 use portcullis::auth::Origin;
 use portcullis::config::{Config, TotpAlgorithm, TotpConfig};
+use portcullis::metrics::{Disposition, Metrics};
 use portcullis::policy::{decide_strictest, Decision};
 use portcullis::portal::cookie_value;
 use portcullis::routes::normalize_path;
@@ -405,6 +408,23 @@ fn request(c: &mut Criterion, f: &Fixture) {
     g.finish();
 }
 
+fn metrics(c: &mut Criterion, f: &Fixture) {
+    let metrics = Metrics::new(f.config.router.apps());
+    let app = &f.config.router.apps()[APPS - 1];
+    let took = Duration::from_micros(700);
+    let mut g = c.benchmark_group("metrics");
+    g.bench_function("count_proxied_request", |b| {
+        b.iter(|| {
+            let meters = metrics.app(black_box(app));
+            metrics.request(Some(&meters), Disposition::Forward, 200, black_box(took));
+        })
+    });
+    g.bench_function("scrape_50_apps", |b| {
+        b.iter(|| black_box(metrics.encode(100_000, 0)).len())
+    });
+    g.finish();
+}
+
 fn totp_verify(c: &mut Criterion) {
     let cfg = TotpConfig {
         issuer: "Portcullis".into(),
@@ -456,6 +476,7 @@ fn all(c: &mut Criterion) {
     session(c, &f);
     headers(c, &f);
     request(c, &f);
+    metrics(c, &f);
     totp_verify(c);
     password(c);
 }
