@@ -25,6 +25,7 @@
 #   PARTS="throughput storm scale idle"   which parts to run
 #   SKIP_BUILD=1       use the existing release build
 #   KEEP=1             keep the temporary directory (configs, logs, raw wrk output)
+#   METRICS=0          1: the gateway serves [metrics] (scraped every 5 s during the run)
 #   WORK_STEALING=false   the runtime flavour of the gateway and of the bare Pingora proxy
 #   GW_LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2   run the gateway with another
 #                      malloc (an experiment; the table header says when it is set)
@@ -56,6 +57,7 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 KEEP=${KEEP:-0}
 GW_LD_PRELOAD=${GW_LD_PRELOAD:-}
 WORK_STEALING=${WORK_STEALING:-false}
+METRICS=${METRICS:-0}
 case $WORK_STEALING in true) BARE_FLAVOUR=steal ;; false) BARE_FLAVOUR=nosteal ;;
   *) echo "bench: WORK_STEALING must be true or false" >&2; exit 2 ;; esac
 
@@ -195,6 +197,7 @@ alloc_port UP_PORT
 alloc_port PROXY_PORT
 alloc_port GW_PORT
 alloc_port BARE_PORT
+alloc_port METRICS_PORT
 alloc_port SCALE_PORT
 alloc_port IDLE_PORT
 
@@ -236,6 +239,8 @@ secure = false
 max_failures = 100
 window = "1m"
 ban = "10s"
+
+$(if [ "$METRICS" = 1 ]; then printf '[metrics]\nlisten = "127.0.0.1:%s"\n' "$METRICS_PORT"; fi)
 
 [[apps]]
 name = "bench"
@@ -392,6 +397,11 @@ run_throughput() {
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency "${hdr[@]}" "${URL[$1]}" >"$3" 2>&1
   }
 
+  if [ "$METRICS" = 1 ]; then
+    # A Prometheus-like scraper for the whole run.
+    (while sleep 5; do curl -s -o /dev/null "http://127.0.0.1:$METRICS_PORT/metrics" || true; done) &
+    PIDS+=($!)
+  fi
   if [ "$WARMUP" -gt 0 ]; then
     log "warm-up: ${WARMUP}s per scenario"
     for s in "${SCENARIOS[@]}"; do wrk_run "$s" "$WARMUP" "$WORK/warmup.$s.txt"; done
@@ -427,7 +437,7 @@ run_throughput() {
   {
     echo
     echo "Throughput and latency: wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s x $ROUNDS alternated rounds, medians"
-    echo "(gateway and bare Pingora: $NPROC threads, work_stealing = $WORK_STEALING)"
+    echo "(gateway and bare Pingora: $NPROC threads, work_stealing = $WORK_STEALING; gateway metrics: $([ "$METRICS" = 1 ] && echo on || echo off))"
     printf '%-40s %11s %9s %9s %12s %12s %12s\n' scenario "req/s" "p50 ms" "p99 ms" "req/s vs b" "p99 vs b" "req/s vs c"
     for s in "${SCENARIOS[@]}"; do
       rps=${MED_RPS[$s]} p50=${MED_P50[$s]} p99=${MED_P99[$s]}
