@@ -372,7 +372,7 @@ pub fn safe_rd(state: &State, rd: &str) -> String {
     let Some(host) = url.host_str().map(|h| h.to_ascii_lowercase()) else {
         return "/".into();
     };
-    if host_is_ours(state, &host) {
+    if host_is_ours(&state.config(), &host) {
         url.to_string()
     } else {
         "/".into()
@@ -381,8 +381,7 @@ pub fn safe_rd(state: &State, rd: &str) -> String {
 
 /// Whether `host` (lower-case, no port) is named by an app or lies under `cookie_domain`:
 /// the hosts the gateway may send a browser to.
-pub fn host_is_ours(state: &State, host: &str) -> bool {
-    let config = state.config();
+pub fn host_is_ours(config: &crate::config::Config, host: &str) -> bool {
     let under_domain = config
         .session
         .cookie_domain

@@ -123,7 +123,7 @@ pub async fn verify(state: &State, req: &PortalRequest) -> HttpResponse {
     let Some(bare_host) = plain_host(&orig.host) else {
         return plain(400, "the original host is not a plain host[:port]");
     };
-    let named = host_is_ours(state, bare_host.trim_end_matches('.'));
+    let named = host_is_ours(&config, bare_host.trim_end_matches('.'));
     if !named && !config.router.has_catch_all() {
         return plain(403, "no app serves this host");
     }
