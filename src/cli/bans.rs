@@ -74,12 +74,12 @@ fn list(config: &Config, out: &mut dyn Write) -> anyhow::Result<()> {
 fn lift(config: &Config, subject: &Subject, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let now = unix_now();
+    let active = store.active_bans(now)?;
     let mut keys = subject.keys();
     if let Subject::User(name) = subject {
-        keys.extend(addresses_banned_by(&store, name, now)?);
+        keys.extend(addresses_banned_by(&store, &active, name)?);
     }
-    let lifted: Vec<BanRow> = store
-        .active_bans(now)?
+    let lifted: Vec<BanRow> = active
         .into_iter()
         .filter(|b| keys.contains(&b.key))
         .collect();
@@ -121,8 +121,11 @@ fn lift(config: &Config, subject: &Subject, out: &mut dyn Write) -> anyhow::Resu
 /// The address bans in force that `user`'s own failed attempts started (the failure that
 /// started a ban is audited with the user it named): the user would still be refused from
 /// that address once their own ban is lifted.
-fn addresses_banned_by(store: &Store, user: &str, now: i64) -> anyhow::Result<Vec<String>> {
-    let active = store.active_bans(now)?;
+fn addresses_banned_by(
+    store: &Store,
+    active: &[BanRow],
+    user: &str,
+) -> anyhow::Result<Vec<String>> {
     let started_by_user = store
         .audit_events(Some(user), 10_000)?
         .into_iter()
