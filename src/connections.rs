@@ -304,20 +304,68 @@ impl<SV: ProxyHttp> Front<SV> {
 
 /// Waits until the client sends the first byte of a request (left unread for the parser);
 /// false when it closes, errs, or stays silent past `idle` (a kept-alive connection).
+///
+/// The idle limit is pingora's own coarse timer (10 ms ticks shared by every connection with
+/// the same deadline): tokio's timer would be armed and cancelled on every kept-alive request,
+/// and arming it wakes the runtime's driver through its eventfd, a system call per request.
 async fn first_byte(stream: &mut Stream, idle: Option<Duration>) -> bool {
     let mut byte = [0u8; 1];
     let peek = stream.try_peek(&mut byte);
     match idle {
         None => peek.await.is_ok(),
-        Some(limit) => matches!(tokio::time::timeout(limit, peek).await, Ok(Ok(_))),
+        Some(limit) => matches!(pingora::time::timeout(limit, peek).await, Ok(Ok(_))),
     }
 }
 
 /// Whether the previous request left bytes of the next one already read (pipelining): then
 /// the next request must be parsed without waiting for the socket. Pingora keeps them in the
-/// settings without a getter; its `Debug` shows whether they are there.
+/// settings without a getter; its `Debug` shows whether they are there, and is read here
+/// through a fixed window rather than formatted into a string on every request.
 fn has_pipelined_bytes(settings: Option<&HttpPersistentSettings>) -> bool {
-    settings.is_some_and(|s| format!("{s:?}").contains("pipelined_prefix: Some"))
+    use std::fmt::Write;
+    let Some(settings) = settings else {
+        return false;
+    };
+    let mut finder = Finder::new(b"pipelined_prefix: Some");
+    // The finder stops the formatting with an error once it has seen the needle.
+    let _ = write!(finder, "{settings:?}");
+    finder.found
+}
+
+/// Looks for `needle` in text written to it, keeping only the last `needle.len()` bytes.
+struct Finder {
+    needle: &'static [u8],
+    window: [u8; 32],
+    seen: usize,
+    found: bool,
+}
+
+impl Finder {
+    fn new(needle: &'static [u8]) -> Finder {
+        assert!(needle.len() <= 32);
+        Finder {
+            needle,
+            window: [0; 32],
+            seen: 0,
+            found: false,
+        }
+    }
+}
+
+impl std::fmt::Write for Finder {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let n = self.needle.len();
+        for &b in s.as_bytes() {
+            self.window.copy_within(1..n, 0);
+            self.window[n - 1] = b;
+            self.seen += 1;
+            if self.seen >= n && self.window[..n] == *self.needle {
+                self.found = true;
+                return Err(std::fmt::Error);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Removes a connection from the registry however its future ends (also when dropped).
@@ -524,5 +572,40 @@ impl BackgroundService for Warden {
             _ = shutdown.changed() => {}
             _ = warden(Arc::clone(&self.connections), Arc::clone(&self.state)) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write;
+
+    use super::Finder;
+
+    #[test]
+    fn finder_sees_a_needle_split_across_writes() {
+        let mut finder = Finder::new(b"pipelined_prefix: Some");
+        let parts = [
+            "Settings { keepalive: 5, pipelined_",
+            "prefix",
+            ": ",
+            "Some([71])",
+        ];
+        let ended = parts.iter().try_for_each(|p| finder.write_str(p));
+        assert!(finder.found);
+        assert!(ended.is_err(), "formatting stops once the needle is seen");
+    }
+
+    #[test]
+    fn finder_misses_what_is_not_there() {
+        let mut finder = Finder::new(b"pipelined_prefix: Some");
+        write!(
+            finder,
+            "Settings {{ pipelined_prefix: None, note: \"Some\" }}"
+        )
+        .unwrap();
+        assert!(!finder.found);
+        let mut short = Finder::new(b"pipelined_prefix: Some");
+        write!(short, "pipelined").unwrap();
+        assert!(!short.found);
     }
 }
