@@ -22,7 +22,12 @@
 #   TOUCH_CONCURRENCY=32   requests in flight while touching the sessions
 #   IDLE_CONNECTIONS=10000   idle keep-alive connections held open in the idle part
 #   IDLE_SETTLE=60     seconds to wait after they close before reading memory again
-#   PARTS="throughput storm scale idle"   which parts to run
+#   PARTS="throughput reload storm scale idle"   which parts to run
+#   RELOADS=100        reloads during the reload part (half SIGHUP, half `portcullis reload`)
+#   RELOAD_SECONDS=25  how long wrk runs with a session while they happen
+#   PEER_BIN=          a built totp-gateway (a TOTP gateway on Pingora, one thread): adds its
+#                      unprotected and cached-session scenarios to the throughput table
+#                      (needs oathtool to sign in to it)
 #   SKIP_BUILD=1       use the existing release build
 #   KEEP=1             keep the temporary directory (configs, logs, raw wrk output)
 #   METRICS=0          1: the gateway serves [metrics] (scraped every 5 s during the run)
@@ -52,7 +57,10 @@ SCALE_PROBE=${SCALE_PROBE:-2000}
 TOUCH_CONCURRENCY=${TOUCH_CONCURRENCY:-32}
 IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 IDLE_SETTLE=${IDLE_SETTLE:-60}
-PARTS=${PARTS:-"throughput storm scale idle"}
+PARTS=${PARTS:-"throughput reload storm scale idle"}
+RELOADS=${RELOADS:-100}
+RELOAD_SECONDS=${RELOAD_SECONDS:-25}
+PEER_BIN=${PEER_BIN:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
 KEEP=${KEEP:-0}
 GW_LD_PRELOAD=${GW_LD_PRELOAD:-}
@@ -62,7 +70,8 @@ case $WORK_STEALING in true) BARE_FLAVOUR=steal ;; false) BARE_FLAVOUR=nosteal ;
   *) echo "bench: WORK_STEALING must be true or false" >&2; exit 2 ;; esac
 
 for v in DURATION ROUNDS THREADS CONNECTIONS WARMUP STORM_CONNECTIONS STORM_CLIENTS PACE_MS \
-  SCALE_SESSIONS SCALE_USERS SCALE_PROBE TOUCH_CONCURRENCY IDLE_CONNECTIONS IDLE_SETTLE; do
+  SCALE_SESSIONS SCALE_USERS SCALE_PROBE TOUCH_CONCURRENCY IDLE_CONNECTIONS IDLE_SETTLE RELOADS \
+  RELOAD_SECONDS; do
   min=1
   case $v in WARMUP | PACE_MS) min=0 ;; esac
   if ! [[ ${!v} =~ ^[0-9]+$ ]] || [ "${!v}" -lt "$min" ]; then
@@ -198,6 +207,7 @@ alloc_port PROXY_PORT
 alloc_port GW_PORT
 alloc_port BARE_PORT
 alloc_port METRICS_PORT
+alloc_port PEER_PORT
 alloc_port SCALE_PORT
 alloc_port IDLE_PORT
 
@@ -366,8 +376,50 @@ declare -A LABEL=(
   [gw_session]="d. portcullis, cached session"
   [gw_bypass]="e. portcullis, bypass route"
   [gw_redirect]="f. portcullis, no session (302)"
+  [peer_bypass]="g. peer TOTP gateway, unprotected route"
+  [peer_session]="h. peer TOTP gateway, cached session"
 )
 declare -A URL ARGS RPS P50 P99
+
+# The peer gateway: a TOTP gateway on Pingora that does less (no users, no policies, no
+# identity headers), run as it ships (pingora's default server: one thread).
+PEER_SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+start_peer() {
+  mkdir -p "$WORK/peer"
+  cat >"$WORK/peer/config.toml" <<PEER
+[server]
+bind_addr = "127.0.0.1:$PEER_PORT"
+default_upstream = "127.0.0.1:$UP_PORT"
+
+[auth]
+totp_secret = "$PEER_SECRET"
+session_duration = 3600
+
+[[routes]]
+path = "/public/*"
+upstream_addr = "127.0.0.1:$UP_PORT"
+protect = false
+
+[[routes]]
+path = "/*"
+upstream_addr = "127.0.0.1:$UP_PORT"
+protect = true
+PEER
+  (cd "$WORK/peer" && RUST_LOG=warn exec "$PEER_BIN" -c "$WORK/peer/config.toml") \
+    >"$WORK/peer/log" 2>&1 &
+  PIDS+=($!)
+  wait_http "$PEER_PORT" "$!" "the peer gateway"
+  local code out
+  code=$(oathtool --totp -b "$PEER_SECRET")
+  out=$(curl -sS -o /dev/null -D - --data "code=$code" "http://127.0.0.1:$PEER_PORT/auth")
+  PEER_SESSION=$(sed -n 's/^[Ss]et-[Cc]ookie: SID=\([^;]*\);.*/\1/p' <<<"$out" | tr -d '\r' | head -n1)
+  [ -n "$PEER_SESSION" ] || die "the peer gateway gave no session: $out"
+}
+if [ -n "$PEER_BIN" ] && [[ " $PARTS " == *" throughput "* ]]; then
+  [ -x "$PEER_BIN" ] || die "PEER_BIN $PEER_BIN is not an executable"
+  command -v oathtool >/dev/null || die "PEER_BIN needs oathtool to sign in to the peer gateway"
+  SCENARIOS+=(peer_bypass peer_session)
+fi
 
 run_throughput() {
   local s r i order out bad
@@ -383,6 +435,15 @@ run_throughput() {
   ARGS[gw_session]="Cookie: $COOKIE=$SESSION"
   ARGS[gw_bypass]=""
   ARGS[gw_redirect]="Accept: text/html"
+  if [ -n "$PEER_BIN" ]; then
+    start_peer
+    URL[peer_bypass]="http://127.0.0.1:$PEER_PORT/public/x"
+    URL[peer_session]="http://127.0.0.1:$PEER_PORT/"
+    ARGS[peer_bypass]=""
+    ARGS[peer_session]="Cookie: SID=$PEER_SESSION"
+    expect peer_bypass 200 ok "${URL[peer_bypass]}"
+    expect peer_session 200 ok -H "${ARGS[peer_session]}" "${URL[peer_session]}"
+  fi
 
   expect upstream 200 ok "${URL[upstream]}"
   expect nginx 200 ok "${URL[nginx]}"
@@ -448,6 +509,62 @@ run_throughput() {
   } | tee -a "$WORK/report.txt"
   target_min "cached session req/s vs bare Pingora" "$(ratio "${MED_RPS[gw_session]}" "${MED_RPS[bare]}")" 0.95
   target_min "bypass req/s vs bare Pingora" "$(ratio "${MED_RPS[gw_bypass]}" "${MED_RPS[bare]}")" 0.97
+  if [ -n "$PEER_BIN" ]; then
+    target_min "cached session req/s vs the peer gateway's cached session" \
+      "$(ratio "${MED_RPS[gw_session]}" "${MED_RPS[peer_session]}")" 1.00
+  fi
+}
+
+# --- part 1b: reload under load -------------------------------------------------------------
+# RELOADS reloads while wrk keeps requesting with a session: each one swaps between two
+# configurations that differ in a rule, half by SIGHUP and half through `portcullis reload`.
+# Every request must be answered 200 and the session must outlive them all.
+run_reload() {
+  local conf="$WORK/gw/portcullis.toml" base="$WORK/gw/reload.base.toml"
+  local alt="$WORK/gw/reload.alt.toml" out="$WORK/wrk.reload.txt" log="$WORK/gw/gateway.log"
+  local before n i want deadline wrk_pid rps bad refused kept=yes
+  cp "$conf" "$base"
+  { cat "$base"; printf '\n[[apps.rules]]\npaths = ["/reloaded/**"]\npolicy = "deny"\n'; } >"$alt"
+  expect gw_session 200 ok -H "Cookie: $COOKIE=$SESSION" "http://127.0.0.1:$GW_PORT/"
+  before=$(grep -c "configuration reloaded\|reload refused" "$log" || true)
+  log "reload: $RELOADS reloads during ${RELOAD_SECONDS}s of wrk -t$THREADS -c$CONNECTIONS with a session"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$RELOAD_SECONDS"s -H "Cookie: $COOKIE=$SESSION" \
+    "http://127.0.0.1:$GW_PORT/" >"$out" 2>&1 &
+  wrk_pid=$!
+  sleep 1
+  for i in $(seq 1 "$RELOADS"); do
+    if [ $((i % 2)) = 1 ]; then cp "$alt" "$conf"; else cp "$base" "$conf"; fi
+    if [ $((i % 4)) -lt 2 ]; then
+      kill -HUP "$GW_PID"
+    else
+      "$BIN" reload -c "$conf" >/dev/null
+    fi
+    # The next reload only once this one is applied (or refused), so that none coalesce.
+    want=$((before + i))
+    deadline=$((SECONDS + 10))
+    while n=$(grep -c "configuration reloaded\|reload refused" "$log" || true); [ "$n" -lt "$want" ]; do
+      [ "$SECONDS" -lt "$deadline" ] || die "reload $i was not applied within 10 s"
+      sleep 0.02
+    done
+    sleep 0.1
+  done
+  kill -0 "$wrk_pid" 2>/dev/null || die "wrk ended before the $RELOADS reloads did; raise RELOAD_SECONDS"
+  wait "$wrk_pid"
+  cp "$base" "$conf"
+  read -r rps _ _ bad < <(wrk_parse "$out")
+  refused=$(grep -c "reload refused" "$log" || true)
+  n=$(($(grep -c "configuration reloaded\|reload refused" "$log" || true) - before - refused))
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE=$SESSION" \
+    "http://127.0.0.1:$GW_PORT/")" = 200 ] || kept=no
+  {
+    echo
+    echo "Reload under load: $n of $RELOADS reloads applied ($refused refused) while wrk -t$THREADS -c$CONNECTIONS ran ${RELOAD_SECONDS}s with a session"
+    printf '  %.0f req/s; %s requests failed (socket errors or status >= 400); session kept: %s\n' \
+      "$rps" "$bad" "$kept"
+  } | tee -a "$WORK/report.txt"
+  target "requests failed during $RELOADS reloads" "$bad" 0
+  target "reloads not applied" "$((RELOADS - n))" 0
+  [ "$kept" = yes ] || TARGETS+=("MISSED: the session did not outlive the reloads")
 }
 
 # --- part 2: login storm ---------------------------------------------------------------------------
@@ -688,7 +805,7 @@ if [[ " $PARTS " == *" throughput "* ]]; then
   wait_http "$BARE_PORT" "$!" "the bare Pingora proxy"
 fi
 
-if [[ " $PARTS " == *" throughput "* || " $PARTS " == *" storm "* ]]; then
+if [[ " $PARTS " == *" throughput "* || " $PARTS " == *" storm "* || " $PARTS " == *" reload "* ]]; then
   gateway_conf "$WORK/gw" "$GW_PORT"
   BENCH_PASSWORD=$(rand_password)
   STORM_PASSWORD=$(rand_password)
@@ -700,6 +817,7 @@ if [[ " $PARTS " == *" throughput "* || " $PARTS " == *" storm "* ]]; then
   [ -n "$SESSION" ] || die "no session cookie after logging in"
 fi
 if [[ " $PARTS " == *" throughput "* ]]; then run_throughput; fi
+if [[ " $PARTS " == *" reload "* ]]; then run_reload; fi
 if [[ " $PARTS " == *" storm "* ]]; then run_storm; fi
 if [[ " $PARTS " == *" scale "* ]]; then
   # The scale part runs alone: stop the first gateway so its memory and threads do not count.

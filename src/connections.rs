@@ -319,49 +319,48 @@ async fn first_byte(stream: &mut Stream, idle: Option<Duration>) -> bool {
 
 /// Whether the previous request left bytes of the next one already read (pipelining): then
 /// the next request must be parsed without waiting for the socket. Pingora keeps them in the
-/// settings without a getter; its `Debug` shows whether they are there, and is read here
-/// through a fixed window rather than formatted into a string on every request.
+/// settings without a getter; its `Debug` shows whether they are there. It is read as it is
+/// written, byte by byte, and stops at the field's value, so no string is built per request.
 fn has_pipelined_bytes(settings: Option<&HttpPersistentSettings>) -> bool {
     use std::fmt::Write;
     let Some(settings) = settings else {
         return false;
     };
-    let mut finder = Finder::new(b"pipelined_prefix: Some");
-    // The finder stops the formatting with an error once it has seen the needle.
-    let _ = write!(finder, "{settings:?}");
-    finder.found
+    let mut field = FieldValue::new(b"pipelined_prefix: ");
+    // The scanner ends the formatting with an error as soon as it has its answer.
+    let _ = write!(field, "{settings:?}");
+    field.first == Some(b'S')
 }
 
-/// Looks for `needle` in text written to it, keeping only the last `needle.len()` bytes.
-struct Finder {
-    needle: &'static [u8],
-    window: [u8; 32],
-    seen: usize,
-    found: bool,
+/// Finds the first byte after `label` in text written to it. `label` must not start again
+/// inside itself after its first byte (true of a field name followed by ": ").
+struct FieldValue {
+    label: &'static [u8],
+    matched: usize,
+    first: Option<u8>,
 }
 
-impl Finder {
-    fn new(needle: &'static [u8]) -> Finder {
-        assert!(needle.len() <= 32);
-        Finder {
-            needle,
-            window: [0; 32],
-            seen: 0,
-            found: false,
+impl FieldValue {
+    fn new(label: &'static [u8]) -> FieldValue {
+        FieldValue {
+            label,
+            matched: 0,
+            first: None,
         }
     }
 }
 
-impl std::fmt::Write for Finder {
+impl std::fmt::Write for FieldValue {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let n = self.needle.len();
         for &b in s.as_bytes() {
-            self.window.copy_within(1..n, 0);
-            self.window[n - 1] = b;
-            self.seen += 1;
-            if self.seen >= n && self.window[..n] == *self.needle {
-                self.found = true;
+            if self.matched == self.label.len() {
+                self.first = Some(b);
                 return Err(std::fmt::Error);
+            }
+            if b == self.label[self.matched] {
+                self.matched += 1;
+            } else {
+                self.matched = usize::from(b == self.label[0]);
             }
         }
         Ok(())
@@ -579,33 +578,32 @@ impl BackgroundService for Warden {
 mod tests {
     use std::fmt::Write;
 
-    use super::Finder;
+    use super::FieldValue;
 
     #[test]
-    fn finder_sees_a_needle_split_across_writes() {
-        let mut finder = Finder::new(b"pipelined_prefix: Some");
+    fn a_field_value_is_found_across_writes_and_ends_the_formatting() {
+        let mut field = FieldValue::new(b"pipelined_prefix: ");
         let parts = [
-            "Settings { keepalive: 5, pipelined_",
+            "S { keepalive: Some(5), pipelined_",
             "prefix",
             ": ",
             "Some([71])",
         ];
-        let ended = parts.iter().try_for_each(|p| finder.write_str(p));
-        assert!(finder.found);
-        assert!(ended.is_err(), "formatting stops once the needle is seen");
+        let ended = parts.iter().try_for_each(|p| field.write_str(p));
+        assert_eq!(field.first, Some(b'S'));
+        assert!(ended.is_err(), "formatting stops at the value");
     }
 
     #[test]
-    fn finder_misses_what_is_not_there() {
-        let mut finder = Finder::new(b"pipelined_prefix: Some");
-        write!(
-            finder,
-            "Settings {{ pipelined_prefix: None, note: \"Some\" }}"
-        )
-        .unwrap();
-        assert!(!finder.found);
-        let mut short = Finder::new(b"pipelined_prefix: Some");
-        write!(short, "pipelined").unwrap();
-        assert!(!short.found);
+    fn a_field_that_is_absent_or_none_is_not_some() {
+        let mut none = FieldValue::new(b"pipelined_prefix: ");
+        let _ = write!(none, "S {{ pipelined_prefix: None, note: \"Some\" }}");
+        assert_eq!(none.first, Some(b'N'));
+        let mut absent = FieldValue::new(b"pipelined_prefix: ");
+        write!(absent, "S {{ pipelined: Some(1), ppipelined_prefix }}").unwrap();
+        assert_eq!(absent.first, None);
+        let mut restarted = FieldValue::new(b"pipelined_prefix: ");
+        let _ = write!(restarted, "ppipelined_prefix: Some(1)");
+        assert_eq!(restarted.first, Some(b'S'));
     }
 }
