@@ -97,6 +97,11 @@ fn serve(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 fn demo(listen: &str) -> anyhow::Result<()> {
+    // A taken port would otherwise be found only once the gateway binds it, after a URL that
+    // belongs to another program had been printed.
+    if let Err(e) = std::net::TcpListener::bind(listen) {
+        anyhow::bail!("cannot listen on {listen}: {e}; choose another address with --listen ADDR");
+    }
     let upstream = portcullis::demo::spawn_whoami()?;
     let dir = portcullis::demo::demo_dir()?;
     let config_path = dir.join("portcullis.toml");
@@ -122,7 +127,7 @@ fn demo(listen: &str) -> anyhow::Result<()> {
         "\nPortcullis demo\n\n  open      http://{listen}/\n  user      demo\n  password  {password}   (shown only now)\n\n  \
          /public/   needs no sign-in\n  /          needs a password\n  /admin/    needs a second factor: you will be asked to set up TOTP\n  \
          /.portcullis/account   your account\n\n  data      {}   (removed when you stop with Ctrl-C)\n  \
-         config    {}\n",
+         config    {}\n\n  another address: portcullis demo --listen 127.0.0.1:9000\n",
         dir.display(),
         config_path.display()
     );
