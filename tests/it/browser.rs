@@ -1,0 +1,577 @@
+//! Every flow in a real browser: headless Chromium driven through chromedriver, against the
+//! gateway and its upstream on loopback. Each page state is checked with axe-core (WCAG 2.2 A
+//! and AA rules) at 1280×800 and 390×844, in light and dark colour schemes, and photographed
+//! into `target/screenshots/`.
+//!
+//! Without Chromium and chromedriver the tests say so and pass, except in CI (`CI=true`),
+//! where a missing browser fails them.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// axe-core, as published on npm: the tarball's address and SHA-256.
+const AXE_VERSION: &str = "4.10.3";
+const AXE_TARBALL_SHA256: &str = "0f2b4d7dcdf7d1219df8d1959ad68e565f51d14c3f0d88bb71cd59abeb956292";
+
+/// The viewports and colour schemes every page state is checked in.
+const MODES: [Mode; 4] = [
+    Mode::new(1280, 800, false),
+    Mode::new(1280, 800, true),
+    Mode::new(390, 844, false),
+    Mode::new(390, 844, true),
+];
+
+#[derive(Clone, Copy)]
+struct Mode {
+    width: u32,
+    height: u32,
+    dark: bool,
+}
+
+impl Mode {
+    const fn new(width: u32, height: u32, dark: bool) -> Mode {
+        Mode {
+            width,
+            height,
+            dark,
+        }
+    }
+
+    fn name(&self) -> String {
+        let scheme = if self.dark { "dark" } else { "light" };
+        format!("{}x{}-{scheme}", self.width, self.height)
+    }
+}
+
+/// Whether the browser tests can run here; panics in CI when they cannot.
+fn browser_available() -> bool {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "browser tests need {} (Debian: apt-get install chromium chromium-driver)",
+        missing.join(" and ")
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{message}");
+    }
+    eprintln!("skipped: {message}");
+    false
+}
+
+/// chromedriver on a free loopback port, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let driver = Driver { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        driver
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Chrome DevTools command sent through chromedriver.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// One headless Chromium with its own profile, hosts `*.test` resolved to loopback.
+struct Chrome {
+    client: Client,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+    /// Where the gateway answers, as the browser reaches it (`http://app.test:PORT`).
+    base: String,
+    axe: String,
+    /// Every page state seen, for the screenshots' names.
+    shots: usize,
+    test: &'static str,
+}
+
+impl Chrome {
+    async fn open(gw: &TestGateway, test: &'static str) -> Chrome {
+        let driver = Driver::start();
+        let profile = tempfile::tempdir().unwrap();
+        let args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-dev-shm-usage".into(),
+            "--window-size=1280,800".into(),
+            "--host-resolver-rules=MAP *.test 127.0.0.1".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": CHROMIUM, "args": args }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .expect("a Chromium session");
+        Chrome {
+            client,
+            _driver: driver,
+            _profile: profile,
+            base: format!("http://app.test:{}", gw.addr.port()),
+            axe: axe_source(),
+            shots: 0,
+            test,
+        }
+    }
+
+    async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    async fn body_text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    /// Submits the form whose action ends in `action`, ticking any required checkbox (a
+    /// confirmation) first.
+    async fn submit(&self, action: &str) {
+        let form = format!("form[action$=\"{action}\"]");
+        for tick in self
+            .client
+            .find_all(Locator::Css(&format!(
+                "{form} input[type=checkbox][required]"
+            )))
+            .await
+            .unwrap()
+        {
+            tick.click().await.unwrap();
+        }
+        self.client
+            .find(Locator::Css(&format!("{form} button[type=submit]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn click_link_to(&self, href_part: &str) {
+        self.client
+            .find(Locator::Css(&format!("a[href*=\"{href_part}\"]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn set_mode(&self, mode: Mode) {
+        let scheme = if mode.dark { "dark" } else { "light" };
+        self.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await;
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({
+                "width": mode.width,
+                "height": mode.height,
+                "deviceScaleFactor": 1,
+                "mobile": mode.width < 600,
+            }),
+        )
+        .await;
+    }
+
+    async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
+    /// Checks the page in every mode: axe-core finds no violation, and a screenshot is kept.
+    /// Ends in the first mode (1280×800, light).
+    async fn check_page(&mut self, state: &str) {
+        self.shots += 1;
+        let mut failures = Vec::new();
+        for mode in MODES {
+            self.set_mode(mode).await;
+            let violations = self.axe_violations().await;
+            if !violations.is_empty() {
+                failures.push(format!(
+                    "{state} at {}: {}",
+                    mode.name(),
+                    serde_json::to_string_pretty(&violations).unwrap()
+                ));
+            }
+            let png = self.client.screenshot().await.unwrap();
+            let name = format!(
+                "{}-{:02}-{state}-{}.png",
+                self.test,
+                self.shots,
+                mode.name()
+            );
+            std::fs::write(screenshots_dir().join(name), png).unwrap();
+        }
+        self.set_mode(MODES[0]).await;
+        assert!(
+            failures.is_empty(),
+            "axe-core found violations:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    async fn axe_violations(&self) -> Vec<Value> {
+        let loaded = self
+            .client
+            .execute("return typeof window.axe", vec![])
+            .await
+            .unwrap();
+        if loaded != json!("object") {
+            self.client.execute(&self.axe, vec![]).await.unwrap();
+        }
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, {
+                runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+                resultTypes: ['violations'],
+            }).then(r => done(r.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' + n.failureSummary),
+            })))).catch(e => done([{ id: 'axe-error', help: String(e) }]));
+        "#;
+        match self.client.execute_async(script, vec![]).await.unwrap() {
+            Value::Array(v) => v,
+            other => panic!("axe-core answered {other}"),
+        }
+    }
+
+    /// The QR code in a screenshot of the page, decoded.
+    async fn decode_qr(&self) -> String {
+        let png = self.client.screenshot().await.unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let channels = info.color_type.samples();
+        let (w, h) = (info.width as usize, info.height as usize);
+        let luma = |x: usize, y: usize| {
+            let i = (y * w + x) * channels;
+            let (r, g, b) = (buf[i] as u32, buf[i + 1] as u32, buf[i + 2] as u32);
+            ((r * 299 + g * 587 + b * 114) / 1000) as u8
+        };
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
+        let grids = image.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code on the set-up page");
+        grids[0].decode().expect("the QR code decodes").1
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// axe-core's script: from `AXE_CORE_JS` when set, else from npm's registry (checked against
+/// its SHA-256) into `target/axe/`, once.
+fn axe_source() -> String {
+    if let Ok(path) = std::env::var("AXE_CORE_JS") {
+        return std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/axe");
+    let script = dir.join(format!("axe-{AXE_VERSION}.min.js"));
+    if let Ok(text) = std::fs::read_to_string(&script) {
+        return text;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("https://registry.npmjs.org/axe-core/-/axe-core-{AXE_VERSION}.tgz");
+    let out = Command::new("curl")
+        .args(["-sSfL", "--max-time", "60", &url])
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "fetching {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sum = hex::encode(Sha256::digest(&out.stdout));
+    assert_eq!(sum, AXE_TARBALL_SHA256, "axe-core tarball checksum");
+    let tarball = dir.join(format!("axe-core-{AXE_VERSION}.tgz"));
+    std::fs::write(&tarball, &out.stdout).unwrap();
+    let unpacked = Command::new("tar")
+        .arg("-xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&dir)
+        .arg("package/axe.min.js")
+        .status()
+        .unwrap();
+    assert!(unpacked.success(), "unpacking axe-core");
+    // Renamed into place last, so a half-written file is never taken for the script.
+    std::fs::rename(dir.join("package/axe.min.js"), &script).unwrap();
+    std::fs::read_to_string(&script).unwrap()
+}
+
+/// Puts `line` in the log of screenshots people can look through.
+fn note(test: &str, line: &str) {
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(screenshots_dir().join(format!("{test}.txt")))
+        .unwrap();
+    writeln!(log, "{line}").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_two_factor_flow_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let gw = spawn_gateway();
+    gw.add_user("alice", &[]);
+    let p = gw.prefix().to_string();
+    let mut c = Chrome::open(&gw, "flows").await;
+
+    // A page that needs two factors sends an unknown visitor to the sign-in page.
+    c.goto("/secure/report").await;
+    assert!(c.path().await.starts_with(&format!("{p}/login")));
+    c.check_page("sign-in").await;
+
+    c.fill("input[name=username]", "alice").await;
+    c.fill("input[name=password]", "not the password").await;
+    c.submit("/login").await;
+    assert!(c.body_text().await.contains(WRONG_LOGIN));
+    c.check_page("wrong-password").await;
+
+    // The right password on a two-factor route: set up an authenticator first.
+    c.fill("input[name=password]", PASSWORD).await;
+    c.submit("/login").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
+    c.check_page("set-up").await;
+    let uri = c.decode_qr().await;
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let secret: String = uri
+        .split("secret=")
+        .nth(1)
+        .expect("a secret in the URI")
+        .chars()
+        .take_while(|ch| ch.is_ascii_alphanumeric())
+        .collect();
+    let shown = c.body_text().await.replace(' ', "");
+    assert!(shown.contains(&secret), "the key on the page is the QR's");
+    note("flows", &format!("QR decoded from the set-up page: {uri}"));
+
+    c.fill("input[name=code]", &wrong_code(&secret)).await;
+    c.submit("/totp/setup").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
+    c.check_page("set-up-wrong-code").await;
+
+    let t = now();
+    c.fill("input[name=code]", &external_totp(&secret, t)).await;
+    c.submit("/totp/setup").await;
+    let codes: Vec<String> = {
+        let mut codes = Vec::new();
+        for item in c.client.find_all(Locator::Css("ul li code")).await.unwrap() {
+            codes.push(item.text().await.unwrap());
+        }
+        codes
+    };
+    assert_eq!(codes.len(), 10, "{}", c.body_text().await);
+    c.check_page("recovery-codes").await;
+
+    // On to the page first asked for, with the identity at the upstream.
+    c.click_link_to("/secure/report").await;
+    assert_eq!(c.path().await, "/secure/report");
+    assert!(c.body_text().await.contains("alice"));
+
+    c.goto(&format!("{p}/account")).await;
+    c.check_page("account").await;
+
+    // Sign out, then in with password and a code from the authenticator.
+    c.submit("/logout").await;
+    assert!(c.path().await.starts_with(&format!("{p}/login")));
+    c.check_page("signed-out").await;
+    c.goto("/secure/report").await;
+    c.fill("input[name=username]", "alice").await;
+    c.fill("input[name=password]", PASSWORD).await;
+    c.submit("/login").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp")));
+    c.check_page("code").await;
+    let (code, t) = fresh_code(&secret, t).await;
+    c.fill("input[name=code]", &code).await;
+    c.submit("/totp").await;
+    assert_eq!(c.path().await, "/secure/report");
+
+    // Sign out, then in with a recovery code.
+    c.goto(&format!("{p}/account")).await;
+    c.submit("/logout").await;
+    c.goto("/secure/report").await;
+    c.fill("input[name=username]", "alice").await;
+    c.fill("input[name=password]", PASSWORD).await;
+    c.submit("/login").await;
+    c.click_link_to("/recovery").await;
+    assert!(c.path().await.starts_with(&format!("{p}/recovery")));
+    c.check_page("recovery").await;
+    c.fill("input[name=code]", &codes[0]).await;
+    c.submit("/recovery").await;
+    assert!(c.body_text().await.contains('9'), "{}", c.body_text().await);
+    c.check_page("recovered").await;
+
+    // A new set of recovery codes from the account page, with a fresh code.
+    c.goto(&format!("{p}/account")).await;
+    let (code, t) = fresh_code(&secret, t).await;
+    c.fill("form[action$=\"/recovery-codes\"] input[name=code]", &code)
+        .await;
+    c.submit("/recovery-codes").await;
+    let fresh = c.client.find_all(Locator::Css("ul li code")).await.unwrap();
+    assert_eq!(fresh.len(), 10, "{}", c.body_text().await);
+    c.check_page("new-recovery-codes").await;
+
+    // Turn two-factor sign-in off with a code.
+    c.goto(&format!("{p}/account")).await;
+    let (code, _) = fresh_code(&secret, t).await;
+    c.fill("form[action$=\"/totp/disable\"] input[name=code]", &code)
+        .await;
+    c.submit("/totp/disable").await;
+    c.goto(&format!("{p}/account")).await;
+    let store = gw.store();
+    let alice = store.user_by_name("alice").unwrap().unwrap();
+    assert!(
+        store.totp(alice.id).unwrap().is_none(),
+        "two-factor sign-in is still on"
+    );
+    c.check_page("two-factor-off").await;
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ban_page_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let gw = spawn_gateway_configured(
+        TRUST_LOOPBACK,
+        "",
+        "[regulation]\nmax_failures = 3\nwindow = \"5m\"\nban = \"5m\"",
+    );
+    gw.add_user("bob", &[]);
+    let p = gw.prefix().to_string();
+    let mut c = Chrome::open(&gw, "ban").await;
+    c.goto("/").await;
+    // Wrong passwords until the page has no form left to fill: the ban.
+    let mut attempts = 0;
+    while !c
+        .client
+        .find_all(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        attempts += 1;
+        assert!(attempts <= 10, "no ban after {attempts} wrong passwords");
+        c.fill("input[name=username]", "bob").await;
+        c.fill("input[name=password]", "wrong wrong wrong").await;
+        c.submit("/login").await;
+    }
+    assert_eq!(attempts, 3, "banned at the configured number of failures");
+    assert!(c.path().await.starts_with(&format!("{p}/login")));
+    assert!(c
+        .client
+        .get_named_cookie("portcullis_session")
+        .await
+        .is_err());
+    c.check_page("banned").await;
+    c.goto("/").await;
+    assert!(c.path().await.starts_with(&format!("{p}/login")));
+    c.close().await;
+}
