@@ -109,56 +109,44 @@ impl Reloader {
 /// those that differ.
 fn keep_restart_keys(old: &Config, mut new: Config) -> (Config, Vec<&'static str>) {
     let mut restart = Vec::new();
-    let mut keep = |name: &'static str, differs: bool| {
-        if differs {
-            restart.push(name);
-        }
+    // Each key that only a restart can change: when the file changed it, say so and keep the
+    // value in force.
+    macro_rules! keep {
+        ($name:literal, $($field:ident).+) => {
+            if old.$($field).+ != new.$($field).+ {
+                restart.push($name);
+                new.$($field).+ = old.$($field).+.clone();
+            }
+        };
+    }
+    // The TLS listener's files and address, and the store's files; the rest of these sections
+    // is not configured.
+    let tls = |c: &Config| {
+        c.server
+            .tls
+            .as_ref()
+            .map(|t| (t.cert.clone(), t.key.clone(), t.listen))
     };
-    keep("[server] listen", old.server.listen != new.server.listen);
-    keep(
-        "[server] portal_prefix",
-        old.server.portal_prefix != new.server.portal_prefix,
-    );
-    keep(
-        "[server.tls]",
-        old.server.tls.as_ref().map(|t| (&t.cert, &t.key, t.listen))
-            != new.server.tls.as_ref().map(|t| (&t.cert, &t.key, t.listen)),
-    );
-    keep("[server] threads", old.server.threads != new.server.threads);
-    keep(
-        "[server] upstream_ca_file",
-        old.server.upstream_ca_file != new.server.upstream_ca_file,
-    );
-    keep(
-        "[server] grace_period",
-        old.server.grace_period != new.server.grace_period,
-    );
-    keep(
-        "[server] work_stealing",
-        old.server.work_stealing != new.server.work_stealing,
-    );
-    keep(
-        "[storage]",
-        old.storage.path != new.storage.path || old.storage.key_file != new.storage.key_file,
-    );
-    keep("[session]", old.session != new.session);
-    keep("[totp]", old.totp != new.totp);
-    keep("[recovery_codes]", old.recovery_codes != new.recovery_codes);
-    keep("[log]", old.log != new.log);
-    keep("[metrics]", old.metrics != new.metrics);
-    new.server.listen = old.server.listen.clone();
-    new.server.portal_prefix = old.server.portal_prefix.clone();
-    new.server.tls = old.server.tls.clone();
-    new.server.threads = old.server.threads;
-    new.server.upstream_ca_file = old.server.upstream_ca_file.clone();
-    new.server.grace_period = old.server.grace_period;
-    new.server.work_stealing = old.server.work_stealing;
+    let files = |c: &Config| (c.storage.path.clone(), c.storage.key_file.clone());
+    keep!("[server] listen", server.listen);
+    keep!("[server] portal_prefix", server.portal_prefix);
+    if tls(old) != tls(&new) {
+        restart.push("[server.tls]");
+        new.server.tls = old.server.tls.clone();
+    }
+    keep!("[server] threads", server.threads);
+    keep!("[server] upstream_ca_file", server.upstream_ca_file);
+    keep!("[server] grace_period", server.grace_period);
+    keep!("[server] work_stealing", server.work_stealing);
+    if files(old) != files(&new) {
+        restart.push("[storage]");
+    }
     new.storage = old.storage.clone();
-    new.session = old.session.clone();
-    new.totp = old.totp.clone();
-    new.recovery_codes = old.recovery_codes.clone();
-    new.log = old.log.clone();
-    new.metrics = old.metrics.clone();
+    keep!("[session]", session);
+    keep!("[totp]", totp);
+    keep!("[recovery_codes]", recovery_codes);
+    keep!("[log]", log);
+    keep!("[metrics]", metrics);
     (new, restart)
 }
 

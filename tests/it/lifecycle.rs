@@ -462,3 +462,39 @@ fn the_demo_refuses_a_port_that_is_taken() {
     );
     drop(taken);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_that_need_a_restart_are_named_and_keep_their_value_while_the_rest_reloads() {
+    let gw = spawn_gateway();
+    gw.add_user("alice", &[]);
+    let mut b = gw.browser();
+    b.login(gw.prefix(), "alice", PASSWORD, "/").await;
+    let text = std::fs::read_to_string(&gw.config_path).unwrap();
+    let port = gw.addr.port();
+    let moved = free_port();
+    let changed = with_rules(
+        &text
+            .replace(
+                &format!("listen = \"127.0.0.1:{port}\""),
+                &format!("listen = \"127.0.0.1:{moved}\""),
+            )
+            .replace("secure = false", "secure = false\nidle_timeout = \"5m\""),
+        "[[apps.rules]]\npaths = [\"/newly/**\"]\npolicy = \"deny\"\n",
+    );
+    assert_ne!(changed, text);
+    write_config(&gw, &changed);
+    let out = gw.cli(&["reload"], None);
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("needs a restart: [server] listen, [session]"),
+        "{said}"
+    );
+    // The listener and the session settings in force are the old ones; the rule is new.
+    assert!(TcpStream::connect(("127.0.0.1", moved)).is_err());
+    let config = gw.state.config();
+    assert_eq!(config.server.listen, vec![gw.addr]);
+    assert_ne!(config.session.idle_timeout, Duration::from_secs(300));
+    assert_eq!(b.get("/newly/x").await.status, 403);
+    assert_signed_in(&mut b, "alice").await;
+}
