@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod bans;
 mod bans_under_load;
+mod catalogs;
 mod cli_bans;
 mod csrf;
 mod edge_cases;
