@@ -15,6 +15,7 @@ mod forward_auth_real;
 mod lifecycle;
 mod malformed_input;
 mod metrics;
+mod pages;
 mod paths;
 mod portal_headers;
 mod proxy;
