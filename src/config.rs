@@ -11,6 +11,7 @@
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::HeaderName;
@@ -18,6 +19,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::i18n::{Lang, LANGUAGES};
 pub use crate::routes::{App, Policy, Rule, Upstream};
 use crate::routes::{Glob, Router};
 
@@ -64,6 +66,8 @@ struct FileConfig {
     identity_headers: FileIdentityHeaders,
     #[serde(default)]
     log: FileLog,
+    #[serde(default)]
+    portal: FilePortal,
     #[serde(default)]
     apps: Vec<FileApp>,
 }
@@ -339,6 +343,31 @@ impl Default for FileIdentityHeaders {
     }
 }
 
+/// `[portal]`: the operator's brand and the languages offered.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FilePortal {
+    title: Spanned<String>,
+    logo: Option<Spanned<String>>,
+    accent_color: Option<Spanned<String>>,
+    footer: Option<Spanned<String>>,
+    languages: Option<Spanned<Vec<String>>>,
+    default_language: Option<Spanned<String>>,
+}
+
+impl Default for FilePortal {
+    fn default() -> Self {
+        FilePortal {
+            title: Spanned::new(0..0, "Portcullis".into()),
+            logo: None,
+            accent_color: None,
+            footer: None,
+            languages: None,
+            default_language: None,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileApp {
@@ -402,7 +431,43 @@ pub struct Config {
     pub regulation: RegulationConfig,
     pub identity_headers: IdentityHeaders,
     pub log: LogConfig,
+    pub portal: PortalConfig,
     pub router: Router,
+}
+
+/// `[portal]`: whose site this is, and in which languages its pages speak.
+#[derive(Debug, Clone)]
+pub struct PortalConfig {
+    pub brand: Arc<Brand>,
+    /// Offered, in the picker's order; never empty.
+    pub languages: Vec<Lang>,
+    /// One of `languages`.
+    pub default_language: Lang,
+}
+
+/// The operator's brand, shown on every portal page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brand {
+    pub title: String,
+    pub logo: Option<Logo>,
+    /// A small stylesheet setting the accent colour, when one is configured.
+    pub theme_css: Option<String>,
+    /// The footer text, cut where it holds links.
+    pub footer: Vec<FooterPart>,
+}
+
+/// The logo file, read at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logo {
+    pub bytes: bytes::Bytes,
+    pub content_type: &'static str,
+}
+
+/// A piece of the footer: text, or a link whose text is its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FooterPart {
+    pub text: String,
+    pub href: Option<String>,
 }
 
 /// `[log]`: how the gateway's own log is written.
@@ -626,6 +691,7 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         regulation: compile_regulation(file.regulation, loc)?,
         identity_headers: compile_identity_headers(file.identity_headers, loc)?,
         log: compile_log(file.log, loc)?,
+        portal: compile_portal(file.portal, loc)?,
         router: Router::new(compile_apps(file.apps, loc)?),
         server,
     })
@@ -866,6 +932,213 @@ fn compile_log(l: FileLog, loc: &Locator<'_>) -> Result<LogConfig, ConfigError> 
         level,
         access: l.access,
     })
+}
+
+/// `[portal]`. The logo is read here (like every relative path, relative to the directory the
+/// gateway runs in), so that a missing file stops the start or the reload instead of showing a
+/// broken image on every page.
+fn compile_portal(p: FilePortal, loc: &Locator<'_>) -> Result<PortalConfig, ConfigError> {
+    let title = p.title.get_ref().trim().to_string();
+    if title.is_empty() || title.chars().count() > 100 {
+        return Err(loc.at(p.title.span(), "`title` must hold 1 to 100 characters"));
+    }
+    let languages = match p.languages {
+        None => LANGUAGES.to_vec(),
+        Some(list) => {
+            let mut languages = Vec::new();
+            for tag in list.get_ref() {
+                let lang = Lang::from_tag(tag).ok_or_else(|| {
+                    loc.at(
+                        list.span(),
+                        format!("`{tag}` is not one of {}", known_tags()),
+                    )
+                })?;
+                if !languages.contains(&lang) {
+                    languages.push(lang);
+                }
+            }
+            if languages.is_empty() {
+                return Err(loc.at(list.span(), "`languages` needs at least one language"));
+            }
+            languages
+        }
+    };
+    let default_language = match p.default_language {
+        None if languages.contains(&Lang::En) => Lang::En,
+        None => languages[0],
+        Some(tag) => match Lang::from_tag(tag.get_ref()) {
+            Some(lang) if languages.contains(&lang) => lang,
+            _ => {
+                let offered: Vec<&str> = languages.iter().map(|l| l.tag()).collect();
+                let message = format!(
+                    "`default_language` \"{}\" must be one of `languages`: {}",
+                    tag.get_ref(),
+                    offered.join(", ")
+                );
+                return Err(loc.at(tag.span(), message));
+            }
+        },
+    };
+    let logo = match p.logo {
+        None => None,
+        Some(file) => {
+            Some(read_logo(Path::new(file.get_ref())).map_err(|m| loc.at(file.span(), m))?)
+        }
+    };
+    let theme_css = match p.accent_color {
+        None => None,
+        Some(color) => {
+            let rgb = parse_color(color.get_ref()).ok_or_else(|| {
+                loc.at(
+                    color.span(),
+                    format!(
+                        "`accent_color` \"{}\" is not a colour like \"#2d5bd7\" or \"#25d\"",
+                        color.get_ref()
+                    ),
+                )
+            })?;
+            Some(theme_css(rgb))
+        }
+    };
+    let footer = p
+        .footer
+        .map(|f| footer_parts(f.get_ref().trim()))
+        .unwrap_or_default();
+    Ok(PortalConfig {
+        brand: Arc::new(Brand {
+            title,
+            logo,
+            theme_css,
+            footer,
+        }),
+        languages,
+        default_language,
+    })
+}
+
+fn known_tags() -> String {
+    LANGUAGES.map(|l| l.tag()).join(", ")
+}
+
+/// Reads the logo at `full` and names its type from its first bytes; only image types every
+/// browser shows are taken.
+fn read_logo(full: &Path) -> Result<Logo, String> {
+    let bytes = std::fs::read(full)
+        .map_err(|e| format!("`logo` {} cannot be read: {e}", full.display()))?;
+    if bytes.len() > 1024 * 1024 {
+        return Err(format!("`logo` {} is larger than 1 MiB", full.display()));
+    }
+    let content_type = image_type(&bytes).ok_or_else(|| {
+        format!(
+            "`logo` {} is not a PNG, JPEG, GIF, WebP or SVG image",
+            full.display()
+        )
+    })?;
+    Ok(Logo {
+        bytes: bytes.into(),
+        content_type,
+    })
+}
+
+fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Some("image/png");
+    }
+    if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        return Some("image/jpeg");
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return Some("image/gif");
+    }
+    if bytes.len() > 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        return Some("image/webp");
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
+    head.contains("<svg").then_some("image/svg+xml")
+}
+
+/// `#rgb` or `#rrggbb` as three bytes.
+fn parse_color(text: &str) -> Option<[u8; 3]> {
+    let hex = text.trim().strip_prefix('#')?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let digit = |i: usize, n: usize| u8::from_str_radix(&hex[i..i + n], 16).ok();
+    match hex.len() {
+        3 => Some([digit(0, 1)? * 17, digit(1, 1)? * 17, digit(2, 1)? * 17]),
+        6 => Some([digit(0, 2)?, digit(2, 2)?, digit(4, 2)?]),
+        _ => None,
+    }
+}
+
+/// WCAG 2 relative luminance of an sRGB colour.
+fn luminance(rgb: [u8; 3]) -> f64 {
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(rgb[0]) + 0.7152 * channel(rgb[1]) + 0.0722 * channel(rgb[2])
+}
+
+/// The contrast ratio of two luminances (1 to 21).
+fn contrast(a: f64, b: f64) -> f64 {
+    (a.max(b) + 0.05) / (a.min(b) + 0.05)
+}
+
+/// The stylesheet that applies an accent colour: buttons and the brand bar take it as their
+/// background, with black or white text, whichever contrasts more (at least 4.5:1 for any
+/// colour). Served from the prefix, since the CSP allows no inline style.
+fn theme_css(rgb: [u8; 3]) -> String {
+    let l = luminance(rgb);
+    let on = if contrast(l, 0.0) >= contrast(l, 1.0) {
+        "#000"
+    } else {
+        "#fff"
+    };
+    let color = format!("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]);
+    format!(":root {{ --accent-bg: {color}; --on-accent: {on}; }}\n")
+}
+
+/// The footer text cut into plain pieces and links: a word starting with `http://` or
+/// `https://` is a link (a full stop, comma or closing bracket after it is not part of it).
+fn footer_parts(text: &str) -> Vec<FooterPart> {
+    let mut parts: Vec<FooterPart> = Vec::new();
+    let mut plain = String::new();
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            plain.push(' ');
+        }
+        let is_link = (word.starts_with("https://") || word.starts_with("http://"))
+            && url::Url::parse(word).is_ok();
+        if !is_link {
+            plain.push_str(word);
+            continue;
+        }
+        let address = word.trim_end_matches(['.', ',', ';', ':', '!', '?', ')']);
+        let trailing = &word[address.len()..];
+        if !plain.is_empty() {
+            parts.push(FooterPart {
+                text: std::mem::take(&mut plain),
+                href: None,
+            });
+        }
+        parts.push(FooterPart {
+            text: address.to_string(),
+            href: Some(address.to_string()),
+        });
+        plain.push_str(trailing);
+    }
+    if !plain.is_empty() {
+        parts.push(FooterPart {
+            text: plain,
+            href: None,
+        });
+    }
+    parts
 }
 
 /// `[identity_headers]`.

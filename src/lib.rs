@@ -11,6 +11,7 @@ pub mod config;
 pub mod connections;
 pub mod demo;
 pub mod http_response;
+pub mod i18n;
 pub mod lifecycle;
 pub mod metrics;
 pub mod policy;

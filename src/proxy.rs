@@ -25,7 +25,7 @@ use crate::connections::{Conn, HeadArrived};
 use crate::http_response::HttpResponse;
 use crate::metrics::{decision_label, AppMeters, Disposition};
 use crate::policy::{decide_strictest, Decision};
-use crate::portal::{self, PortalRequest, MAX_FORM_BYTES};
+use crate::portal::{self, Frame, PortalRequest, LANG_COOKIE, MAX_FORM_BYTES};
 use crate::session::{identity_headers, ActiveSession, Identity, Level};
 use crate::State;
 
@@ -147,7 +147,7 @@ impl ProxyHttp for Proxy {
         // 2. Which app, which rule.
         let Some(host) = request_host(session.req_header()) else {
             return self
-                .answer(session, 400, "Bad request", "The request names no host.")
+                .answer(session, 400, "bad-request-title", "no-host-text")
                 .await;
         };
         let method = session.req_header().method.as_str().to_string();
@@ -157,17 +157,12 @@ impl ProxyHttp for Proxy {
             Ok(None) => {
                 ctx.disposition = Disposition::NotFound;
                 return self
-                    .answer(
-                        session,
-                        404,
-                        "Not found",
-                        "No application is served at this address.",
-                    )
+                    .answer(session, 404, "not-found-title", "no-app-text")
                     .await;
             }
             Err(_) => {
                 return self
-                    .answer(session, 400, "Bad request", "That path is not allowed.")
+                    .answer(session, 400, "bad-request-title", "bad-path-text")
                     .await;
             }
         };
@@ -194,13 +189,8 @@ impl ProxyHttp for Proxy {
                 Ok(false)
             }
             Decision::Deny | Decision::Forbidden => {
-                self.answer(
-                    session,
-                    403,
-                    "Forbidden",
-                    "You do not have access to this page.",
-                )
-                .await
+                self.answer(session, 403, "forbidden-title", "forbidden-text")
+                    .await
             }
             step @ (Decision::Login | Decision::Challenge | Decision::Enrol) => {
                 self.send_to(session, step).await
@@ -248,7 +238,11 @@ impl ProxyHttp for Proxy {
             peer: peer_ip(session),
             tls: self.tls,
         };
-        let cookies = [state.cookies.session.as_str(), state.cookies.csrf.as_str()];
+        let cookies = [
+            state.cookies.session.as_str(),
+            state.cookies.csrf.as_str(),
+            LANG_COOKIE,
+        ];
         rewrite_for_upstream(&ctx.config, &cookies, upstream, &forwarding)
     }
 
@@ -300,22 +294,19 @@ impl ProxyHttp for Proxy {
         };
         if code > 0 && session.response_written().is_none() {
             let (title, text) = match code {
-                502 => (
-                    "Bad gateway",
-                    "The application is not answering. Try again in a moment.",
-                ),
-                504 => (
-                    "Gateway timeout",
-                    "The application did not answer in time. Try again in a moment.",
-                ),
-                400 => ("Bad request", "The request could not be read."),
-                431 => ("Headers too large", "The request's headers are too large."),
-                _ => ("Error", "Something went wrong."),
+                502 => ("bad-gateway-title", "bad-gateway-text"),
+                504 => ("timeout-title", "timeout-text"),
+                400 => ("bad-request-title", "unreadable-request-text"),
+                431 => ("headers-title", "headers-text"),
+                _ => ("error-title", "error-text"),
             };
             // The connection is not reused after a failure: say so, so clients do not try.
             session.set_keepalive(None);
-            let page =
-                portal::message(&self.state, code, title, text, None).portal_headers(self.tls);
+            let ui = self.frame(session);
+            let (here, again) = (self.here(session), ui.t("link-try-again"));
+            let link = matches!(code, 502 | 504).then_some((here.as_str(), again.as_str()));
+            let page = portal::message(&ui, code, &ui.t(title), &ui.t(text), link)
+                .portal_headers(self.tls);
             if let Err(err) = page.send(session).await {
                 tracing::debug!("could not send the error page: {err}");
             }
@@ -382,27 +373,20 @@ impl Proxy {
                 match session.read_request_body().await {
                     Ok(Some(chunk)) => {
                         if body.len() + chunk.len() > MAX_FORM_BYTES {
-                            return Ok(portal::message(
-                                state,
-                                413,
-                                "Too large",
-                                "That form is larger than any form here.",
-                                None,
-                            )
-                            .portal_headers(self.tls));
+                            let ui = self.frame(session);
+                            return Ok(portal::told(&ui, 413, "too-large-title", "too-large-text")
+                                .portal_headers(self.tls));
                         }
                         body.extend_from_slice(&chunk);
                     }
                     Ok(None) => break,
                     Err(_) => {
-                        return Ok(portal::message(
-                            state,
-                            400,
-                            "Bad request",
-                            "The form could not be read.",
-                            None,
-                        )
-                        .portal_headers(self.tls));
+                        let ui = self.frame(session);
+                        let title = ui.t("bad-request-title");
+                        let text = ui.t("unreadable-form-text");
+                        return Ok(
+                            portal::message(&ui, 400, &title, &text, None).portal_headers(self.tls)
+                        );
                     }
                 }
             }
@@ -415,10 +399,14 @@ impl Proxy {
         // A pending session whose user turned TOTP off meanwhile can finish nothing: to the
         // portal it is no session, so the sign-in form shows instead of a loop of redirects.
         .filter(|s| s.level != Level::Pending || s.identity.has_totp);
+        let page = req.uri.path()[state.prefix().len()..].to_string();
+        let query = req.uri.query().map(str::to_string);
+        let here = portal::return_path(state.prefix(), &page, query.as_deref());
         let portal_req = PortalRequest {
+            ui: Frame::new(state, &req.headers, here.as_deref()),
             method: req.method.clone(),
-            page: req.uri.path()[state.prefix().len()..].to_string(),
-            query: req.uri.query().map(str::to_string),
+            page,
+            query,
             host: request_host(req).unwrap_or_default(),
             tls: self.tls,
             headers: req.headers.clone(),
@@ -430,7 +418,8 @@ impl Proxy {
         Ok(portal::handle(state, portal_req).await)
     }
 
-    /// Answers with a portal message page and ends the request.
+    /// Answers with a portal message page (`title` and `text` are catalog keys), in the
+    /// visitor's language, and ends the request.
     async fn answer(
         &self,
         session: &mut Session,
@@ -438,11 +427,25 @@ impl Proxy {
         title: &str,
         text: &str,
     ) -> Result<bool> {
-        portal::message(&self.state, status, title, text, None)
+        portal::told(&self.frame(session), status, title, text)
             .portal_headers(self.tls)
             .send(session)
             .await?;
         Ok(true)
+    }
+
+    /// The frame of a portal page answering this request in place of the app.
+    fn frame(&self, session: &Session) -> Frame {
+        let here = self.here(session);
+        Frame::new(&self.state, &session.req_header().headers, Some(&here))
+    }
+
+    /// The request's own path and query: where a page answering in its place leads back to.
+    fn here(&self, session: &Session) -> String {
+        let uri = &session.req_header().uri;
+        uri.path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_string()
     }
 
     /// Sends a browser to the portal page `decision` calls for (`302`, with `rd` back here);
@@ -572,15 +575,11 @@ fn is_long_lived(response: &ResponseHeader) -> bool {
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
-/// Why a request must not be processed at all, as status, title and text.
+/// Why a request must not be processed at all, as status, and catalog keys of title and text.
 fn malformed(req: &RequestHeader) -> Option<(u16, &'static str, &'static str)> {
     let uri_len = req.uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if uri_len > MAX_URI_BYTES {
-        return Some((
-            414,
-            "URI too long",
-            "The address is longer than this gateway accepts.",
-        ));
+        return Some((414, "uri-too-long-title", "uri-too-long-text"));
     }
     let head: usize = req
         .headers
@@ -588,11 +587,7 @@ fn malformed(req: &RequestHeader) -> Option<(u16, &'static str, &'static str)> {
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
     if head > MAX_HEADER_BYTES {
-        return Some((
-            431,
-            "Headers too large",
-            "The request's headers are larger than this gateway accepts.",
-        ));
+        return Some((431, "headers-title", "headers-limit-text"));
     }
     // A body length given twice, or as a list (`5, 5`), is ambiguous framing: one server in a
     // chain may read one length and the next another. Refuse it, as nginx does.
@@ -600,11 +595,7 @@ fn malformed(req: &RequestHeader) -> Option<(u16, &'static str, &'static str)> {
     if let Some(first) = lengths.next() {
         let digits = !first.is_empty() && first.as_bytes().iter().all(u8::is_ascii_digit);
         if !digits || lengths.next().is_some() {
-            return Some((
-                400,
-                "Bad request",
-                "The request gives its body length more than once.",
-            ));
+            return Some((400, "bad-request-title", "length-twice-text"));
         }
     }
     // Conflicting framing (Content-Length with Transfer-Encoding) never reaches here: pingora

@@ -2,7 +2,7 @@
 
 use askama::Template;
 
-use super::{render, During, PortalError, PortalPage, PortalRequest, Task};
+use super::{During, Frame, PortalError, PortalPage, PortalRequest, Task};
 use crate::auth::second_factor::PENDING_ENROLMENT_SECS;
 use crate::http_response::HttpResponse;
 use crate::session::Level;
@@ -12,18 +12,20 @@ use crate::State;
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage<'a> {
-    prefix: &'a str,
+    ui: &'a Frame,
     csrf: &'a str,
     username: &'a str,
     display_name: Option<&'a str>,
     email: Option<&'a str>,
     groups: &'a [String],
-    level: &'a str,
-    totp_state: &'a str,
+    /// Catalog key of how the session was signed in.
+    level: &'static str,
+    /// Catalog key of the state of two-factor sign-in.
+    totp_state: &'static str,
     totp_on: bool,
     totp_pending: bool,
     codes_left: i64,
-    message: Option<&'a str>,
+    message: Option<String>,
 }
 
 pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, PortalError> {
@@ -44,28 +46,28 @@ pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, Por
     let (on, pending, left) = facts.during(Task::Account)?;
     let id = &session.identity;
     let note = match req.query_param("done").as_deref() {
-        Some("totp_disabled") => Some("Two-factor sign-in is off."),
+        Some("totp_disabled") => Some(req.ui.t("account-totp-disabled")),
         _ => None,
     };
-    Ok(render(
+    Ok(req.ui.render(
         200,
         &AccountPage {
-            prefix: state.prefix(),
+            ui: &req.ui,
             csrf: &session.csrf_token(),
             username: &id.username,
             display_name: id.display_name.as_deref(),
             email: id.email.as_deref(),
             groups: &id.groups,
             level: match session.level {
-                Level::TwoFactor => "password and second factor",
-                _ => "password",
+                Level::TwoFactor => "account-level-two",
+                _ => "account-level-one",
             },
             totp_state: if on {
-                "on"
+                "account-2fa-on"
             } else if pending {
-                "set-up pending"
+                "account-2fa-pending"
             } else {
-                "off"
+                "account-2fa-off"
             },
             totp_on: on,
             totp_pending: pending,
@@ -78,7 +80,7 @@ pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, Por
 /// Signing out always succeeds: the session ends in memory at once and its cookie is cleared,
 /// and a store that cannot delete the row now gets the delete again until it accepts it.
 pub async fn logout(state: &State, req: &PortalRequest) -> HttpResponse {
-    let login_page = PortalPage::Login.at(state.prefix());
+    let login_page = format!("{}?signed_out=1", PortalPage::Login.at(state.prefix()));
     if let Some(s) = &req.session {
         let detail = if state.sessions.end(s.id_hash).await {
             None

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use askama::Template;
 
-use super::{encode_query, rd_of, render, During, Form, PortalError, PortalPage, PortalRequest};
+use super::{encode_query, rd_of, During, Form, Frame, PortalError, PortalPage, PortalRequest};
 use super::{Task, MAX_CODE};
 use crate::auth::regulation::{Attempt, Regulation};
 use crate::auth::second_factor::CodeCheck;
@@ -17,7 +17,7 @@ use crate::State;
 #[derive(Template)]
 #[template(path = "totp.html")]
 struct TotpPage<'a> {
-    prefix: &'a str,
+    ui: &'a Frame,
     csrf: &'a str,
     rd: &'a str,
     rd_query: &'a str,
@@ -30,7 +30,7 @@ struct TotpPage<'a> {
 #[derive(Template)]
 #[template(path = "recovery.html")]
 struct RecoveryPage<'a> {
-    prefix: &'a str,
+    ui: &'a Frame,
     csrf: &'a str,
     rd: &'a str,
     rd_query: &'a str,
@@ -41,7 +41,7 @@ struct RecoveryPage<'a> {
 #[derive(Template)]
 #[template(path = "recovered.html")]
 struct RecoveredPage<'a> {
-    prefix: &'a str,
+    ui: &'a Frame,
     csrf: &'a str,
     rd: &'a str,
     rd_query: &'a str,
@@ -67,15 +67,16 @@ fn challenger(req: &PortalRequest) -> Challenger<'_> {
 
 fn totp_page(
     state: &State,
+    req: &PortalRequest,
     session: &ActiveSession,
     status: u16,
     rd: &str,
     error: Option<&str>,
 ) -> HttpResponse {
-    render(
+    req.ui.render(
         status,
         &TotpPage {
-            prefix: state.prefix(),
+            ui: &req.ui,
             csrf: &session.csrf_token(),
             rd,
             rd_query: &encode_query(rd),
@@ -88,16 +89,17 @@ fn totp_page(
 }
 
 fn recovery_page(
-    state: &State,
+    _state: &State,
+    req: &PortalRequest,
     session: &ActiveSession,
     status: u16,
     rd: &str,
     error: Option<&str>,
 ) -> HttpResponse {
-    render(
+    req.ui.render(
         status,
         &RecoveryPage {
-            prefix: state.prefix(),
+            ui: &req.ui,
             csrf: &session.csrf_token(),
             rd,
             rd_query: &encode_query(rd),
@@ -121,7 +123,7 @@ fn not_ready(state: &State, c: Challenger<'_>, rd: &str) -> HttpResponse {
 pub fn get_totp(state: &State, req: &PortalRequest) -> HttpResponse {
     let rd = rd_of(state, req, None);
     match challenger(req) {
-        Challenger::Ready(s) => totp_page(state, s, 200, &rd, None),
+        Challenger::Ready(s) => totp_page(state, req, s, 200, &rd, None),
         other => not_ready(state, other, &rd),
     }
 }
@@ -129,13 +131,14 @@ pub fn get_totp(state: &State, req: &PortalRequest) -> HttpResponse {
 pub fn get_recovery(state: &State, req: &PortalRequest) -> HttpResponse {
     let rd = rd_of(state, req, None);
     match challenger(req) {
-        Challenger::Ready(s) => recovery_page(state, s, 200, &rd, None),
+        Challenger::Ready(s) => recovery_page(state, req, s, 200, &rd, None),
         other => not_ready(state, other, &rd),
     }
 }
 
 /// A page of the challenge, with an error to show.
-type ChallengePage = fn(&State, &ActiveSession, u16, &str, Option<&str>) -> HttpResponse;
+type ChallengePage =
+    fn(&State, &PortalRequest, &ActiveSession, u16, &str, Option<&str>) -> HttpResponse;
 
 /// A challenge answer ready to be checked: who answers, the code, where to go next, and the
 /// attempt holding its subjects.
@@ -147,7 +150,7 @@ struct Answer<'r> {
 }
 
 /// What every answer goes through before its code is checked: a session that may answer, a
-/// code of a sane size (else `page` says `missing`), no ban (else counted as a `factor`
+/// code of a sane size (else `page` says `missing`, a catalog key), no ban (else counted as a `factor`
 /// attempt refused). `Ok(Err(page))` when there is nothing to check.
 async fn answer<'r>(
     state: &'r State,
@@ -164,7 +167,8 @@ async fn answer<'r>(
     };
     let code = form.get("code");
     if code.trim().is_empty() || code.len() > MAX_CODE {
-        return Ok(Err(page(state, session, 400, &rd, Some(missing))));
+        let missing = req.ui.t(missing);
+        return Ok(Err(page(state, req, session, 400, &rd, Some(&missing))));
     }
     let keys = Regulation::second_factor_keys(&session.identity.username, req.client_ip);
     let attempt = (state.regulation.begin(keys, req.now).await)
@@ -182,7 +186,7 @@ pub async fn post_totp(
     req: &PortalRequest,
     form: &Form,
 ) -> Result<HttpResponse, PortalError> {
-    let missing = "Enter the code your app shows.";
+    let missing = "totp-missing";
     let a = match answer(state, req, form, totp_page, Factor::Totp, missing).await? {
         Ok(a) => a,
         Err(page) => return Ok(page),
@@ -196,15 +200,9 @@ pub async fn post_totp(
         return promote(state, req, &a, None).await;
     }
     let (detail, text) = if check == CodeCheck::Replayed {
-        (
-            "code already used",
-            "That code was already used. Wait for the next one.",
-        )
+        ("code already used", "totp-replayed")
     } else {
-        (
-            "wrong code",
-            "That code is not right. Check the time on your device and try again.",
-        )
+        ("wrong code", "totp-wrong")
     };
     state.metrics.sign_in(Factor::Totp, SignInResult::Failure);
     let username = &a.session.identity.username;
@@ -212,7 +210,8 @@ pub async fn post_totp(
     a.attempt
         .failed(AuditKind::TotpFailure, username, &origin, req.now, detail)
         .await?;
-    Ok(totp_page(state, a.session, 200, &a.rd, Some(text)))
+    let text = req.ui.t(text);
+    Ok(totp_page(state, req, a.session, 200, &a.rd, Some(&text)))
 }
 
 pub async fn post_recovery(
@@ -220,7 +219,7 @@ pub async fn post_recovery(
     req: &PortalRequest,
     form: &Form,
 ) -> Result<HttpResponse, PortalError> {
-    let missing = "Enter one of your recovery codes.";
+    let missing = "recovery-missing";
     let a = match answer(state, req, form, recovery_page, Factor::Recovery, missing).await? {
         Ok(a) => a,
         Err(page) => return Ok(page),
@@ -245,8 +244,15 @@ pub async fn post_recovery(
     a.attempt
         .failed(kind, username, &origin, req.now, detail)
         .await?;
-    let text = "That recovery code is not valid, or it was already used.";
-    Ok(recovery_page(state, a.session, 200, &a.rd, Some(text)))
+    let text = req.ui.t("recovery-wrong");
+    Ok(recovery_page(
+        state,
+        req,
+        a.session,
+        200,
+        &a.rd,
+        Some(&text),
+    ))
 }
 
 /// Raises the session to two factors under a new id and continues to `rd` (after a recovery
@@ -275,16 +281,18 @@ async fn promote(
     );
     Ok(match recovery_left {
         None => HttpResponse::redirect(303, rd).header("Set-Cookie", cookie),
-        Some(remaining) => render(
-            200,
-            &RecoveredPage {
-                prefix: state.prefix(),
-                csrf: &new.csrf_token(),
-                rd,
-                rd_query: &encode_query(rd),
-                remaining,
-            },
-        )
-        .header("Set-Cookie", cookie),
+        Some(remaining) => req
+            .ui
+            .render(
+                200,
+                &RecoveredPage {
+                    ui: &req.ui,
+                    csrf: &new.csrf_token(),
+                    rd,
+                    rd_query: &encode_query(rd),
+                    remaining,
+                },
+            )
+            .header("Set-Cookie", cookie),
     })
 }

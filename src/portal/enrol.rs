@@ -4,7 +4,7 @@
 use askama::Template;
 
 use super::MAX_CODE;
-use super::{message, rd_of, render, During, Form, PortalError, PortalPage, PortalRequest, Task};
+use super::{message, rd_of, During, Form, Frame, PortalError, PortalPage, PortalRequest, Task};
 use crate::auth::regulation::{Attempt, Regulation};
 use crate::auth::second_factor::CodeCheck;
 use crate::auth::totp;
@@ -16,9 +16,10 @@ use crate::State;
 #[derive(Template)]
 #[template(path = "setup.html")]
 struct SetupPage<'a> {
-    prefix: &'a str,
+    ui: &'a Frame,
     csrf: &'a str,
     rd: &'a str,
+    /// Shown because a page needs two factors (`?required=1`, kept in the form).
     forced: bool,
     secret_grouped: &'a str,
     uri: &'a str,
@@ -31,11 +32,12 @@ struct SetupPage<'a> {
 #[derive(Template)]
 #[template(path = "codes.html")]
 struct CodesPage<'a> {
-    prefix: &'a str,
+    ui: &'a Frame,
     rd: &'a str,
     codes: &'a [String],
     download_href: &'a str,
-    notice: Option<&'a str>,
+    /// Catalog key of what just happened (on, moved, replaced): said once.
+    notice: &'static str,
 }
 
 /// Moving to a new authenticator while TOTP is on needs a current code (or a recovery code),
@@ -50,6 +52,7 @@ async fn setup_page(
     session: &ActiveSession,
     status: u16,
     rd: &str,
+    forced: bool,
     error: Option<&str>,
 ) -> Result<HttpResponse, PortalError> {
     let secret = state
@@ -59,19 +62,20 @@ async fn setup_page(
         .during(Task::SetUp)?;
     let uri = totp::otpauth_uri(&state.config().totp, &session.identity.username, &secret);
     let qr = totp::qr_svg(&uri).unwrap_or_default();
-    Ok(render(
+    let error = error.map(|key| req.ui.t(key));
+    Ok(req.ui.render(
         status,
         &SetupPage {
-            prefix: state.prefix(),
+            ui: &req.ui,
             csrf: &session.csrf_token(),
             rd,
-            forced: req.query_param("required").is_some() && !session.identity.has_totp,
+            forced: forced && !session.identity.has_totp,
             secret_grouped: &totp::grouped(&totp::base32(&secret)),
             uri: &uri,
             qr_svg: &qr,
             digits: state.config().totp.digits,
             needs_current: needs_current(session),
-            error,
+            error: error.as_deref(),
         },
     ))
 }
@@ -79,11 +83,12 @@ async fn setup_page(
 pub async fn get_setup(state: &State, req: &PortalRequest) -> Result<HttpResponse, PortalError> {
     let session = req.signed_in()?;
     let rd = rd_of(state, req, None);
-    setup_page(state, req, session, 200, &rd, None).await
+    let forced = req.query_param("required").is_some();
+    setup_page(state, req, session, 200, &rd, forced, None).await
 }
 
-/// The same words for every wrong code at set-up.
-const WRONG_CODE: &str = "That code is not right. Check the time on your device and try again.";
+/// The same words for every wrong code at set-up (a catalog key).
+const WRONG_CODE: &str = "totp-wrong";
 
 pub async fn post_setup(
     state: &State,
@@ -92,11 +97,12 @@ pub async fn post_setup(
 ) -> Result<HttpResponse, PortalError> {
     let session = req.signed_in()?;
     let rd = rd_of(state, req, Some(form));
+    let forced = form.get("required") == "1";
     let code = form.get("code");
     let current = form.get("current_code");
     if code.trim().is_empty() || code.len() > MAX_CODE || current.len() > MAX_CODE {
-        let text = "Enter the code the new authenticator shows.";
-        return setup_page(state, req, session, 400, &rd, Some(text)).await;
+        let text = "setup-missing";
+        return setup_page(state, req, session, 400, &rd, forced, Some(text)).await;
     }
     let username = &session.identity.username;
     let user_id = session.identity.user_id;
@@ -111,10 +117,7 @@ pub async fn post_setup(
         .during(Task::SetUp)?;
     let failure = match new_code {
         CodeCheck::Accepted { .. } => None,
-        CodeCheck::NotEnrolled => Some((
-            "enrolment: wrong code",
-            "That set-up expired or was started elsewhere. Scan this new code and try again.",
-        )),
+        CodeCheck::NotEnrolled => Some(("enrolment: wrong code", "setup-expired")),
         _ => Some(("enrolment: wrong code", WRONG_CODE)),
     };
     let failure = match failure {
@@ -125,10 +128,7 @@ pub async fn post_setup(
                 .during(Task::SetUp)?
                 .accepted() =>
         {
-            Some((
-                "re-enrolment: current code wrong",
-                "The code from your current authenticator (or the recovery code) is not right.",
-            ))
+            Some(("re-enrolment: current code wrong", "setup-current-wrong"))
         }
         other => other,
     };
@@ -148,13 +148,17 @@ pub async fn post_setup(
         attempt
             .failed(AuditKind::TotpFailure, username, &origin, req.now, detail)
             .await?;
-        return setup_page(state, req, session, 200, &rd, Some(text)).await;
+        return setup_page(state, req, session, 200, &rd, forced, Some(text)).await;
     }
     req.audit(state, AuditKind::TotpEnabled, Some(username), None);
     state.sessions.forget_user(user_id);
     let (cookie, _) = super::raise(state, req, session, Level::TwoFactor).await?;
-    let notice = Some("Two-factor sign-in is on.");
-    Ok(codes_page(state, username, &codes, &rd, notice).header("Set-Cookie", cookie))
+    let notice = if needs_current(session) {
+        "codes-moved"
+    } else {
+        "codes-enabled"
+    };
+    Ok(codes_page(state, req, username, &codes, &rd, notice).header("Set-Cookie", cookie))
 }
 
 /// A change to a second factor that is on, confirmed with a code: what it accepts and what
@@ -162,6 +166,7 @@ pub async fn post_setup(
 struct Change {
     /// A recovery code is accepted as well as a TOTP code.
     any_code: bool,
+    /// Catalog keys of what the page says when the code is missing, or refused.
     missing: &'static str,
     refused: &'static str,
     /// The audit detail of a wrong code.
@@ -178,11 +183,11 @@ async fn confirm<'r>(
     form: &Form,
     change: &Change,
 ) -> Result<Result<Attempt<'r>, HttpResponse>, PortalError> {
-    let account = PortalPage::Account.at(state.prefix());
+    let ui = &req.ui;
     let code = form.get("code");
     if code.trim().is_empty() || code.len() > MAX_CODE {
-        let page = message(state, 400, "Code needed", change.missing, Some(&account));
-        return Ok(Err(page));
+        let title = ui.t("code-needed-title");
+        return Ok(Err(message(ui, 400, &title, &ui.t(change.missing), None)));
     }
     let (username, user_id) = (&session.identity.username, session.identity.user_id);
     let keys = Regulation::second_factor_keys(username, req.client_ip);
@@ -192,7 +197,8 @@ async fn confirm<'r>(
     } else {
         state.factors.check_totp(user_id, code, req.now).await
     };
-    if check.during(Task::Account)?.accepted() {
+    let check = check.during(Task::Account)?;
+    if check.accepted() {
         return Ok(Ok(attempt));
     }
     let origin = req.origin();
@@ -205,14 +211,13 @@ async fn confirm<'r>(
             change.detail,
         )
         .await?;
-    let page = message(
-        state,
-        200,
-        "Code not accepted",
-        change.refused,
-        Some(&account),
-    );
-    Ok(Err(page))
+    // The same code again for new recovery codes is, as a rule, the page that showed them
+    // being reloaded: say that they were shown, rather than that the code is wrong.
+    if check == CodeCheck::Replayed && !change.any_code {
+        return Ok(Err(PortalError::CodesAlreadyShown.respond(state, req)));
+    }
+    let title = ui.t("code-refused-title");
+    Ok(Err(message(ui, 200, &title, &ui.t(change.refused), None)))
 }
 
 pub async fn post_disable(
@@ -227,8 +232,8 @@ pub async fn post_disable(
     }
     let change = Change {
         any_code: true,
-        missing: "Enter a current code or a recovery code to turn off two-factor sign-in.",
-        refused: "That code is not right; two-factor sign-in is still on.",
+        missing: "disable-missing",
+        refused: "disable-refused",
         detail: "disable: wrong code",
     };
     let _attempt = match confirm(state, req, session, form, &change).await? {
@@ -256,18 +261,14 @@ pub async fn post_regenerate(
     let session = req.signed_in()?;
     let account = PortalPage::Account.at(state.prefix());
     if !session.identity.has_totp {
-        return Ok(message(
-            state,
-            400,
-            "Two-factor sign-in is off",
-            "Recovery codes come with two-factor sign-in: set it up first.",
-            Some(&account),
-        ));
+        let ui = &req.ui;
+        let title = ui.t("regen-off-title");
+        return Ok(message(ui, 400, &title, &ui.t("regen-off-text"), None));
     }
     let change = Change {
         any_code: false,
-        missing: "Enter the current code from your authenticator.",
-        refused: "That code is not right; your recovery codes are unchanged.",
+        missing: "regen-missing",
+        refused: "regen-refused",
         detail: "regenerate: wrong code",
     };
     let _attempt = match confirm(state, req, session, form, &change).await? {
@@ -288,27 +289,35 @@ pub async fn post_regenerate(
         Some(username),
         detail,
     );
-    let notice = Some("Your old recovery codes no longer work.");
-    Ok(codes_page(state, username, &codes, &account, notice))
+    Ok(codes_page(
+        state,
+        req,
+        username,
+        &codes,
+        &account,
+        "codes-replaced",
+    ))
 }
 
 /// The once-only page showing recovery codes, with a download of exactly these codes.
 fn codes_page(
     state: &State,
+    req: &PortalRequest,
     username: &str,
     codes: &[String],
     rd: &str,
-    notice: Option<&str>,
+    notice: &'static str,
 ) -> HttpResponse {
-    let text = recovery_codes_text(&state.config().totp.issuer, username, codes);
+    let ui = &req.ui;
+    let text = recovery_codes_text(ui, &state.config().totp.issuer, username, codes);
     let href = format!(
         "data:text/plain;charset=utf-8,{}",
         percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC)
     );
-    render(
+    ui.render(
         200,
         &CodesPage {
-            prefix: state.prefix(),
+            ui,
             rd,
             codes,
             download_href: &href,
@@ -317,13 +326,17 @@ fn codes_page(
     )
 }
 
-/// The text of the download: who the codes are for, when they were made, the codes.
-pub fn recovery_codes_text(issuer: &str, username: &str, codes: &[String]) -> String {
+/// The text of the download, in the page's language: who the codes are for, when they were
+/// made, the codes.
+pub fn recovery_codes_text(ui: &Frame, issuer: &str, username: &str, codes: &[String]) -> String {
     let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
     let mut text = format!(
-        "{issuer} recovery codes\nAccount: {username}\nCreated: {date}\n\n\
-         Each code signs you in once if you lose your authenticator.\n\
-         Keep this file somewhere safe, apart from your phone.\n\n"
+        "{}\n{}\n{}\n\n{}\n{}\n\n",
+        ui.msg("codes-file-heading").str("issuer", issuer),
+        ui.msg("codes-file-account").str("username", username),
+        ui.msg("codes-file-created").str("date", date),
+        ui.t("codes-file-use"),
+        ui.t("codes-file-keep"),
     );
     for c in codes {
         text.push_str(c);

@@ -2,9 +2,10 @@
 
 use askama::Template;
 
-use super::{csrf_for, rd_of, render, During, Form, PortalError, PortalPage, PortalRequest, Task};
+use super::{csrf_for, rd_of, During, Form, Frame, PortalError, PortalPage, PortalRequest, Task};
 use super::{MAX_PASSWORD, MAX_USERNAME};
 use crate::auth::regulation::Regulation;
+use crate::auth::throttle::Regulator;
 use crate::http_response::HttpResponse;
 use crate::metrics::{Factor, SignInResult};
 use crate::session::{Identity, Level, Succession};
@@ -14,17 +15,21 @@ use crate::State;
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
-    prefix: &'a str,
+    ui: &'a Frame,
     csrf: &'a str,
     rd: &'a str,
     username: &'a str,
+    /// Said before anything else: signed out, or banned until when.
+    notice: Option<&'a str>,
     error: Option<&'a str>,
 }
 
-/// The same words for every failure, so the page tells nobody which part was wrong.
-const WRONG: &str = "Wrong username or password.";
+/// The same words for every failure (catalog key), so the page tells nobody which part was
+/// wrong.
+const WRONG: &str = "login-wrong";
 
-fn page(
+/// The sign-in page, with an `error` about the form just sent.
+pub(super) fn page(
     state: &State,
     req: &PortalRequest,
     status: u16,
@@ -32,14 +37,27 @@ fn page(
     username: &str,
     error: Option<&str>,
 ) -> HttpResponse {
+    page_with(state, req, status, rd, username, None, error)
+}
+
+fn page_with(
+    state: &State,
+    req: &PortalRequest,
+    status: u16,
+    rd: &str,
+    username: &str,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> HttpResponse {
     let (csrf, set_cookie) = csrf_for(state, req);
-    let response = render(
+    let response = req.ui.render(
         status,
         &LoginPage {
-            prefix: state.prefix(),
+            ui: &req.ui,
             csrf: &csrf,
             rd,
             username,
+            notice,
             error,
         },
     );
@@ -49,15 +67,32 @@ fn page(
     }
 }
 
-pub fn get(state: &State, req: &PortalRequest) -> HttpResponse {
+/// The sign-in form. It says first what the visitor should know before typing a password:
+/// that this address is banned (and until when), or that they have just signed out.
+pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, PortalError> {
     let rd = rd_of(state, req, None);
     match req.session.as_ref().map(|s| s.level) {
         Some(Level::Pending) => {
-            HttpResponse::redirect(303, &PortalPage::Totp.url(state.prefix(), &rd))
+            return Ok(HttpResponse::redirect(
+                303,
+                &PortalPage::Totp.url(state.prefix(), &rd),
+            ))
         }
-        Some(_) => HttpResponse::redirect(303, &rd),
-        None => page(state, req, 200, &rd, "", None),
+        Some(_) => return Ok(HttpResponse::redirect(303, &rd)),
+        None => {}
     }
+    let ui = &req.ui;
+    let ip_key = [Regulator::ip_key(req.client_ip)];
+    let notice = match state.regulation.banned_until(&ip_key, req.now).await {
+        Some(until) => Some(format!(
+            "{} {}",
+            super::error::banned_text(ui, until, req.now),
+            ui.t("banned-advice")
+        )),
+        None if req.query_param("signed_out").is_some() => Some(ui.t("login-signed-out")),
+        None => None,
+    };
+    Ok(page_with(state, req, 200, &rd, "", notice.as_deref(), None))
 }
 
 pub async fn post(
@@ -75,7 +110,7 @@ pub async fn post(
             400,
             &rd,
             username,
-            Some("Enter your username and password."),
+            Some(&req.ui.t("login-missing")),
         ));
     }
     if username.chars().count() > MAX_USERNAME || password.len() > MAX_PASSWORD {
@@ -85,7 +120,7 @@ pub async fn post(
             400,
             &rd,
             "",
-            Some("That is longer than any username or password here."),
+            Some(&req.ui.t("login-too-long")),
         ));
     }
     let now = req.now;
@@ -134,7 +169,8 @@ pub async fn post(
             attempt
                 .failed(AuditKind::LoginFailure, username, &origin, now, detail)
                 .await?;
-            return Ok(page(state, req, 200, &rd, username, Some(WRONG)));
+            let wrong = req.ui.t(WRONG);
+            return Ok(page(state, req, 200, &rd, username, Some(&wrong)));
         }
     };
 

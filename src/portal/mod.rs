@@ -9,11 +9,13 @@ mod account;
 mod challenge;
 mod enrol;
 mod error;
+mod frame;
 mod login;
 mod page;
 mod verify;
 
-pub use error::{During, PortalError, Task};
+pub use error::{told, During, PortalError, Task};
+pub use frame::{Frame, LANG_COOKIE};
 pub use page::{next_step, PortalPage};
 
 use std::net::IpAddr;
@@ -26,6 +28,7 @@ use subtle::ConstantTimeEq;
 
 use crate::auth::Origin;
 use crate::http_response::HttpResponse;
+use crate::i18n::Lang;
 use crate::session::{csrf_token, ActiveSession, Level};
 use crate::store::AuditKind;
 use crate::State;
@@ -48,6 +51,36 @@ pub struct PortalRequest {
     pub client_ip: IpAddr,
     pub session: Option<Arc<ActiveSession>>,
     pub now: i64,
+    /// The page's language, brand and picker.
+    pub ui: Frame,
+}
+
+/// Where the language picker of portal page `page` (below `prefix`, with `query`) comes back
+/// to: the page itself when a GET shows it, else the account page. `None` for the answers that
+/// are not pages (forward-auth, health, static files, the picker itself): they need no picker,
+/// and `/verify` is on every request's path of a proxy in front.
+pub fn return_path(prefix: &str, page: &str, query: Option<&str>) -> Option<String> {
+    match PortalPage::from_path(page) {
+        Some(
+            PortalPage::Login
+            | PortalPage::Totp
+            | PortalPage::Recovery
+            | PortalPage::TotpSetup
+            | PortalPage::Account,
+        ) => Some(match query {
+            Some(q) => format!("{prefix}{page}?{q}"),
+            None => format!("{prefix}{page}"),
+        }),
+        Some(
+            PortalPage::Verify
+            | PortalPage::Health
+            | PortalPage::Style
+            | PortalPage::Theme
+            | PortalPage::Logo
+            | PortalPage::Language,
+        ) => None,
+        _ => Some(PortalPage::Account.at(prefix)),
+    }
 }
 
 impl PortalRequest {
@@ -222,26 +255,48 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
     let is_get = req.method == Method::GET || req.method == Method::HEAD;
     let page = PortalPage::from_path(&req.page).ok_or(PortalError::NotFound)?;
     match page {
+        // Like every portal response these are `no-store`: they are small, they are read from
+        // memory, and one rule for every portal answer is simpler to hold.
         PortalPage::Style if is_get => {
-            // Like every portal response it is `no-store`: it is small, and one rule is simpler.
             return Ok(HttpResponse::new(200, "text/css; charset=utf-8", STYLE_CSS));
         }
+        PortalPage::Theme if is_get => {
+            let css = req
+                .ui
+                .brand
+                .theme_css
+                .clone()
+                .ok_or(PortalError::NotFound)?;
+            return Ok(HttpResponse::new(200, "text/css; charset=utf-8", css));
+        }
+        PortalPage::Logo if is_get => {
+            let logo = req.ui.brand.logo.clone().ok_or(PortalError::NotFound)?;
+            return Ok(HttpResponse::new(200, logo.content_type, logo.bytes));
+        }
+        PortalPage::Language if is_get => return Ok(choose_language(state, req)),
         PortalPage::Health if is_get => return Ok(health(state).await),
         PortalPage::Verify => return Ok(verify::verify(state, req).await),
-        PortalPage::Style | PortalPage::Health => return Err(PortalError::NotFound),
+        PortalPage::Style
+        | PortalPage::Theme
+        | PortalPage::Logo
+        | PortalPage::Language
+        | PortalPage::Health => return Err(PortalError::NotFound),
         _ => {}
     }
     if !is_get && !is_post {
         return Err(PortalError::MethodNotAllowed {
             allow: "GET, POST",
-            text: "This page does not take that method.",
+            text: "method-other",
         });
     }
 
     if is_post {
         let form = Form::parse(&req.headers, &req.body)?;
-        if req.foreign_origin() || !csrf_ok(state, req, form.get("csrf")) {
-            return Err(PortalError::Csrf);
+        if req.foreign_origin() {
+            return Err(PortalError::ForeignForm);
+        }
+        if !csrf_ok(state, req, form.get("csrf")) {
+            return Err(stale_form(req, page, &form));
         }
         return match page {
             PortalPage::Login => login::post(state, req, &form).await,
@@ -253,20 +308,68 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
             PortalPage::Logout => Ok(account::logout(state, req).await),
             _ => Err(PortalError::MethodNotAllowed {
                 allow: "GET",
-                text: "This page does not take forms.",
+                text: "method-no-forms",
             }),
         };
     }
     match page {
-        PortalPage::Login => Ok(login::get(state, req)),
+        PortalPage::Login => login::get(state, req).await,
         PortalPage::Totp => Ok(challenge::get_totp(state, req)),
         PortalPage::Recovery => Ok(challenge::get_recovery(state, req)),
         PortalPage::TotpSetup => enrol::get_setup(state, req).await,
         PortalPage::Account => account::get(state, req).await,
         _ => Err(PortalError::MethodNotAllowed {
             allow: "POST",
-            text: "This page takes only forms.",
+            text: "method-forms-only",
         }),
+    }
+}
+
+/// Why a form from this site was refused for its token: it timed out (the sign-in form keeps
+/// the username it carried), or it is a form re-sent after it had done its work (a reload of
+/// the page that showed recovery codes).
+fn stale_form(req: &PortalRequest, page: PortalPage, form: &Form) -> PortalError {
+    let signed_in_with_totp = req
+        .session
+        .as_ref()
+        .is_some_and(|s| s.level >= Level::OneFactor && s.identity.has_totp);
+    match page {
+        PortalPage::Login => PortalError::LoginExpired {
+            username: form
+                .get("username")
+                .trim()
+                .chars()
+                .take(MAX_USERNAME)
+                .collect(),
+            rd: form.get("rd").to_string(),
+        },
+        PortalPage::TotpSetup | PortalPage::RecoveryCodes if signed_in_with_totp => {
+            PortalError::CodesAlreadyShown
+        }
+        _ => PortalError::Expired {
+            back: return_path("", &req.page, req.query.as_deref())
+                .unwrap_or_else(|| PortalPage::Account.path().to_string()),
+        },
+    }
+}
+
+/// `GET {prefix}/language?set=TAG&rd=…`: the picker. Remembers the language in a cookie (a
+/// year) and goes back to `rd`, which is judged like every other `rd`.
+fn choose_language(state: &State, req: &PortalRequest) -> HttpResponse {
+    let back = rd_of(state, req, None);
+    let config = state.config();
+    let chosen = req
+        .query_param("set")
+        .and_then(|tag| Lang::from_tag(&tag))
+        .filter(|lang| config.portal.languages.contains(lang));
+    let response = HttpResponse::redirect(303, &back);
+    match chosen {
+        Some(lang) => {
+            let year = 365 * 24 * 3600;
+            let cookie = state.cookies.set(LANG_COOKIE, lang.tag(), Some(year));
+            response.header("Set-Cookie", cookie)
+        }
+        None => response,
     }
 }
 
@@ -407,42 +510,50 @@ pub fn encode_query(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-pub(crate) fn render(status: u16, page: &impl Template) -> HttpResponse {
-    match page.render() {
-        Ok(html) => HttpResponse::html(status, html),
-        Err(e) => {
-            tracing::error!("template failed: {e}");
-            HttpResponse::text(500, "internal error")
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "message.html")]
 struct MessagePage<'a> {
-    prefix: &'a str,
+    ui: &'a Frame,
     title: &'a str,
     text: &'a str,
-    link: Option<&'a str>,
+    more: Option<&'a str>,
+    link: &'a str,
     link_text: &'a str,
 }
 
-/// A page that says one thing, with an optional link onward.
+/// A page that says one thing, then links onward: to `link` (its address and words), else to
+/// the account page (which leads to the sign-in page when nobody is signed in).
 pub fn message(
-    state: &State,
+    ui: &Frame,
     status: u16,
     title: &str,
     text: &str,
-    link: Option<&str>,
+    link: Option<(&str, &str)>,
 ) -> HttpResponse {
-    render(
+    message_with(ui, status, title, text, None, link)
+}
+
+/// [`message`] with a second paragraph, `more`.
+pub fn message_with(
+    ui: &Frame,
+    status: u16,
+    title: &str,
+    text: &str,
+    more: Option<&str>,
+    link: Option<(&str, &str)>,
+) -> HttpResponse {
+    let account = PortalPage::Account.at(&ui.prefix);
+    let account_text = ui.t("link-account");
+    let (link, link_text) = link.unwrap_or((&account, &account_text));
+    ui.render(
         status,
         &MessagePage {
-            prefix: state.prefix(),
+            ui,
             title,
             text,
+            more,
             link,
-            link_text: "Continue",
+            link_text,
         },
     )
 }

@@ -23,7 +23,7 @@ async fn logins_failures_bans_and_logouts_are_audited_and_the_cli_shows_them() {
         .assert_redirect_to("/");
     a.submit_with(&format!("{p}/account"), &format!("{p}/logout"), &[], &ua)
         .await
-        .assert_redirect_to(&format!("{p}/login"));
+        .assert_redirect_to(&format!("{p}/login?signed_out=1"));
 
     let mut m = gw.browser();
     for attempt in 1..=5 {

@@ -225,7 +225,7 @@ async fn logout_ends_the_session_at_once() {
     let r = b
         .post_form(&format!("{P}/logout"), &[("csrf", &account.field("csrf"))])
         .await;
-    r.assert_redirect_to("/.portcullis/login");
+    r.assert_redirect_to("/.portcullis/login?signed_out=1");
     assert!(r
         .set_cookies()
         .iter()

@@ -189,7 +189,7 @@ async fn signing_out_on_a_full_disk_ends_the_session_and_the_revocation_survives
     let r = b
         .post_form(&format!("{P}/logout"), &[("csrf", &account.field("csrf"))])
         .await;
-    r.assert_redirect_to(&format!("{P}/login"));
+    r.assert_redirect_to(&format!("{P}/login?signed_out=1"));
     assert!(
         r.set_cookies()
             .iter()

@@ -252,7 +252,7 @@ async fn a_user_enrols_signs_out_and_signs_in_again_with_password_and_totp() {
     let setup = b.get(&format!("{p}/totp/setup")).await;
     assert_eq!(setup.status, 200, "{}", setup.body);
     assert_eq!(setup.header("cache-control"), Some("no-store"));
-    let uri = html_unescape(between(&setup.body, "<code class=\"uri\">", "</code>"));
+    let uri = html_unescape(between(&setup.body, "<a class=\"uri\" href=\"", "\""));
     assert!(uri.starts_with("otpauth://totp/Portcullis:alice?"), "{uri}");
     let parsed = url::Url::parse(&uri).unwrap();
     let q: std::collections::HashMap<String, String> = parsed.query_pairs().into_owned().collect();
@@ -330,7 +330,7 @@ async fn a_user_enrols_signs_out_and_signs_in_again_with_password_and_totp() {
     let out = b
         .submit(&format!("{p}/account"), &format!("{p}/logout"), &[])
         .await;
-    out.assert_redirect_to(&format!("{p}/login"));
+    out.assert_redirect_to(&format!("{p}/login?signed_out=1"));
     assert!(b.cookie(SESSION).is_none(), "the cookie is cleared");
     b.get("/app/page")
         .await
@@ -423,7 +423,7 @@ async fn the_qr_code_decodes_to_exactly_the_uri_shown_on_the_page() {
     assert_eq!(grids.len(), 1, "one QR code in the SVG");
     let (_, decoded) = grids[0].decode().expect("the QR code decodes");
 
-    let shown = html_unescape(between(&setup.body, "<code class=\"uri\">", "</code>"));
+    let shown = html_unescape(between(&setup.body, "<a class=\"uri\" href=\"", "\""));
     assert_eq!(decoded, shown);
     assert!(decoded.contains(&format!("secret={}", setup_secret(&setup))));
 }
@@ -564,7 +564,11 @@ async fn a_user_without_totp_is_made_to_enrol_on_a_two_factor_route_and_comes_ba
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert_eq!(shown_codes(&done).len(), 10);
-    let back = html_unescape(between(&done.body, "<p class=\"noprint\"><a href=\"", "\""));
+    let back = html_unescape(between(
+        &done.body,
+        "<p class=\"noprint\"><a class=\"button\" href=\"",
+        "\"",
+    ));
     assert_eq!(back, "/secure/x", "the codes page links back to the page");
 
     let echo = b.get("/secure/x").await.echoed();
