@@ -209,6 +209,28 @@ impl Chrome {
             .unwrap()
     }
 
+    async fn html_lang(&self) -> String {
+        self.client
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    /// Follows the language picker's link to `tag`.
+    async fn pick_language(&self, tag: &str) {
+        self.client
+            .find(Locator::Css(&format!("a[hreflang=\"{tag}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("no picker link for {tag}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
     async fn fill(&self, css: &str, value: &str) {
         let field = self.client.find(Locator::Css(css)).await.unwrap();
         field.clear().await.unwrap();
@@ -480,6 +502,7 @@ async fn every_two_factor_flow_in_a_real_browser() {
     // Sign out, then in with password and a code from the authenticator.
     c.submit("/logout").await;
     assert!(c.path().await.starts_with(&format!("{p}/login")));
+    assert!(c.body_text().await.contains("You are signed out."));
     c.check_page("signed-out").await;
     c.goto("/secure/report").await;
     c.fill("input[name=username]", "alice").await;
@@ -573,5 +596,49 @@ async fn the_ban_page_in_a_real_browser() {
     c.check_page("banned").await;
     c.goto("/").await;
     assert!(c.path().await.starts_with(&format!("{p}/login")));
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pages_in_every_language_and_the_picker_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let gw = spawn_gateway();
+    gw.add_user("carol", &[]);
+    let p = gw.prefix().to_string();
+    let mut c = Chrome::open(&gw, "languages").await;
+    c.goto("/secure/report").await;
+    let words = [
+        ("pt-BR", "Senha"),
+        ("es", "Contraseña"),
+        ("fr", "Mot de passe"),
+        ("de", "Passwort"),
+        ("en", "Password"),
+    ];
+    for (tag, word) in words {
+        // The picker on the page, without a script: a link that sets the language and comes back.
+        c.pick_language(tag).await;
+        assert!(
+            c.path().await.starts_with(&format!("{p}/login?rd=")),
+            "back on the sign-in page: {}",
+            c.path().await
+        );
+        assert_eq!(c.html_lang().await, tag);
+        assert!(c.body_text().await.contains(word), "{tag}: {word}");
+        c.check_page(&format!("sign-in-{tag}")).await;
+    }
+    // The choice holds from page to page: the set-up page in German, then in French.
+    c.pick_language("de").await;
+    c.fill("input[name=username]", "carol").await;
+    c.fill("input[name=password]", PASSWORD).await;
+    c.submit("/login").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
+    assert_eq!(c.html_lang().await, "de");
+    c.check_page("set-up-de").await;
+    c.pick_language("fr").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
+    assert_eq!(c.html_lang().await, "fr");
+    c.check_page("set-up-fr").await;
     c.close().await;
 }
