@@ -1023,9 +1023,15 @@ fn known_tags() -> String {
 /// Reads the logo at `full` and names its type from its first bytes; only image types every
 /// browser shows are taken.
 fn read_logo(full: &Path) -> Result<Logo, String> {
-    let bytes = std::fs::read(full)
-        .map_err(|e| format!("`logo` {} cannot be read: {e}", full.display()))?;
-    if bytes.len() > 1024 * 1024 {
+    use std::io::Read;
+    const MAX_LOGO: u64 = 1024 * 1024;
+    let cannot = |e: std::io::Error| format!("`logo` {} cannot be read: {e}", full.display());
+    // At most one byte past the limit is read, whatever the file (`/dev/zero` included).
+    let mut bytes = Vec::new();
+    std::fs::File::open(full)
+        .and_then(|f| f.take(MAX_LOGO + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_LOGO {
         return Err(format!("`logo` {} is larger than 1 MiB", full.display()));
     }
     let content_type = image_type(&bytes).ok_or_else(|| {

@@ -74,6 +74,9 @@ impl fmt::Display for Lang {
     }
 }
 
+/// The longest `Accept-Language` value read.
+const MAX_ACCEPT_LANGUAGE: usize = 1024;
+
 /// The language for a visitor who asks for `accept` (an `Accept-Language` value), among
 /// `offered`.
 ///
@@ -82,7 +85,8 @@ impl fmt::Display for Lang {
 /// `pt` and `pt-PT` find `pt-BR`, and `de-AT` finds `de`. `*` takes `default`. Nothing matched,
 /// or no header: `default`.
 pub fn negotiate(accept: Option<&str>, offered: &[Lang], default: Lang) -> Lang {
-    let Some(accept) = accept else {
+    // Browsers send a few dozen bytes; a header much longer than any real one is not read.
+    let Some(accept) = accept.filter(|a| a.len() <= MAX_ACCEPT_LANGUAGE) else {
         return default;
     };
     let mut ranges: Vec<(&str, u16)> = accept
@@ -91,7 +95,12 @@ pub fn negotiate(accept: Option<&str>, offered: &[Lang], default: Lang) -> Lang 
             let mut parts = item.split(';');
             let range = parts.next()?.trim();
             let q = parts
-                .filter_map(|p| p.trim().strip_prefix("q="))
+                .filter_map(|p| {
+                    let p = p.trim();
+                    p.get(..2)
+                        .filter(|name| name.eq_ignore_ascii_case("q="))
+                        .and_then(|_| p.get(2..))
+                })
                 .next()
                 .map_or(Some(1000), quality)?;
             (!range.is_empty() && q > 0).then_some((range, q))
@@ -247,6 +256,15 @@ mod tests {
             "a q above 1 is not a weight"
         );
         assert_eq!(pick("de;q=abc, fr"), Lang::Fr);
+        assert_eq!(pick("en;Q=0.2, de;Q=0.9"), Lang::De, "the q is any case");
+    }
+
+    #[test]
+    fn an_oversized_header_is_not_read() {
+        let long = format!("{}, de", "x-private-tag;q=0.1, ".repeat(100));
+        assert!(long.len() > MAX_ACCEPT_LANGUAGE);
+        assert_eq!(pick(&long), Lang::En);
+        assert_eq!(pick("x-private-tag;q=0.1, de"), Lang::De);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::connections::{Conn, HeadArrived};
 use crate::http_response::HttpResponse;
 use crate::metrics::{decision_label, AppMeters, Disposition};
 use crate::policy::{decide_strictest, Decision};
-use crate::portal::{self, Frame, PortalRequest, LANG_COOKIE, MAX_FORM_BYTES};
+use crate::portal::{self, Frame, PortalPage, PortalRequest, LANG_COOKIE, MAX_FORM_BYTES};
 use crate::session::{identity_headers, ActiveSession, Identity, Level};
 use crate::State;
 
@@ -303,7 +303,9 @@ impl ProxyHttp for Proxy {
             // The connection is not reused after a failure: say so, so clients do not try.
             session.set_keepalive(None);
             let ui = self.frame(session);
-            let (here, again) = (self.here(session), ui.t("link-try-again"));
+            // Back to the address asked for, unless it would lead off the site (`//host/x`).
+            let here = portal::safe_rd(&self.state, &self.here(session));
+            let again = ui.t("link-try-again");
             let link = matches!(code, 502 | 504).then_some((here.as_str(), again.as_str()));
             let page = portal::message(&ui, code, &ui.t(title), &ui.t(text), link)
                 .portal_headers(self.tls);
@@ -401,9 +403,31 @@ impl Proxy {
         .filter(|s| s.level != Level::Pending || s.identity.has_totp);
         let page = req.uri.path()[state.prefix().len()..].to_string();
         let query = req.uri.query().map(str::to_string);
-        let here = portal::return_path(state.prefix(), &page, query.as_deref());
+        let kind = PortalPage::from_path(&page);
+        // Recovery codes shown in answer to a POST are shown once: no link leads away from them.
+        let shows_codes = req.method == http::Method::POST
+            && matches!(
+                kind,
+                Some(PortalPage::TotpSetup | PortalPage::RecoveryCodes)
+            );
+        let here = match shows_codes {
+            true => None,
+            false => portal::return_path(state.prefix(), &page, query.as_deref()),
+        };
+        // Answers that are not pages for people (forward auth on every request of a proxy in
+        // front, health, static files) choose no language.
+        let ui = match kind {
+            Some(
+                PortalPage::Verify
+                | PortalPage::Health
+                | PortalPage::Style
+                | PortalPage::Theme
+                | PortalPage::Logo,
+            ) => Frame::plain(state),
+            _ => Frame::new(state, &req.headers, here.as_deref()),
+        };
         let portal_req = PortalRequest {
-            ui: Frame::new(state, &req.headers, here.as_deref()),
+            ui,
             method: req.method.clone(),
             page,
             query,

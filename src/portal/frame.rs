@@ -19,6 +19,9 @@ use crate::State;
 /// The cookie the language picker sets.
 pub const LANG_COOKIE: &str = "portcullis_lang";
 
+/// The longest address the picker's links come back to.
+const MAX_RETURN: usize = 2048;
+
 /// The surroundings of a portal page; templates reach it as `ui`.
 #[derive(Debug)]
 pub struct Frame {
@@ -55,7 +58,9 @@ impl Frame {
         });
         let prefix = state.prefix();
         let picker = match here {
-            Some(here) if portal.languages.len() > 1 => {
+            // An address too long to come back to gets no picker (its links would be as long,
+            // five times over, and refused in turn).
+            Some(here) if portal.languages.len() > 1 && here.len() <= MAX_RETURN => {
                 let back = encode_query(here);
                 portal
                     .languages
@@ -79,6 +84,17 @@ impl Frame {
             prefix: prefix.to_string(),
             brand: Arc::clone(&portal.brand),
             picker,
+        }
+    }
+
+    /// The frame of an answer that is no page for people: the default language, no picker.
+    pub fn plain(state: &State) -> Frame {
+        let config = state.config();
+        Frame {
+            tr: Tr::new(config.portal.default_language),
+            prefix: state.prefix().to_string(),
+            brand: Arc::clone(&config.portal.brand),
+            picker: Vec::new(),
         }
     }
 

@@ -82,8 +82,14 @@ pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, Por
         None => {}
     }
     let ui = &req.ui;
-    let ip_key = [Regulator::ip_key(req.client_ip)];
-    let notice = match state.regulation.banned_until(&ip_key, req.now).await {
+    // The ban notice is advice before the password is typed: it reads the bans in memory
+    // (loaded at start, remembered as they begin), so showing the form never waits on the store.
+    let ip_key = Regulator::ip_key(req.client_ip);
+    let notice = match state
+        .regulation
+        .regulator()
+        .banned_until(&[ip_key.as_str()], req.now)
+    {
         Some(until) => Some(format!(
             "{} {}",
             super::error::banned_text(ui, until, req.now),

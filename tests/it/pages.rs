@@ -332,6 +332,9 @@ fn a_wrong_portal_section_is_refused_at_load_with_its_place() {
         err.contains("is not a PNG, JPEG, GIF, WebP or SVG image"),
         "{err}"
     );
+    // However large the file (here endless), at most a byte past the limit is read.
+    let err = config_error("logo = \"/dev/zero\"");
+    assert!(err.contains("larger than 1 MiB"), "{err}");
     let err = config_error("title = \"\"");
     assert!(err.starts_with("bad.toml:5:"), "{err}");
     let err = config_error("titel = \"Acme\"");
@@ -625,4 +628,75 @@ async fn the_account_page_puts_sign_out_first_and_guards_destructive_forms() {
     }
     let css = enrolled.browser.get(&format!("{p}/static/style.css")).await;
     assert!(css.body.contains("overflow-wrap: anywhere"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_codes_once_shown_offer_no_link_away_from_them() {
+    let gw = spawn_gateway();
+    gw.add_user("alice", &[]);
+    let p = gw.prefix().to_string();
+    let mut b = gw.browser();
+    b.login(&p, "alice", PASSWORD, "/").await;
+    let setup = b.get(&format!("{p}/totp/setup")).await;
+    assert!(
+        setup.body.contains("hreflang="),
+        "the set-up page has its picker"
+    );
+    let secret = setup_secret(&setup);
+    let code = external_totp(&secret, now());
+    let csrf = setup.field("csrf");
+    let codes = b
+        .post_form(
+            &format!("{p}/totp/setup"),
+            &[("code", &code), ("csrf", &csrf), ("rd", "/")],
+        )
+        .await;
+    assert_eq!(shown_codes(&codes).len(), 10, "{}", codes.body);
+    assert!(
+        !codes.body.contains("hreflang="),
+        "a language link would lose the codes: {}",
+        codes.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_address_gets_a_small_answer_without_a_picker() {
+    let gw = spawn_gateway();
+    let mut b = gw.browser();
+    let long = format!("/public/{}", "a".repeat(60_000));
+    let page = b.get(&long).await;
+    assert_eq!(
+        page.status,
+        414,
+        "{}",
+        &page.body[..page.body.len().min(200)]
+    );
+    assert!(page.body.len() < 16 * 1024, "{} bytes", page.body.len());
+    assert!(!page.body.contains("hreflang="));
+    // An address of a reasonable length keeps its picker on an error page.
+    let page = b.get("/deny/x").await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("hreflang="));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_try_again_link_of_a_502_stays_on_the_site() {
+    let dead = free_port();
+    let gw = spawn_gateway_with(|up| {
+        format!(
+            "{}\n[[apps]]\nname = \"dead\"\nhosts = [\"dead.test\"]\nupstream = \"127.0.0.1:{dead}\"\ndefault_policy = \"bypass\"\n",
+            standard_apps(up)
+        )
+    });
+    let mut b = Browser::new(gw.addr, "dead.test");
+    let page = b.get("//evil.example/x").await;
+    assert_eq!(page.status, 502, "{}", page.body);
+    assert!(!page.body.contains("//evil.example"), "{}", page.body);
+    let page = b.get("/reports/x?y=1").await;
+    assert_eq!(page.status, 502);
+    assert!(
+        page.body.contains("href=\"/reports/x?y=1\""),
+        "{}",
+        page.body
+    );
 }
