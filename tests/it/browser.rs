@@ -220,6 +220,16 @@ impl Chrome {
             .unwrap_or_default()
     }
 
+    /// Whether the submit button of the form posting to `action` is wholly in the viewport as
+    /// the page opened (after the browser scrolled to the autofocused field, as a person sees it).
+    async fn button_in_view(&self, action: &str) -> bool {
+        let script = format!(
+            "const r = document.querySelector('form[action$=\"{action}\"] button[type=submit]')\
+             .getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight;"
+        );
+        self.client.execute(&script, vec![]).await.unwrap() == json!(true)
+    }
+
     /// Follows the language picker's link to `tag`.
     async fn pick_language(&self, tag: &str) {
         self.client
@@ -459,6 +469,10 @@ async fn every_two_factor_flow_in_a_real_browser() {
     c.fill("input[name=password]", PASSWORD).await;
     c.submit("/login").await;
     assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
+    assert!(
+        c.button_in_view("/totp/setup").await,
+        "the set-up button shows without scrolling at 1280x800"
+    );
     c.check_page("set-up").await;
     let uri = c.decode_qr().await;
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
@@ -635,6 +649,7 @@ async fn the_pages_in_every_language_and_the_picker_in_a_real_browser() {
     c.submit("/login").await;
     assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
     assert_eq!(c.html_lang().await, "de");
+    assert!(c.button_in_view("/totp/setup").await, "in German too");
     c.check_page("set-up-de").await;
     c.pick_language("fr").await;
     assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
