@@ -6,7 +6,6 @@ mod helpers;
 mod audit;
 mod bans;
 mod bans_under_load;
-mod browser;
 mod catalogs;
 mod cli_bans;
 mod csrf;
