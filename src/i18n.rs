@@ -61,10 +61,17 @@ impl Lang {
         self.tag().split('-').next().unwrap_or_default()
     }
 
-    fn id(self) -> LanguageIdentifier {
-        self.tag()
-            .parse()
-            .expect("every tag is a valid language identifier")
+    /// The identifier the catalogs are keyed by, parsed once per language rather than on
+    /// every lookup.
+    fn id(self) -> &'static LanguageIdentifier {
+        static IDS: std::sync::LazyLock<[LanguageIdentifier; 5]> = std::sync::LazyLock::new(|| {
+            LANGUAGES.map(|l| {
+                l.tag()
+                    .parse()
+                    .expect("every tag is a valid language identifier")
+            })
+        });
+        &IDS[self as usize]
     }
 }
 
@@ -147,7 +154,7 @@ impl Tr {
 
     /// The message `key`, without arguments.
     pub fn t(&self, key: &str) -> String {
-        LOCALES.lookup(&self.lang.id(), key)
+        LOCALES.lookup(self.lang.id(), key)
     }
 
     /// The message `key`, to be given arguments with [`Msg::num`] and [`Msg::str`]; it is
@@ -210,7 +217,7 @@ impl<T: Count> Count for &T {
 
 impl fmt::Display for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&LOCALES.lookup_with_args(&self.lang.id(), self.key, &self.args))
+        f.write_str(&LOCALES.lookup_with_args(self.lang.id(), self.key, &self.args))
     }
 }
 
@@ -257,6 +264,13 @@ mod tests {
         );
         assert_eq!(pick("de;q=abc, fr"), Lang::Fr);
         assert_eq!(pick("en;Q=0.2, de;Q=0.9"), Lang::De, "the q is any case");
+    }
+
+    #[test]
+    fn each_language_has_its_own_identifier() {
+        for lang in LANGUAGES {
+            assert_eq!(lang.id().to_string(), lang.tag());
+        }
     }
 
     #[test]
