@@ -114,6 +114,18 @@ pub fn spawn_gateway() -> TestGateway {
     spawn_gateway_with(standard_apps)
 }
 
+/// Starts a gateway with the standard apps and a bypass app `dead.test` whose upstream is a
+/// free port nothing listens on.
+pub fn spawn_gateway_with_dead_app() -> TestGateway {
+    let dead = free_port();
+    spawn_gateway_with(|up| {
+        format!(
+            "{}\n[[apps]]\nname = \"dead\"\nhosts = [\"dead.test\"]\nupstream = \"127.0.0.1:{dead}\"\ndefault_policy = \"bypass\"\n",
+            standard_apps(up)
+        )
+    })
+}
+
 /// Starts a gateway with the standard sections and `apps(upstream)` as the rest of the file.
 pub fn spawn_gateway_with(apps: impl FnOnce(SocketAddr) -> String) -> TestGateway {
     spawn_gateway_from("", "", apps)

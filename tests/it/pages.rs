@@ -681,13 +681,7 @@ async fn an_oversized_address_gets_a_small_answer_without_a_picker() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_try_again_link_of_a_502_stays_on_the_site() {
-    let dead = free_port();
-    let gw = spawn_gateway_with(|up| {
-        format!(
-            "{}\n[[apps]]\nname = \"dead\"\nhosts = [\"dead.test\"]\nupstream = \"127.0.0.1:{dead}\"\ndefault_policy = \"bypass\"\n",
-            standard_apps(up)
-        )
-    });
+    let gw = spawn_gateway_with_dead_app();
     let mut b = Browser::new(gw.addr, "dead.test");
     let page = b.get("//evil.example/x").await;
     assert_eq!(page.status, 502, "{}", page.body);

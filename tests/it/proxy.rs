@@ -387,13 +387,7 @@ async fn dot_segments_are_refused_rather_than_routed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_upstream_gives_a_502_page_and_the_gateway_keeps_serving() {
-    let dead = free_port();
-    let gw = spawn_gateway_with(|up| {
-        format!(
-            "{}\n[[apps]]\nname = \"dead\"\nhosts = [\"dead.test\"]\nupstream = \"127.0.0.1:{dead}\"\ndefault_policy = \"bypass\"\n",
-            standard_apps(up)
-        )
-    });
+    let gw = spawn_gateway_with_dead_app();
     let mut b = Browser::new(gw.addr, "dead.test");
     for _ in 0..3 {
         let r = b.get("/x").await;
