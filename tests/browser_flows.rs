@@ -400,8 +400,15 @@ fn screenshots_dir() -> PathBuf {
 }
 
 /// axe-core's script: from `AXE_CORE_JS` when set, else from npm's registry (checked against
-/// its SHA-256) into `target/axe/`, once.
+/// its SHA-256) into `target/axe/`, once per process. The tests of this binary open their
+/// browsers at the same time, and test runners that give each test its own process do too,
+/// so each process unpacks into a directory of its own and renames the script into place.
 fn axe_source() -> String {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(fetch_axe).clone()
+}
+
+fn fetch_axe() -> String {
     if let Ok(path) = std::env::var("AXE_CORE_JS") {
         return std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     }
@@ -423,20 +430,24 @@ fn axe_source() -> String {
     );
     let sum = hex::encode(Sha256::digest(&out.stdout));
     assert_eq!(sum, AXE_TARBALL_SHA256, "axe-core tarball checksum");
-    let tarball = dir.join(format!("axe-core-{AXE_VERSION}.tgz"));
+    let work = dir.join(format!("unpack-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let tarball = work.join(format!("axe-core-{AXE_VERSION}.tgz"));
     std::fs::write(&tarball, &out.stdout).unwrap();
     let unpacked = Command::new("tar")
         .arg("-xzf")
         .arg(&tarball)
         .arg("-C")
-        .arg(&dir)
+        .arg(&work)
         .arg("package/axe.min.js")
         .status()
         .unwrap();
     assert!(unpacked.success(), "unpacking axe-core");
+    let text = std::fs::read_to_string(work.join("package/axe.min.js")).unwrap();
     // Renamed into place last, so a half-written file is never taken for the script.
-    std::fs::rename(dir.join("package/axe.min.js"), &script).unwrap();
-    std::fs::read_to_string(&script).unwrap()
+    std::fs::rename(work.join("package/axe.min.js"), &script).unwrap();
+    let _ = std::fs::remove_dir_all(&work);
+    text
 }
 
 /// Puts `line` in the log of screenshots people can look through.
