@@ -69,6 +69,10 @@ struct FileConfig {
     #[serde(default)]
     portal: FilePortal,
     #[serde(default)]
+    invites: FileInvites,
+    #[serde(default)]
+    admin: FileAdmin,
+    #[serde(default)]
     apps: Vec<FileApp>,
 }
 
@@ -257,6 +261,8 @@ struct FileTotp {
     digits: Spanned<u8>,
     period: Spanned<u64>,
     skew: Spanned<u8>,
+    #[serde(with = "humantime_serde")]
+    remember_browser: Duration,
 }
 
 impl Default for FileTotp {
@@ -267,6 +273,43 @@ impl Default for FileTotp {
             digits: Spanned::new(0..0, 6),
             period: Spanned::new(0..0, 30),
             skew: Spanned::new(0..0, 1),
+            remember_browser: Duration::ZERO,
+        }
+    }
+}
+
+/// `[invites]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileInvites {
+    require_totp: bool,
+    #[serde(with = "humantime_serde")]
+    expires: Duration,
+}
+
+impl Default for FileInvites {
+    fn default() -> Self {
+        FileInvites {
+            require_totp: true,
+            expires: Duration::from_secs(72 * 3600),
+        }
+    }
+}
+
+/// `[admin]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileAdmin {
+    groups: Spanned<Vec<String>>,
+    #[serde(with = "humantime_serde")]
+    reauth: Duration,
+}
+
+impl Default for FileAdmin {
+    fn default() -> Self {
+        FileAdmin {
+            groups: Spanned::new(0..0, vec!["admins".into()]),
+            reauth: Duration::from_secs(600),
         }
     }
 }
@@ -432,6 +475,8 @@ pub struct Config {
     pub identity_headers: IdentityHeaders,
     pub log: LogConfig,
     pub portal: PortalConfig,
+    pub invites: InvitesConfig,
+    pub admin: AdminConfig,
     pub router: Router,
 }
 
@@ -540,6 +585,26 @@ pub struct TotpConfig {
     pub digits: u8,
     pub period: u64,
     pub skew: u8,
+    /// How long "remember this browser" skips the second factor; zero: not offered.
+    pub remember_browser: Duration,
+}
+
+/// `[invites]`: how an invited person gets in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitesConfig {
+    /// The invited person enrols TOTP before first access.
+    pub require_totp: bool,
+    /// How long an invite link lives unless the command says otherwise.
+    pub expires: Duration,
+}
+
+/// `[admin]`: who may use the admin area, and how fresh their second factor must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// Members of any of these groups are admins.
+    pub groups: Vec<String>,
+    /// A change in the admin area needs a second factor at most this old.
+    pub reauth: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -692,6 +757,8 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         identity_headers: compile_identity_headers(file.identity_headers, loc)?,
         log: compile_log(file.log, loc)?,
         portal: compile_portal(file.portal, loc)?,
+        invites: compile_invites(file.invites, loc)?,
+        admin: compile_admin(file.admin, loc)?,
         router: Router::new(compile_apps(file.apps, loc)?),
         server,
     })
@@ -863,6 +930,37 @@ fn compile_totp(t: FileTotp, loc: &Locator<'_>) -> Result<TotpConfig, ConfigErro
         digits: t.digits.into_inner(),
         period: t.period.into_inner(),
         skew: t.skew.into_inner(),
+        remember_browser: t.remember_browser,
+    })
+}
+
+/// `[invites]`.
+fn compile_invites(i: FileInvites, loc: &Locator<'_>) -> Result<InvitesConfig, ConfigError> {
+    if i.expires.is_zero() {
+        return Err(loc.at(0..0, "[invites] `expires` must be longer than zero"));
+    }
+    Ok(InvitesConfig {
+        require_totp: i.require_totp,
+        expires: i.expires,
+    })
+}
+
+/// `[admin]`.
+fn compile_admin(a: FileAdmin, loc: &Locator<'_>) -> Result<AdminConfig, ConfigError> {
+    let span = a.groups.span();
+    let groups = a.groups.into_inner();
+    if groups
+        .iter()
+        .any(|g| g.trim().is_empty() || g.contains(','))
+    {
+        return Err(loc.at(span, "[admin] `groups` are group names, without commas"));
+    }
+    if a.reauth.is_zero() {
+        return Err(loc.at(0..0, "[admin] `reauth` must be longer than zero"));
+    }
+    Ok(AdminConfig {
+        groups,
+        reauth: a.reauth,
     })
 }
 

@@ -143,6 +143,7 @@ mod tests {
             digits,
             period: 30,
             skew: 1,
+            remember_browser: std::time::Duration::ZERO,
         }
     }
 
