@@ -54,6 +54,22 @@ pub enum AuditKind {
     GroupsChanged,
     /// An operator removed a user's TOTP and recovery codes.
     SecondFactorReset,
+    /// An invite link was made for a user (a new one replaces the old).
+    InviteCreated,
+    /// An invited person chose their password through the link.
+    InviteAccepted,
+    /// A user's email or display name changed.
+    ProfileChanged,
+    /// One session was ended from an account page or the admin area.
+    SessionEnded,
+    /// A browser was remembered: it skips the second factor for a while.
+    BrowserRemembered,
+    /// A remembered browser was forgotten.
+    BrowserForgotten,
+    /// An admin confirmed a second factor again before changes.
+    AdminReauth,
+    /// A password was refused by the password rules.
+    PasswordRefused,
 }
 
 impl AuditKind {
@@ -82,6 +98,14 @@ impl AuditKind {
             AuditKind::UserDeleted => "user_deleted",
             AuditKind::GroupsChanged => "groups_changed",
             AuditKind::SecondFactorReset => "second_factor_reset",
+            AuditKind::InviteCreated => "invite_created",
+            AuditKind::InviteAccepted => "invite_accepted",
+            AuditKind::ProfileChanged => "profile_changed",
+            AuditKind::SessionEnded => "session_ended",
+            AuditKind::BrowserRemembered => "browser_remembered",
+            AuditKind::BrowserForgotten => "browser_forgotten",
+            AuditKind::AdminReauth => "admin_reauth",
+            AuditKind::PasswordRefused => "password_refused",
         }
     }
 }
