@@ -6,6 +6,7 @@
 
 pub mod keys;
 pub mod password;
+pub mod password_rules;
 pub mod recovery;
 pub mod regulation;
 pub mod second_factor;
@@ -49,4 +50,36 @@ pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Unix seconds as a UTC date and time, `YYYY-MM-DD HH:MM:SS`; times beyond what a calendar
+/// date can show (before 1970, after 9999) are shown as those limits.
+pub fn calendar_utc(unix: i64) -> String {
+    use cookie::time::OffsetDateTime;
+    const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
+    let t = OffsetDateTime::from_unix_timestamp(unix.clamp(0, LAST_SECOND_OF_9999))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_utc_calendar_dates() {
+        assert_eq!(calendar_utc(0), "1970-01-01 00:00:00");
+        assert_eq!(calendar_utc(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(calendar_utc(1_700_000_000), "2023-11-14 22:13:20");
+        assert_eq!(calendar_utc(-5), "1970-01-01 00:00:00");
+        assert_eq!(calendar_utc(i64::MAX), "9999-12-31 23:59:59");
+    }
 }

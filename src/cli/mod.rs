@@ -20,12 +20,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::unix_now;
+use crate::auth::{calendar_utc as utc, unix_now};
 use crate::background::ControlMessage;
 use crate::config::Config;
 use crate::store::{AuditEvent, AuditKind, Store};
-
-pub use user::MIN_PASSWORD;
 
 /// A reverse-proxy authentication gateway: login, TOTP and recovery codes in front of any app.
 #[derive(Debug, Parser)]
@@ -80,19 +78,26 @@ pub enum Admin {
     Reload,
 }
 
+/// What a new user may be given besides a name and a password.
+#[derive(Debug, Args)]
+pub struct Profile {
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Display name.
+    #[arg(long = "name")]
+    pub display_name: Option<String>,
+    /// A group (repeatable).
+    #[arg(long = "group")]
+    pub groups: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a user.
     Add {
         name: String,
-        #[arg(long)]
-        email: Option<String>,
-        /// Display name.
-        #[arg(long = "name")]
-        display_name: Option<String>,
-        /// A group (repeatable).
-        #[arg(long = "group")]
-        groups: Vec<String>,
+        #[command(flatten)]
+        profile: Profile,
         /// Read the password from standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
@@ -122,6 +127,16 @@ pub enum UserCommand {
     /// Remove the user's TOTP and recovery codes and end their sessions.
     #[command(name = "reset-2fa")]
     Reset2fa { name: String },
+    /// Create a user without a password and print a single-use link where they choose one
+    /// (and set up two-factor sign-in). Again for the same user: a new link, the old one dies.
+    Invite {
+        name: String,
+        #[command(flatten)]
+        profile: Profile,
+        /// How long the link lives (default: `[invites] expires`, 72h).
+        #[arg(long)]
+        expires: Option<humantime::Duration>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -261,36 +276,9 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-/// Unix seconds as a UTC date and time, `YYYY-MM-DD HH:MM:SS`; times beyond what a calendar
-/// date can show (before 1970, after 9999) are shown as those limits.
-fn utc(unix: i64) -> String {
-    use cookie::time::OffsetDateTime;
-    const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
-    let t = OffsetDateTime::from_unix_timestamp(unix.clamp(0, LAST_SECOND_OF_9999))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_utc_calendar_dates() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
-        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13:20");
-        assert_eq!(utc(-5), "1970-01-01 00:00:00");
-        assert_eq!(utc(i64::MAX), "9999-12-31 23:59:59");
-    }
 
     #[test]
     fn the_command_line_parses_as_documented() {

@@ -5,14 +5,13 @@ use std::io::{BufRead, Write};
 
 use anyhow::{anyhow, bail, Context};
 
-use super::{audit_change, open_store, sessions_changed, UserCommand};
+use super::{audit_change, open_store, sessions_changed, Profile, UserCommand};
 use crate::auth::password::hash_password;
+use crate::auth::password_rules;
 use crate::auth::unix_now;
 use crate::config::Config;
-use crate::store::{AuditKind, NewUser};
-
-/// Shortest password accepted (NIST SP 800-63B asks at least 8).
-pub const MIN_PASSWORD: usize = 8;
+use crate::store::{AuditKind, NewUser, StoreError};
+use sha2::Digest as _;
 
 pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = open_store(config)?;
@@ -20,32 +19,21 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
     match cmd {
         UserCommand::Add {
             name,
-            email,
-            display_name,
-            groups,
+            profile,
             password_stdin,
         } => {
-            valid_username(&name)?;
-            if let Some(email) = &email {
-                valid_text("email", email)?;
-            }
-            if let Some(display_name) = &display_name {
-                valid_text("name", display_name)?;
-            }
-            for g in &groups {
-                valid_group(g)?;
-            }
+            valid_new_user(&name, &profile)?;
             if store.user_by_name(&name)?.is_some() {
                 bail!("user `{name}` already exists");
             }
-            let password = read_password(password_stdin)?;
+            let password = read_password(&name, password_stdin)?;
             store.create_user(
                 &NewUser {
                     username: name.clone(),
-                    email,
-                    display_name,
+                    email: profile.email,
+                    display_name: profile.display_name,
                     password_hash: hash_password(&password),
-                    groups,
+                    groups: profile.groups,
                 },
                 unix_now(),
             )?;
@@ -84,7 +72,7 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
             if store.user_by_name(&name)?.is_none() {
                 bail!("no user named `{name}`");
             }
-            let password = read_password(password_stdin)?;
+            let password = read_password(&name, password_stdin)?;
             store.set_password(&name, &hash_password(&password))?;
             sessions_changed(config);
             audit(AuditKind::PasswordChanged, &name);
@@ -128,6 +116,48 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 }
             )?;
         }
+        UserCommand::Invite {
+            name,
+            profile,
+            expires,
+        } => {
+            valid_new_user(&name, &profile)?;
+            let lifetime = expires.map_or(config.invites.expires, Into::into);
+            if lifetime.is_zero() {
+                bail!("--expires must be longer than zero");
+            }
+            let token = crate::session::random_token();
+            let token_hash: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+            let now = unix_now();
+            let until = now.saturating_add(lifetime.as_secs().min(i64::MAX as u64) as i64);
+            let new = NewUser {
+                username: name.clone(),
+                email: profile.email,
+                display_name: profile.display_name,
+                password_hash: String::new(),
+                groups: profile.groups,
+            };
+            store
+                .invite_user(&new, &token_hash, now, until)
+                .map_err(|e| match e {
+                    StoreError::DuplicateUser(_) => anyhow!(
+                        "user `{name}` already has a password: `portcullis user passwd {name}` sets a new one"
+                    ),
+                    e => e.into(),
+                })?;
+            audit_change(
+                &store,
+                AuditKind::InviteCreated,
+                Some(&name),
+                Some(format!("until {}", super::utc(until))),
+            );
+            writeln!(
+                out,
+                "invited {name}; this link lets them choose a password, once, until {} UTC:",
+                super::utc(until)
+            )?;
+            writeln!(out, "{}", invite_link(config, &token))?;
+        }
         UserCommand::Reset2fa { name } => {
             store.reset_second_factor(&name)?;
             sessions_changed(config);
@@ -137,6 +167,52 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 "removed two-factor sign-in and recovery codes of {name}; their sessions ended"
             )?;
         }
+    }
+    Ok(())
+}
+
+/// The invite link for `token`: on the first app host the config names, by the scheme and
+/// port the gateway listens with; without one, the path to open on any app's host.
+fn invite_link(config: &Config, token: &str) -> String {
+    let path = format!(
+        "{}?token={token}",
+        crate::portal::PortalPage::Invite.at(&config.server.portal_prefix)
+    );
+    let host = config
+        .router
+        .apps()
+        .iter()
+        .flat_map(|app| app.hosts.iter())
+        .next();
+    let Some(host) = host else {
+        return path;
+    };
+    let (scheme, port, default_port) = match &config.server.tls {
+        Some(tls) => ("https", tls.listen.port(), 443),
+        None => (
+            "http",
+            config.server.listen.first().map_or(80, |a| a.port()),
+            80,
+        ),
+    };
+    if port == default_port {
+        format!("{scheme}://{host}{path}")
+    } else {
+        format!("{scheme}://{host}:{port}{path}")
+    }
+}
+
+/// A new user's name, email, display name and groups, each checked.
+fn valid_new_user(name: &str, profile: &Profile) -> anyhow::Result<()> {
+    valid_username(name)?;
+    if let Some(email) = &profile.email {
+        valid_text("email", email)?;
+    }
+    if let Some(display_name) = &profile.display_name {
+        valid_text("name", display_name)?;
+    }
+    for g in &profile.groups {
+        valid_group(g)?;
     }
     Ok(())
 }
@@ -176,7 +252,8 @@ fn valid_group(group: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+/// The password for `username`, read and checked against the password rules.
+fn read_password(username: &str, from_stdin: bool) -> anyhow::Result<String> {
     let password = if from_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -192,14 +269,6 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
         }
         first
     };
-    if password.chars().count() < MIN_PASSWORD {
-        bail!("the password must have at least {MIN_PASSWORD} characters");
-    }
-    if password.len() > crate::portal::MAX_PASSWORD {
-        bail!(
-            "the password must have at most {} bytes",
-            crate::portal::MAX_PASSWORD
-        );
-    }
+    password_rules::check(username, &password).map_err(|w| anyhow!(w.explain()))?;
     Ok(password)
 }

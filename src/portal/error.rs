@@ -16,6 +16,7 @@ pub enum Task {
     CheckCode,
     SetUp,
     Account,
+    Invite,
 }
 
 impl Task {
@@ -26,6 +27,7 @@ impl Task {
             Task::CheckCode => "unavailable-code",
             Task::SetUp => "unavailable-setup",
             Task::Account => "unavailable-account",
+            Task::Invite => "unavailable-invite",
         }
     }
 }
@@ -37,6 +39,7 @@ impl std::fmt::Display for Task {
             Task::CheckCode => "code check",
             Task::SetUp => "two-factor set-up",
             Task::Account => "account",
+            Task::Invite => "invite",
         })
     }
 }

@@ -8,7 +8,7 @@ use crate::auth::regulation::Regulation;
 use crate::auth::throttle::Regulator;
 use crate::http_response::HttpResponse;
 use crate::metrics::{Factor, SignInResult};
-use crate::session::{Identity, Level, Succession};
+use crate::session::{Identity, Level};
 use crate::store::AuditKind;
 use crate::State;
 
@@ -150,12 +150,15 @@ pub async fn post(
         .call(move |s| s.user_by_name(&lookup_name))
         .await
         .during(Task::SignIn)?;
-    // Always one argon2 verification: a real hash, or the dummy for unknown users. Disabled
-    // users are verified too and then refused, so their timing matches.
+    // Always one argon2 verification: a real hash, or the dummy for unknown users and for
+    // invited users who have not chosen a password yet. Disabled users are verified too and
+    // then refused, so their timing matches.
     let verified = state
         .hasher
         .verify(
-            user.as_ref().map(|u| u.password_hash.clone()),
+            user.as_ref()
+                .map(|u| u.password_hash.clone())
+                .filter(|h| h != crate::store::NO_PASSWORD),
             password.to_string(),
         )
         .await
@@ -196,24 +199,7 @@ pub async fn post(
     } else {
         Level::OneFactor
     };
-    let previous = req
-        .session
-        .as_ref()
-        .map_or(Succession::Fresh, |s| Succession::Replaces(s.id_hash));
-    let (cookie_value, _) = state
-        .sessions
-        .open(identity, level, &req.origin(), previous, now)
-        .await
-        .during(Task::SignIn)?;
-    let max_age = match level {
-        Level::Pending => state.config().session.pending_timeout,
-        _ => state.config().session.absolute_timeout,
-    };
-    let cookie = state.cookies.set(
-        &state.cookies.session,
-        &cookie_value,
-        Some(max_age.as_secs() as i64),
-    );
+    let cookie = super::sign_in(state, req, identity, level, Task::SignIn).await?;
     let (kind, detail, next) = if has_totp {
         let next = PortalPage::Totp.url(state.prefix(), &rd);
         (AuditKind::PasswordSuccess, "second factor required", next)

@@ -7,9 +7,11 @@
 
 mod account;
 mod challenge;
+mod device;
 mod enrol;
 mod error;
 mod frame;
+mod invite;
 mod login;
 mod page;
 mod verify;
@@ -66,6 +68,7 @@ pub fn return_path(prefix: &str, page: &str, query: Option<&str>) -> Option<Stri
             | PortalPage::Totp
             | PortalPage::Recovery
             | PortalPage::TotpSetup
+            | PortalPage::Invite
             | PortalPage::Account,
         ) => Some(match query {
             Some(q) => format!("{prefix}{page}?{q}"),
@@ -238,7 +241,7 @@ impl Form {
 
 /// Upper bounds on form fields; longer input is refused before any work is done.
 pub const MAX_USERNAME: usize = 256;
-pub const MAX_PASSWORD: usize = 1024;
+pub use crate::auth::password_rules::MAX_PASSWORD;
 pub const MAX_CODE: usize = 64;
 
 /// Answers a portal request.
@@ -306,6 +309,10 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
             PortalPage::TotpDisable => enrol::post_disable(state, req, &form).await,
             PortalPage::RecoveryCodes => enrol::post_regenerate(state, req, &form).await,
             PortalPage::Logout => Ok(account::logout(state, req).await),
+            PortalPage::Invite => invite::post(state, req, &form).await,
+            PortalPage::AccountPassword => account::post_password(state, req, &form).await,
+            PortalPage::AccountEndSession => account::post_end_session(state, req, &form).await,
+            PortalPage::AccountEndOthers => account::post_end_others(state, req).await,
             _ => Err(PortalError::MethodNotAllowed {
                 allow: "GET",
                 text: "method-no-forms",
@@ -318,6 +325,7 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
         PortalPage::Recovery => Ok(challenge::get_recovery(state, req)),
         PortalPage::TotpSetup => enrol::get_setup(state, req).await,
         PortalPage::Account => account::get(state, req).await,
+        PortalPage::Invite => invite::get(state, req).await,
         _ => Err(PortalError::MethodNotAllowed {
             allow: "POST",
             text: "method-forms-only",
@@ -410,6 +418,37 @@ async fn raise(
         .cookies
         .set(&state.cookies.session, &value, Some(max_age));
     Ok((cookie, new))
+}
+
+/// Signs the visitor in as `identity` at `level`, in place of the session the request came
+/// with (if any): the `Set-Cookie` of the new session, which lives as long as its level does.
+async fn sign_in(
+    state: &State,
+    req: &PortalRequest,
+    identity: Arc<crate::session::Identity>,
+    level: Level,
+    task: Task,
+) -> Result<String, PortalError> {
+    let previous = req
+        .session
+        .as_ref()
+        .map_or(crate::session::Succession::Fresh, |s| {
+            crate::session::Succession::Replaces(s.id_hash)
+        });
+    let (value, _) = state
+        .sessions
+        .open(identity, level, &req.origin(), previous, req.now)
+        .await
+        .during(task)?;
+    let config = state.config();
+    let lifetime = match level {
+        Level::Pending => config.session.pending_timeout,
+        _ => config.session.absolute_timeout,
+    };
+    let max_age = lifetime.as_secs() as i64;
+    Ok(state
+        .cookies
+        .set(&state.cookies.session, &value, Some(max_age)))
 }
 
 /// A form's token must match the one derived from the session, or from the pre-session

@@ -9,7 +9,14 @@ use crate::policy::Decision;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortalPage {
     Account,
+    /// `POST`: ends one of the visitor's other sessions.
+    AccountEndSession,
+    /// `POST`: ends every session of the visitor but this one.
+    AccountEndOthers,
+    /// `POST`: a new password.
+    AccountPassword,
     Health,
+    Invite,
     Language,
     Login,
     Logo,
@@ -24,9 +31,13 @@ pub enum PortalPage {
     Verify,
 }
 
-const PAGES: [PortalPage; 14] = [
+const PAGES: [PortalPage; 18] = [
     PortalPage::Account,
+    PortalPage::AccountEndSession,
+    PortalPage::AccountEndOthers,
+    PortalPage::AccountPassword,
     PortalPage::Health,
+    PortalPage::Invite,
     PortalPage::Language,
     PortalPage::Login,
     PortalPage::Logo,
@@ -46,7 +57,11 @@ impl PortalPage {
     pub fn path(self) -> &'static str {
         match self {
             PortalPage::Account => "/account",
+            PortalPage::AccountEndSession => "/account/sessions/end",
+            PortalPage::AccountEndOthers => "/account/sessions/end-others",
+            PortalPage::AccountPassword => "/account/password",
             PortalPage::Health => "/health",
+            PortalPage::Invite => "/invite",
             PortalPage::Language => "/language",
             PortalPage::Login => "/login",
             PortalPage::Logo => "/static/logo",

@@ -13,10 +13,11 @@
 //! migrations, [`StoreError`], the `meta` table (the generation counter) and the write of the
 //! outbox. Each aggregate has its own file with its SQL and row types in its own `impl Store`:
 //! `users.rs` (and groups), `sessions.rs`, `second_factor.rs` (TOTP, pending enrolment,
-//! recovery codes), `bans.rs` and `audit.rs`. Callers see one flat `store::` namespace.
+//! recovery codes), `invites.rs`, `bans.rs` and `audit.rs`. Callers see one flat `store::` namespace.
 
 mod audit;
 mod bans;
+mod invites;
 mod outbox;
 mod second_factor;
 mod sessions;
@@ -30,6 +31,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 
 pub use audit::{AuditEvent, AuditKind};
 pub use bans::BanRow;
+pub use invites::{InviteState, NO_PASSWORD};
 pub use outbox::{Outbox, Pending, MAX_PENDING_BANS, MAX_PENDING_REVOCATIONS};
 pub use second_factor::{PendingEnrolment, RecoveryCodeRow, SealedSecret, TotpRow};
 pub use sessions::{SessionListing, SessionRow};
@@ -127,6 +129,17 @@ const MIGRATIONS: &[&str] = &[
     // 2: a pending enrolment belongs to the session that started it.
     r#"
     ALTER TABLE totp_pending ADD COLUMN session_hash BLOB;
+    "#,
+    // 3: invite links (by the SHA-256 of their token; a used one is kept to say so).
+    r#"
+    CREATE TABLE invites (
+        token_hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+    );
+    CREATE INDEX invites_user ON invites(user_id);
     "#,
 ];
 

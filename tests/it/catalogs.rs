@@ -81,7 +81,18 @@ fn every_message_formats_without_error_in_every_catalog() {
                 for name in ["count", "minutes", "digits"] {
                     args.set(name, count);
                 }
-                for name in ["title", "time", "issuer", "username", "date"] {
+                for name in [
+                    "title",
+                    "time",
+                    "issuer",
+                    "username",
+                    "date",
+                    "browser",
+                    "system",
+                    "ip",
+                    "signed_in",
+                    "last_active",
+                ] {
                     args.set(name, "x");
                 }
                 let mut errors = Vec::new();

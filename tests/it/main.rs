@@ -22,4 +22,5 @@ mod proxy;
 mod resilience;
 mod resilience_store;
 mod second_factor;
+mod selfservice;
 mod sessions;
