@@ -146,6 +146,7 @@ fn fixture() -> Fixture {
                     expires_at,
                     client_ip: "127.0.0.1".into(),
                     user_agent: "criterion".into(),
+                    factor_at: None,
                 })
                 .expect("the session is stored");
             id_hash
@@ -162,6 +163,7 @@ fn fixture() -> Fixture {
             Level::TwoFactor,
             &origin,
             Succession::Fresh,
+            Some(now),
             now,
         ))
         .expect("a session opens");

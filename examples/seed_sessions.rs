@@ -80,6 +80,7 @@ fn main() -> anyhow::Result<()> {
             expires_at,
             client_ip: "127.0.0.1".into(),
             user_agent: "Mozilla/5.0 (X11; Linux x86_64) seed_sessions".into(),
+            factor_at: None,
         })?;
         writeln!(out, "{value}")?;
     }

@@ -58,11 +58,17 @@ impl Maintenance {
             let now = unix_now();
             let swept = state
                 .store
-                .call(move |s| Ok((s.sweep_sessions(now, idle)?, s.sweep_bans(now)?)))
+                .call(move |s| {
+                    Ok((
+                        s.sweep_sessions(now, idle)?,
+                        s.sweep_bans(now)?,
+                        s.sweep_remembered_browsers(now)?,
+                    ))
+                })
                 .await;
             match swept {
-                Ok((sessions, bans)) if sessions + bans > 0 => {
-                    tracing::info!(sessions, bans, "swept expired rows")
+                Ok((sessions, bans, browsers)) if sessions + bans + browsers > 0 => {
+                    tracing::info!(sessions, bans, browsers, "swept expired rows")
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!("sweep failed: {e}"),

@@ -122,6 +122,8 @@ pub fn identity_headers<'a>(
 pub struct Cookies {
     pub session: String,
     pub csrf: String,
+    /// A remembered browser's token.
+    pub remember: String,
     secure: bool,
     domain: Option<String>,
 }
@@ -134,6 +136,7 @@ impl Cookies {
         Cookies {
             session: format!("{prefix}{base}"),
             csrf: format!("{prefix}{base}_csrf"),
+            remember: format!("{prefix}{base}_remember"),
             secure: cfg.secure,
             domain: cfg.cookie_domain.clone(),
         }
@@ -162,6 +165,9 @@ pub struct ActiveSession {
     pub identity: Arc<Identity>,
     pub level: Level,
     pub created_at: i64,
+    /// When a second factor was last typed in this session; `None` when none was (one
+    /// factor, or a remembered browser).
+    pub factor_at: Option<i64>,
     /// Absolute expiry (for pending sessions, the end of `pending_timeout`).
     pub expires_at: i64,
     last_seen: AtomicI64,
@@ -175,6 +181,7 @@ impl ActiveSession {
             identity,
             level,
             created_at: row.created_at,
+            factor_at: row.factor_at,
             expires_at: row.expires_at,
             last_seen: AtomicI64::new(row.last_seen),
             flushed_seen: AtomicI64::new(row.last_seen),
@@ -188,6 +195,7 @@ impl ActiveSession {
             identity,
             level,
             created_at: 0,
+            factor_at: None,
             expires_at: i64::MAX,
             last_seen: AtomicI64::new(0),
             flushed_seen: AtomicI64::new(0),
@@ -437,13 +445,15 @@ impl Sessions {
     }
 
     /// Opens a session for `user` at `level`, replacing `previous` (a change of level gets a
-    /// new id). Returns the cookie value and the session.
+    /// new id), whose second factor was last typed at `factor_at`. Returns the cookie value
+    /// and the session.
     pub async fn open(
         &self,
         identity: Arc<Identity>,
         level: Level,
         origin: &Origin<'_>,
         succession: Succession,
+        factor_at: Option<i64>,
         now: i64,
     ) -> Result<(String, Arc<ActiveSession>), StoreError> {
         let value = random_token();
@@ -461,6 +471,7 @@ impl Sessions {
             expires_at: now + lifetime.as_secs() as i64,
             client_ip: truncate(&origin.ip.to_string(), 64),
             user_agent: truncate(origin.user_agent.unwrap_or(""), 256),
+            factor_at,
         };
         let stored = row.clone();
         let replaced = self
@@ -506,7 +517,10 @@ impl Sessions {
             .ok_or(StoreError::SessionGone)?;
         let identity = Arc::new(Identity::from_user(&user, has_totp));
         let succession = Succession::Raises(session.id_hash);
-        self.open(identity, level, origin, succession, now).await
+        // Raised to two factors: one was just typed.
+        let factor_at = (level == Level::TwoFactor).then_some(now);
+        self.open(identity, level, origin, succession, factor_at, now)
+            .await
     }
 
     /// Ends one session, at once, whether or not the store can delete its row now.

@@ -43,3 +43,18 @@ account-others-ended = Alle anderen Sitzungen sind abgemeldet.
 account-password-heading = Passwort ändern
 account-password-submit = Passwort ändern
 account-password-changed = Ihr Passwort ist geändert. Alle anderen Sitzungen sind abgemeldet.
+
+## Gemerkte Browser
+totp-remember-days = { $count ->
+    [one] Diesen Browser 1 Tag lang merken
+   *[other] Diesen Browser { $count } Tage lang merken
+}
+totp-remember-hours = { $count ->
+    [one] Diesen Browser 1 Stunde lang merken
+   *[other] Diesen Browser { $count } Stunden lang merken
+}
+account-browsers-heading = Gemerkte Browser
+account-browsers-intro = Diese Browser melden sich bis zum angegebenen Datum ohne den Zwei-Faktor-Code an. Ihr Passwort wird immer abgefragt.
+account-browser-facts = { $ip } · gemerkt am { $since } · bis { $until }
+account-browser-forget = Diesen Browser vergessen
+account-browser-forgotten = Dieser Browser ist vergessen: Er fragt wieder nach dem Zwei-Faktor-Code.

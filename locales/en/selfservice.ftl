@@ -43,3 +43,18 @@ account-others-ended = Every other session is signed out.
 account-password-heading = Change password
 account-password-submit = Change password
 account-password-changed = Your password is changed. Every other session is signed out.
+
+## Remembered browsers
+totp-remember-days = { $count ->
+    [one] Remember this browser for 1 day
+   *[other] Remember this browser for { $count } days
+}
+totp-remember-hours = { $count ->
+    [one] Remember this browser for 1 hour
+   *[other] Remember this browser for { $count } hours
+}
+account-browsers-heading = Remembered browsers
+account-browsers-intro = These browsers sign in without the two-factor code until the date shown. Your password is always asked.
+account-browser-facts = { $ip } · remembered { $since } · until { $until }
+account-browser-forget = Forget this browser
+account-browser-forgotten = That browser is forgotten: it will ask for the two-factor code again.

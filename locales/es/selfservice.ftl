@@ -43,3 +43,18 @@ account-others-ended = Se han cerrado todas las demás sesiones.
 account-password-heading = Cambiar la contraseña
 account-password-submit = Cambiar la contraseña
 account-password-changed = Su contraseña ha cambiado. Se han cerrado todas las demás sesiones.
+
+## Navegadores recordados
+totp-remember-days = { $count ->
+    [one] Recordar este navegador durante 1 día
+   *[other] Recordar este navegador durante { $count } días
+}
+totp-remember-hours = { $count ->
+    [one] Recordar este navegador durante 1 hora
+   *[other] Recordar este navegador durante { $count } horas
+}
+account-browsers-heading = Navegadores recordados
+account-browsers-intro = Estos navegadores inician sesión sin el código de verificación en dos pasos hasta la fecha indicada. Su contraseña se pide siempre.
+account-browser-facts = { $ip } · recordado el { $since } · hasta el { $until }
+account-browser-forget = Olvidar este navegador
+account-browser-forgotten = Ese navegador se ha olvidado: volverá a pedir el código de verificación en dos pasos.

@@ -43,3 +43,18 @@ account-others-ended = Toutes les autres sessions sont fermées.
 account-password-heading = Changer le mot de passe
 account-password-submit = Changer le mot de passe
 account-password-changed = Votre mot de passe est changé. Toutes les autres sessions sont fermées.
+
+## Navigateurs mémorisés
+totp-remember-days = { $count ->
+    [one] Mémoriser ce navigateur pendant 1 jour
+   *[other] Mémoriser ce navigateur pendant { $count } jours
+}
+totp-remember-hours = { $count ->
+    [one] Mémoriser ce navigateur pendant 1 heure
+   *[other] Mémoriser ce navigateur pendant { $count } heures
+}
+account-browsers-heading = Navigateurs mémorisés
+account-browsers-intro = Ces navigateurs se connectent sans le code à deux facteurs jusqu’à la date indiquée. Votre mot de passe est toujours demandé.
+account-browser-facts = { $ip } · mémorisé le { $since } · jusqu’au { $until }
+account-browser-forget = Oublier ce navigateur
+account-browser-forgotten = Ce navigateur est oublié : il demandera de nouveau le code à deux facteurs.

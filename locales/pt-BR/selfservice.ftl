@@ -43,3 +43,18 @@ account-others-ended = Todas as outras sessões foram encerradas.
 account-password-heading = Alterar senha
 account-password-submit = Alterar senha
 account-password-changed = Sua senha foi alterada. Todas as outras sessões foram encerradas.
+
+## Navegadores lembrados
+totp-remember-days = { $count ->
+    [one] Lembrar este navegador por 1 dia
+   *[other] Lembrar este navegador por { $count } dias
+}
+totp-remember-hours = { $count ->
+    [one] Lembrar este navegador por 1 hora
+   *[other] Lembrar este navegador por { $count } horas
+}
+account-browsers-heading = Navegadores lembrados
+account-browsers-intro = Estes navegadores entram sem o código de verificação em duas etapas até a data indicada. A sua senha é sempre pedida.
+account-browser-facts = { $ip } · lembrado em { $since } · até { $until }
+account-browser-forget = Esquecer este navegador
+account-browser-forgotten = Esse navegador foi esquecido: ele vai pedir o código de verificação em duas etapas novamente.

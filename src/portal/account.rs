@@ -35,6 +35,16 @@ struct SessionItem {
     pending: bool,
 }
 
+/// A browser that skips the second factor, as the page lists it.
+struct BrowserItem {
+    handle: String,
+    device: String,
+    client_ip: String,
+    remembered: String,
+    until: String,
+    current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage<'a> {
@@ -53,6 +63,7 @@ struct AccountPage<'a> {
     codes_left: i64,
     sessions: &'a [SessionItem],
     others: usize,
+    browsers: &'a [BrowserItem],
     message: Option<String>,
     /// What went wrong with the password form.
     password_error: Option<String>,
@@ -132,11 +143,24 @@ async fn page(
                 .totp_pending(user_id)?
                 .is_some_and(|p| now - p.created_at < PENDING_ENROLMENT_SECS);
             let left = s.recovery_codes_left(user_id)?;
-            Ok((on, pending, left))
+            let browsers = s.remembered_browsers(user_id, now)?;
+            Ok((on, pending, left, browsers))
         })
         .await;
-    let (on, pending, left) = facts.during(Task::Account)?;
+    let (on, pending, left, browsers) = facts.during(Task::Account)?;
     let ui = &req.ui;
+    let this_browser = super::remember::token_hash(state, req);
+    let browsers: Vec<BrowserItem> = browsers
+        .into_iter()
+        .map(|b| BrowserItem {
+            handle: handle_of(&b.token_hash),
+            device: describe(ui, &b.user_agent),
+            client_ip: b.client_ip,
+            remembered: when(b.created_at),
+            until: when(b.expires_at),
+            current: this_browser == Some(b.token_hash),
+        })
+        .collect();
     let sessions: Vec<SessionItem> = sessions_of(state, req, session)
         .await?
         .into_iter()
@@ -177,6 +201,7 @@ async fn page(
             codes_left: left,
             sessions: &sessions,
             others,
+            browsers: &browsers,
             message,
             password_error,
         },
@@ -189,6 +214,7 @@ pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, Por
         Some("password") => Some("account-password-changed"),
         Some("session_ended") => Some("account-session-ended"),
         Some("others_ended") => Some("account-others-ended"),
+        Some("browser_forgotten") => Some("account-browser-forgotten"),
         _ => None,
     };
     page(state, req, 200, key.map(|k| req.ui.t(k)), None).await
@@ -285,7 +311,15 @@ pub async fn post_password(
     );
     // The request's session is gone already: this one is a fresh start at its level.
     let identity = Arc::clone(&session.identity);
-    let cookie = super::sign_in(state, req, identity, session.level, Task::Account).await?;
+    let cookie = super::sign_in(
+        state,
+        req,
+        identity,
+        session.level,
+        session.factor_at,
+        Task::Account,
+    )
+    .await?;
     Ok(done(state, "password").header("Set-Cookie", cookie))
 }
 
@@ -341,6 +375,40 @@ pub async fn post_end_others(
         Some(format!("{} other sessions, by the user", others.len())),
     );
     Ok(done(state, "others_ended"))
+}
+
+/// Forgets one of the person's remembered browsers: it asks for the second factor again.
+pub async fn post_forget_browser(
+    state: &State,
+    req: &PortalRequest,
+    form: &Form,
+) -> Result<HttpResponse, PortalError> {
+    let session = req.signed_in()?;
+    let handle = form.get("browser").to_string();
+    let (user_id, now) = (session.identity.user_id, req.now);
+    let forgotten = state
+        .store
+        .call(move |s| {
+            let Some(b) = s
+                .remembered_browsers(user_id, now)?
+                .into_iter()
+                .find(|b| handle_of(&b.token_hash) == handle)
+            else {
+                return Ok(false);
+            };
+            s.forget_browser(&b.token_hash, user_id)
+        })
+        .await
+        .during(Task::Account)?;
+    if forgotten {
+        req.audit(
+            state,
+            AuditKind::BrowserForgotten,
+            Some(&session.identity.username),
+            Some("by the user".into()),
+        );
+    }
+    Ok(done(state, "browser_forgotten"))
 }
 
 /// Signing out always succeeds: the session ends in memory at once and its cookie is cleared,

@@ -24,6 +24,8 @@ struct TotpPage<'a> {
     username: &'a str,
     issuer: &'a str,
     digits: u8,
+    /// "Remember this browser" is offered for this many days (or hours): `(count, days)`.
+    remember: Option<(i64, bool)>,
     error: Option<&'a str>,
 }
 
@@ -83,6 +85,7 @@ fn totp_page(
             username: &session.identity.username,
             issuer: &state.config().totp.issuer,
             digits: state.config().totp.digits,
+            remember: super::remember::offered(state).map(super::remember::days_or_hours),
             error,
         },
     )
@@ -197,7 +200,8 @@ pub async fn post_totp(
         .await
         .during(Task::CheckCode)?;
     if check.accepted() {
-        return promote(state, req, &a, None).await;
+        let remember = form.get("remember") == "1";
+        return promote(state, req, &a, None, remember).await;
     }
     let (detail, text) = if check == CodeCheck::Replayed {
         ("code already used", "totp-replayed")
@@ -234,7 +238,7 @@ pub async fn post_recovery(
         let remaining = remaining.unwrap_or(0);
         let detail = Some(format!("remaining={remaining}"));
         req.audit(state, AuditKind::RecoveryCodeUsed, Some(username), detail);
-        return promote(state, req, &a, Some(remaining)).await;
+        return promote(state, req, &a, Some(remaining), false).await;
     }
     state
         .metrics
@@ -256,15 +260,20 @@ pub async fn post_recovery(
 }
 
 /// Raises the session to two factors under a new id and continues to `rd` (after a recovery
-/// code, by way of a page that says how many codes remain).
+/// code, by way of a page that says how many codes remain), remembering the browser when asked.
 async fn promote(
     state: &State,
     req: &PortalRequest,
     answer: &Answer<'_>,
     recovery_left: Option<i64>,
+    remember: bool,
 ) -> Result<HttpResponse, PortalError> {
     let (session, rd) = (answer.session, answer.rd.as_str());
     let (cookie, new) = super::raise(state, req, session, Level::TwoFactor).await?;
+    let remembered = match remember {
+        true => super::remember::remember(state, req, &new).await?,
+        false => None,
+    };
     answer.attempt.succeeded();
     let (how, factor) = if recovery_left.is_some() {
         ("recovery code", Factor::Recovery)
@@ -279,7 +288,7 @@ async fn promote(
         username,
         Some(how.into()),
     );
-    Ok(match recovery_left {
+    let response = match recovery_left {
         None => HttpResponse::redirect(303, rd).header("Set-Cookie", cookie),
         Some(remaining) => req
             .ui
@@ -294,5 +303,9 @@ async fn promote(
                 },
             )
             .header("Set-Cookie", cookie),
+    };
+    Ok(match remembered {
+        Some(remember_cookie) => response.header("Set-Cookie", remember_cookie),
+        None => response,
     })
 }

@@ -173,7 +173,7 @@ pub async fn post(
     req.audit(state, AuditKind::InviteAccepted, Some(&user.username), None);
 
     let identity = Arc::new(Identity::from_user(&user, false));
-    let cookie = super::sign_in(state, req, identity, Level::OneFactor, Task::SignIn).await?;
+    let cookie = super::sign_in(state, req, identity, Level::OneFactor, None, Task::SignIn).await?;
     req.audit(
         state,
         AuditKind::Login,

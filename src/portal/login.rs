@@ -188,24 +188,38 @@ pub async fn post(
         .metrics
         .sign_in(Factor::Password, SignInResult::Success);
     let user_id = user.id;
-    let has_totp = state
+    // A browser remembered for this user skips the second factor (never the password).
+    let remembered_token = super::remember::token_hash(state, req);
+    let (has_totp, remembered) = state
         .store
-        .call(move |s| Ok(s.totp(user_id)?.is_some()))
+        .call(move |s| {
+            let has_totp = s.totp(user_id)?.is_some();
+            let remembered = match remembered_token {
+                Some(hash) if has_totp => s.use_remembered_browser(&hash, user_id, now)?,
+                _ => false,
+            };
+            Ok((has_totp, remembered))
+        })
         .await
         .during(Task::SignIn)?;
     let identity = std::sync::Arc::new(Identity::from_user(&user, has_totp));
-    let level = if has_totp {
-        Level::Pending
-    } else {
-        Level::OneFactor
+    let (level, kind, detail, next) = match (has_totp, remembered) {
+        (false, _) => (Level::OneFactor, AuditKind::Login, "one_factor", rd),
+        (true, true) => (
+            Level::TwoFactor,
+            AuditKind::Login,
+            "two_factor, remembered browser",
+            rd,
+        ),
+        (true, false) => (
+            Level::Pending,
+            AuditKind::PasswordSuccess,
+            "second factor required",
+            PortalPage::Totp.url(state.prefix(), &rd),
+        ),
     };
-    let cookie = super::sign_in(state, req, identity, level, Task::SignIn).await?;
-    let (kind, detail, next) = if has_totp {
-        let next = PortalPage::Totp.url(state.prefix(), &rd);
-        (AuditKind::PasswordSuccess, "second factor required", next)
-    } else {
-        (AuditKind::Login, "one_factor", rd)
-    };
+    // A remembered browser's session has had no second factor typed: `factor_at` stays empty.
+    let cookie = super::sign_in(state, req, identity, level, None, Task::SignIn).await?;
     req.audit(state, kind, Some(&user.username), Some(detail.into()));
     Ok(HttpResponse::redirect(303, &next).header("Set-Cookie", cookie))
 }

@@ -14,6 +14,7 @@ mod frame;
 mod invite;
 mod login;
 mod page;
+mod remember;
 mod verify;
 
 pub use error::{told, During, PortalError, Task};
@@ -313,6 +314,9 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
             PortalPage::AccountPassword => account::post_password(state, req, &form).await,
             PortalPage::AccountEndSession => account::post_end_session(state, req, &form).await,
             PortalPage::AccountEndOthers => account::post_end_others(state, req).await,
+            PortalPage::AccountForgetBrowser => {
+                account::post_forget_browser(state, req, &form).await
+            }
             _ => Err(PortalError::MethodNotAllowed {
                 allow: "GET",
                 text: "method-no-forms",
@@ -420,13 +424,14 @@ async fn raise(
     Ok((cookie, new))
 }
 
-/// Signs the visitor in as `identity` at `level`, in place of the session the request came
-/// with (if any): the `Set-Cookie` of the new session, which lives as long as its level does.
+/// Signs the visitor in as `identity` at `level` (a second factor last typed at `factor_at`),
+/// in place of the session the request came with (if any): the `Set-Cookie` of the new session, which lives as long as its level does.
 async fn sign_in(
     state: &State,
     req: &PortalRequest,
     identity: Arc<crate::session::Identity>,
     level: Level,
+    factor_at: Option<i64>,
     task: Task,
 ) -> Result<String, PortalError> {
     let previous = req
@@ -437,7 +442,7 @@ async fn sign_in(
         });
     let (value, _) = state
         .sessions
-        .open(identity, level, &req.origin(), previous, req.now)
+        .open(identity, level, &req.origin(), previous, factor_at, req.now)
         .await
         .during(task)?;
     let config = state.config();

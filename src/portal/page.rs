@@ -13,6 +13,8 @@ pub enum PortalPage {
     AccountEndSession,
     /// `POST`: ends every session of the visitor but this one.
     AccountEndOthers,
+    /// `POST`: forgets a remembered browser.
+    AccountForgetBrowser,
     /// `POST`: a new password.
     AccountPassword,
     Health,
@@ -31,10 +33,11 @@ pub enum PortalPage {
     Verify,
 }
 
-const PAGES: [PortalPage; 18] = [
+const PAGES: [PortalPage; 19] = [
     PortalPage::Account,
     PortalPage::AccountEndSession,
     PortalPage::AccountEndOthers,
+    PortalPage::AccountForgetBrowser,
     PortalPage::AccountPassword,
     PortalPage::Health,
     PortalPage::Invite,
@@ -59,6 +62,7 @@ impl PortalPage {
             PortalPage::Account => "/account",
             PortalPage::AccountEndSession => "/account/sessions/end",
             PortalPage::AccountEndOthers => "/account/sessions/end-others",
+            PortalPage::AccountForgetBrowser => "/account/browsers/forget",
             PortalPage::AccountPassword => "/account/password",
             PortalPage::Health => "/health",
             PortalPage::Invite => "/invite",

@@ -13,12 +13,13 @@
 //! migrations, [`StoreError`], the `meta` table (the generation counter) and the write of the
 //! outbox. Each aggregate has its own file with its SQL and row types in its own `impl Store`:
 //! `users.rs` (and groups), `sessions.rs`, `second_factor.rs` (TOTP, pending enrolment,
-//! recovery codes), `invites.rs`, `bans.rs` and `audit.rs`. Callers see one flat `store::` namespace.
+//! recovery codes), `remembered.rs` (browsers that skip it), `invites.rs`, `bans.rs` and `audit.rs`. Callers see one flat `store::` namespace.
 
 mod audit;
 mod bans;
 mod invites;
 mod outbox;
+mod remembered;
 mod second_factor;
 mod sessions;
 mod users;
@@ -33,6 +34,7 @@ pub use audit::{AuditEvent, AuditKind};
 pub use bans::BanRow;
 pub use invites::{InviteState, NO_PASSWORD};
 pub use outbox::{Outbox, Pending, MAX_PENDING_BANS, MAX_PENDING_REVOCATIONS};
+pub use remembered::RememberedBrowser;
 pub use second_factor::{PendingEnrolment, RecoveryCodeRow, SealedSecret, TotpRow};
 pub use sessions::{SessionListing, SessionRow};
 pub use users::{NewUser, User};
@@ -140,6 +142,20 @@ const MIGRATIONS: &[&str] = &[
         used_at INTEGER
     );
     CREATE INDEX invites_user ON invites(user_id);
+    "#,
+    // 4: when a session's second factor was last typed; browsers that skip the second factor.
+    r#"
+    ALTER TABLE sessions ADD COLUMN factor_at INTEGER;
+    CREATE TABLE remembered_browsers (
+        token_hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        last_used INTEGER,
+        client_ip TEXT NOT NULL,
+        user_agent TEXT NOT NULL
+    );
+    CREATE INDEX remembered_browsers_user ON remembered_browsers(user_id);
     "#,
 ];
 
@@ -399,6 +415,17 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// A 32-byte SHA-256 stored in column `index` (all zeroes for a value of another length,
+/// which matches no token).
+fn hash_column(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<[u8; 32]> {
+    let stored: Vec<u8> = r.get(index)?;
+    let mut hash = [0u8; 32];
+    if stored.len() == 32 {
+        hash.copy_from_slice(&stored);
+    }
+    Ok(hash)
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {

@@ -156,7 +156,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Removes TOTP and recovery codes of a user (the user turned 2FA off).
+    /// Removes TOTP, recovery codes and remembered browsers of a user (the user turned 2FA
+    /// off).
     pub fn disable_totp(&self, user_id: i64) -> Result<()> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
@@ -165,7 +166,8 @@ impl Store {
         Ok(())
     }
 
-    /// Removes TOTP (enabled and pending) and recovery codes and ends every session.
+    /// Removes TOTP (enabled and pending), recovery codes and remembered browsers, and ends
+    /// every session.
     pub fn reset_second_factor(&self, username: &str) -> Result<()> {
         self.change_user(username, |tx, id| {
             Self::delete_second_factor(tx, id)?;
@@ -174,9 +176,10 @@ impl Store {
         })
     }
 
-    /// Deletes the enabled secret, the pending enrolment and the recovery codes of a user,
-    /// within the caller's transaction.
+    /// Deletes the enabled secret, the pending enrolment, the recovery codes and the
+    /// remembered browsers of a user, within the caller's transaction.
     fn delete_second_factor(tx: &Connection, user_id: i64) -> Result<()> {
+        Self::forget_browsers_of(tx, user_id)?;
         tx.execute("DELETE FROM totp WHERE user_id = ?1", [user_id])?;
         tx.execute("DELETE FROM totp_pending WHERE user_id = ?1", [user_id])?;
         tx.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [user_id])?;

@@ -22,6 +22,9 @@ pub struct SessionRow {
     pub expires_at: i64,
     pub client_ip: String,
     pub user_agent: String,
+    /// When a second factor was last typed in this session (a remembered browser's session
+    /// has none): how the admin area judges that a factor is fresh.
+    pub factor_at: Option<i64>,
 }
 
 /// A session listed with its user's name.
@@ -41,8 +44,8 @@ impl Store {
     fn insert_session_row(conn: &Connection, row: &SessionRow) -> Result<()> {
         conn.execute(
             "INSERT INTO sessions (id_hash, user_id, level, created_at, last_seen, expires_at,
-                                   client_ip, user_agent)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                   client_ip, user_agent, factor_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 &row.id_hash[..],
                 row.user_id,
@@ -51,7 +54,8 @@ impl Store {
                 row.last_seen,
                 row.expires_at,
                 row.client_ip,
-                row.user_agent
+                row.user_agent,
+                row.factor_at
             ],
         )?;
         Ok(())
@@ -83,7 +87,7 @@ impl Store {
         let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id_hash, user_id, level, created_at, last_seen, expires_at, client_ip,
-                    user_agent FROM sessions WHERE id_hash = ?1",
+                    user_agent, factor_at FROM sessions WHERE id_hash = ?1",
         )?;
         Ok(stmt
             .query_row([&id_hash[..]], session_from_row)
@@ -149,7 +153,7 @@ impl Store {
         let conn = self.read()?;
         let mut stmt = conn.prepare(
             "SELECT s.id_hash, s.user_id, s.level, s.created_at, s.last_seen, s.expires_at,
-                    s.client_ip, s.user_agent, u.username
+                    s.client_ip, s.user_agent, s.factor_at, u.username
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE ?1 IS NULL OR u.username = ?1
              ORDER BY u.username, s.last_seen DESC",
@@ -158,7 +162,7 @@ impl Store {
             .query_map([username], |r| {
                 Ok(SessionListing {
                     row: session_from_row(r)?,
-                    username: r.get(8)?,
+                    username: r.get(9)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -167,13 +171,8 @@ impl Store {
 }
 
 fn session_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
-    let hash: Vec<u8> = r.get(0)?;
-    let mut id_hash = [0u8; 32];
-    if hash.len() == 32 {
-        id_hash.copy_from_slice(&hash);
-    }
     Ok(SessionRow {
-        id_hash,
+        id_hash: super::hash_column(r, 0)?,
         user_id: r.get(1)?,
         level: r.get(2)?,
         created_at: r.get(3)?,
@@ -181,6 +180,7 @@ fn session_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
         expires_at: r.get(5)?,
         client_ip: r.get(6)?,
         user_agent: r.get(7)?,
+        factor_at: r.get(8)?,
     })
 }
 
@@ -202,6 +202,7 @@ mod tests {
             expires_at,
             client_ip: "127.0.0.1".into(),
             user_agent: "t".into(),
+            factor_at: None,
         };
         s.insert_session(&row(1, 990, 2000)).unwrap(); // live
         s.insert_session(&row(2, 100, 2000)).unwrap(); // idle for 900 s

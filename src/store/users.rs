@@ -133,7 +133,8 @@ impl Store {
         .ok_or_else(|| StoreError::UnknownUser(username.to_string()))
     }
 
-    /// Sets a new password hash and ends every session of the user.
+    /// Sets a new password hash, ends every session of the user and forgets their
+    /// remembered browsers.
     pub fn set_password(&self, username: &str, hash: &str) -> Result<()> {
         self.change_user(username, |tx, id| {
             tx.execute(
@@ -141,11 +142,13 @@ impl Store {
                 params![hash, id],
             )?;
             Self::delete_user_sessions(tx, id)?;
+            Self::forget_browsers_of(tx, id)?;
             Ok(())
         })
     }
 
-    /// Disables or enables a user; disabling ends every session.
+    /// Disables or enables a user; disabling ends every session and forgets their remembered
+    /// browsers.
     pub fn set_disabled(&self, username: &str, disabled: bool) -> Result<()> {
         self.change_user(username, |tx, id| {
             tx.execute(
@@ -154,6 +157,7 @@ impl Store {
             )?;
             if disabled {
                 Self::delete_user_sessions(tx, id)?;
+                Self::forget_browsers_of(tx, id)?;
             }
             Ok(())
         })

@@ -92,6 +92,8 @@ fn every_message_formats_without_error_in_every_catalog() {
                     "ip",
                     "signed_in",
                     "last_active",
+                    "since",
+                    "until",
                 ] {
                     args.set(name, "x");
                 }

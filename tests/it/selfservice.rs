@@ -471,3 +471,193 @@ async fn a_new_password_ends_every_other_session_at_once_and_keeps_this_one() {
     })
     .await;
 }
+
+const REMEMBER_COOKIE: &str = "portcullis_session_remember";
+
+/// Remembers the browser holding `token` for `user` for an hour, straight in the store.
+fn remember_in_store(gw: &TestGateway, user: &str, token: &str) {
+    let store = gw.store();
+    let row = portcullis::store::RememberedBrowser {
+        token_hash: portcullis::session::hash_id(token).unwrap(),
+        user_id: store.user_by_name(user).unwrap().unwrap().id,
+        created_at: now() as i64,
+        expires_at: now() as i64 + 3600,
+        last_used: None,
+        client_ip: "127.0.0.1".into(),
+        user_agent: String::new(),
+    };
+    store.remember_browser(&row).unwrap();
+}
+
+/// Signs `b` out, then in with the password: where the sign-in sends it.
+async fn sign_in_again(gw: &TestGateway, b: &mut Browser) -> String {
+    let p = gw.prefix().to_string();
+    let account = b.get(&format!("{p}/account")).await;
+    if account.status == 200 {
+        b.post_form(&format!("{p}/logout"), &[("csrf", &account.field("csrf"))])
+            .await;
+    } else {
+        // Left at the code step: that pending session is simply abandoned.
+        b.cookies.retain(|(name, _)| name != "portcullis_session");
+    }
+    let r = b.login(&p, "alice", PASSWORD, "/secure/x").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.location().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remembered_browser_skips_the_code_for_its_user_until_forgotten() {
+    let gw = spawn_gateway_configured("", "", "[totp]\nremember_browser = \"30d\"");
+    gw.add_user("alice", &[]);
+    gw.add_user("bob", &[]);
+    let p = gw.prefix().to_string();
+    let alice = enrol(&gw, "alice").await;
+    let mut b = alice.browser;
+
+    // The code step offers it; ticking it sets a cookie of its own.
+    let to_code = sign_in_again(&gw, &mut b).await;
+    assert!(to_code.starts_with(&format!("{p}/totp")), "{to_code}");
+    let page = b.get(&to_code).await;
+    assert!(
+        page.body.contains("Remember this browser for 30 days"),
+        "{}",
+        page.body
+    );
+    let (code, _) = fresh_code(&alice.secret_base32, alice.last_code_time).await;
+    let r = b
+        .post_form(
+            &format!("{p}/totp"),
+            &[
+                ("csrf", &page.field("csrf")),
+                ("rd", "/secure/x"),
+                ("code", &code),
+                ("remember", "1"),
+            ],
+        )
+        .await;
+    r.assert_redirect_to("/secure/x");
+    let token = b.cookie(REMEMBER_COOKIE).expect("a remember cookie");
+    let set = r
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with(REMEMBER_COOKIE))
+        .unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("Max-Age=2592000"),
+        "{set}"
+    );
+    audit_until(&gw, |rows| {
+        count_rows(rows, "browser_remembered", "alice") == 1
+    })
+    .await;
+
+    // Signed out and in again: the password alone reaches a two-factor route.
+    let next = sign_in_again(&gw, &mut b).await;
+    assert_eq!(next, "/secure/x");
+    assert_eq!(b.get("/secure/x").await.status, 200);
+    // The password is still asked, and a wrong one still refused.
+    let mut wrong = gw.browser();
+    wrong.cookies.push((REMEMBER_COOKIE.into(), token.clone()));
+    let r = wrong.login(&p, "alice", "not the password", "/").await;
+    assert!(r.body.contains("Wrong username or password"));
+    // Another browser still needs the code; so does another user with this browser's token.
+    let mut other = gw.browser();
+    let r = other.login(&p, "alice", PASSWORD, "/").await;
+    assert!(r.location().starts_with(&format!("{p}/totp")));
+    enrol(&gw, "bob").await;
+    let mut bobs = gw.browser();
+    bobs.cookies.push((REMEMBER_COOKIE.into(), token.clone()));
+    let r = bobs.login(&p, "bob", PASSWORD, "/").await;
+    assert!(
+        r.location().starts_with(&format!("{p}/totp")),
+        "{}",
+        r.location()
+    );
+
+    // The account page lists it as this browser; forgetting it brings the code back.
+    let account = b.get(&format!("{p}/account")).await;
+    assert!(
+        account.body.contains("Remembered browsers"),
+        "{}",
+        account.body
+    );
+    let handle = account.field("browser");
+    let r = b
+        .post_form(
+            &format!("{p}/account/browsers/forget"),
+            &[("csrf", &account.field("csrf")), ("browser", &handle)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let next = sign_in_again(&gw, &mut b).await;
+    assert!(next.starts_with(&format!("{p}/totp")), "{next}");
+    audit_until(&gw, |rows| {
+        count_rows(rows, "browser_forgotten", "alice") == 1
+    })
+    .await;
+
+    // A new password forgets every browser too.
+    remember_in_store(&gw, "alice", &token);
+    assert_eq!(sign_in_again(&gw, &mut b).await, "/secure/x");
+    let out = gw.cli(
+        &["user", "passwd", "alice", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let next = sign_in_again(&gw, &mut b).await;
+    assert!(next.starts_with(&format!("{p}/totp")), "{next}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remembered_browser_expires_and_is_not_offered_when_off() {
+    let gw = spawn_gateway_configured("", "", "[totp]\nremember_browser = \"2s\"");
+    gw.add_user("alice", &[]);
+    let p = gw.prefix().to_string();
+    let alice = enrol(&gw, "alice").await;
+    let mut b = alice.browser;
+    let to_code = sign_in_again(&gw, &mut b).await;
+    let page = b.get(&to_code).await;
+    assert!(
+        page.body.contains("Remember this browser for 1 hour"),
+        "{}",
+        page.body
+    );
+    let (code, _) = fresh_code(&alice.secret_base32, alice.last_code_time).await;
+    b.post_form(
+        &format!("{p}/totp"),
+        &[
+            ("csrf", &page.field("csrf")),
+            ("rd", "/secure/x"),
+            ("code", &code),
+            ("remember", "1"),
+        ],
+    )
+    .await
+    .assert_redirect_to("/secure/x");
+    assert_eq!(sign_in_again(&gw, &mut b).await, "/secure/x");
+    // Past its two seconds the store no longer knows it, whatever the browser keeps.
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    assert!(b.cookie(REMEMBER_COOKIE).is_some());
+    let next = sign_in_again(&gw, &mut b).await;
+    assert!(next.starts_with(&format!("{p}/totp")), "{next}");
+
+    // Off (the default): no checkbox.
+    let off = spawn_gateway();
+    off.add_user("alice", &[]);
+    let enrolled = enrol(&off, "alice").await;
+    let mut b = enrolled.browser;
+    let to_code = sign_in_again(&off, &mut b).await;
+    let page = b.get(&to_code).await;
+    assert!(!page.body.contains("Remember this browser"));
+    assert!(!page.body.contains("name=\"remember\""));
+    // A browser remembered before the operator turned the feature off is asked for the code.
+    let token = portcullis::session::random_token();
+    remember_in_store(&off, "alice", &token);
+    b.cookies.push((REMEMBER_COOKIE.into(), token));
+    let next = sign_in_again(&off, &mut b).await;
+    assert!(next.starts_with(&format!("{p}/totp")), "{next}");
+}
