@@ -11,7 +11,6 @@ use crate::auth::password_rules;
 use crate::auth::unix_now;
 use crate::config::Config;
 use crate::store::{AuditKind, NewUser, StoreError};
-use sha2::Digest as _;
 
 pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = open_store(config)?;
@@ -126,10 +125,6 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
             if lifetime.is_zero() {
                 bail!("--expires must be longer than zero");
             }
-            let token = crate::session::random_token();
-            let token_hash: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-            let now = unix_now();
-            let until = now.saturating_add(lifetime.as_secs().min(i64::MAX as u64) as i64);
             let new = NewUser {
                 username: name.clone(),
                 email: profile.email,
@@ -137,14 +132,14 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 password_hash: String::new(),
                 groups: profile.groups,
             };
-            store
-                .invite_user(&new, &token_hash, now, until)
+            let invite = crate::portal::issue_invite(&store, config, &new, lifetime, unix_now())
                 .map_err(|e| match e {
                     StoreError::DuplicateUser(_) => anyhow!(
                         "user `{name}` already has a password: `portcullis user passwd {name}` sets a new one"
                     ),
                     e => e.into(),
                 })?;
+            let until = invite.expires_at;
             audit_change(
                 &store,
                 AuditKind::InviteCreated,
@@ -156,7 +151,7 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 "invited {name}; this link lets them choose a password, once, until {} UTC:",
                 super::utc(until)
             )?;
-            writeln!(out, "{}", invite_link(config, &token))?;
+            writeln!(out, "{}", invite.link)?;
         }
         UserCommand::Reset2fa { name } => {
             store.reset_second_factor(&name)?;
@@ -169,37 +164,6 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
         }
     }
     Ok(())
-}
-
-/// The invite link for `token`: on the first app host the config names, by the scheme and
-/// port the gateway listens with; without one, the path to open on any app's host.
-fn invite_link(config: &Config, token: &str) -> String {
-    let path = format!(
-        "{}?token={token}",
-        crate::portal::PortalPage::Invite.at(&config.server.portal_prefix)
-    );
-    let host = config
-        .router
-        .apps()
-        .iter()
-        .flat_map(|app| app.hosts.iter())
-        .next();
-    let Some(host) = host else {
-        return path;
-    };
-    let (scheme, port, default_port) = match &config.server.tls {
-        Some(tls) => ("https", tls.listen.port(), 443),
-        None => (
-            "http",
-            config.server.listen.first().map_or(80, |a| a.port()),
-            80,
-        ),
-    };
-    if port == default_port {
-        format!("{scheme}://{host}{path}")
-    } else {
-        format!("{scheme}://{host}:{port}{path}")
-    }
 }
 
 /// A new user's name, email, display name and groups, each checked.

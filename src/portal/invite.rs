@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::http_response::HttpResponse;
 use crate::routes::Policy;
 use crate::session::{Identity, Level};
-use crate::store::{AuditKind, InviteState, User};
+use crate::store::{AuditKind, InviteState, NewUser, Store, StoreError, User};
 use crate::State;
 
 #[derive(Template)]
@@ -30,6 +30,64 @@ struct InvitePage<'a> {
     username: &'a str,
     needs_totp: bool,
     error: Option<&'a str>,
+}
+
+/// An invite just made: its link and when it expires (Unix seconds).
+#[derive(Debug, Clone)]
+pub struct Invite {
+    pub link: String,
+    pub expires_at: i64,
+}
+
+/// Makes an invite link for `new` (see [`Store::invite_user`]) that lives `lifetime` from
+/// `now`: how the command line and the admin area both invite.
+pub fn issue_invite(
+    store: &Store,
+    config: &Config,
+    new: &NewUser,
+    lifetime: std::time::Duration,
+    now: i64,
+) -> Result<Invite, StoreError> {
+    let token = crate::session::random_token();
+    let hash = token_hash(&token).expect("a fresh token is well formed");
+    let secs = lifetime.as_secs().min(i64::MAX as u64 / 2) as i64;
+    let expires_at = now.saturating_add(secs);
+    store.invite_user(new, &hash, now, expires_at)?;
+    Ok(Invite {
+        link: invite_link(config, &token),
+        expires_at,
+    })
+}
+
+/// The invite link for `token`: on the first app host the config names, by the scheme and
+/// port the gateway listens with; without one, the path to open on any app's host.
+fn invite_link(config: &Config, token: &str) -> String {
+    let path = format!(
+        "{}?token={token}",
+        PortalPage::Invite.at(&config.server.portal_prefix)
+    );
+    let host = config
+        .router
+        .apps()
+        .iter()
+        .flat_map(|app| app.hosts.iter())
+        .next();
+    let Some(host) = host else {
+        return path;
+    };
+    let (scheme, port, default_port) = match &config.server.tls {
+        Some(tls) => ("https", tls.listen.port(), 443),
+        None => (
+            "http",
+            config.server.listen.first().map_or(80, |a| a.port()),
+            80,
+        ),
+    };
+    if port == default_port {
+        format!("{scheme}://{host}{path}")
+    } else {
+        format!("{scheme}://{host}:{port}{path}")
+    }
 }
 
 /// The SHA-256 of a well-formed token (43 base64url characters); `None` for anything else.

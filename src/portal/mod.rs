@@ -19,6 +19,7 @@ mod verify;
 
 pub use error::{told, During, PortalError, Task};
 pub use frame::{Frame, LANG_COOKIE};
+pub use invite::{issue_invite, Invite};
 pub use page::{next_step, PortalPage};
 
 use std::net::IpAddr;
