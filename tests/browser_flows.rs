@@ -685,3 +685,72 @@ async fn the_pages_in_every_language_and_the_picker_in_a_real_browser() {
     c.check_page("set-up-fr").await;
     c.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invite_and_the_account_page_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let gw = spawn_gateway();
+    let p = gw.prefix().to_string();
+    let out = gw.cli(&["user", "invite", "dana", "--name", "Dana D"], None);
+    assert!(out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let link = printed
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no link in: {printed}"));
+    let path = &link[link.find(&p).unwrap()..];
+    let mut c = Chrome::open(&gw, "invite").await;
+
+    c.goto(path).await;
+    c.check_page("invite").await;
+    c.fill("input[name=password]", "Chosen-Secret-2026!").await;
+    c.fill("input[name=confirm]", "Chosen-Secret-2026?").await;
+    c.submit("/invite").await;
+    assert!(c.body_text().await.contains("not the same"));
+    c.check_page("invite-mismatch").await;
+    c.fill("input[name=password]", "Chosen-Secret-2026!").await;
+    c.fill("input[name=confirm]", "Chosen-Secret-2026!").await;
+    c.submit("/invite").await;
+
+    // Signed in, and on to the authenticator: then the recovery codes, then the app.
+    assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
+    c.check_page("invite-set-up").await;
+    let uri = c.decode_qr().await;
+    let secret: String = uri
+        .split("secret=")
+        .nth(1)
+        .expect("a secret in the URI")
+        .chars()
+        .take_while(|ch| ch.is_ascii_alphanumeric())
+        .collect();
+    c.fill("input[name=code]", &external_totp(&secret, now()))
+        .await;
+    c.submit("/totp/setup").await;
+    let codes = c.client.find_all(Locator::Css("ul li code")).await.unwrap();
+    assert_eq!(codes.len(), 10, "{}", c.body_text().await);
+    c.goto("/secure/report").await;
+    assert_eq!(c.path().await, "/secure/report");
+    assert!(c.body_text().await.contains("dana"));
+
+    // The account page: this browser among the sessions, and the password form.
+    c.goto(&format!("{p}/account")).await;
+    let text = c.body_text().await;
+    assert!(text.contains("Where you are signed in"), "{text}");
+    assert!(text.contains("This browser"), "{text}");
+    assert!(text.contains("Chrome on Linux"), "{text}");
+    c.check_page("account-sessions").await;
+    c.fill("input[name=current_password]", "Chosen-Secret-2026!")
+        .await;
+    c.fill("#new_password", "Another-Secret-2026").await;
+    c.fill("#confirm_password", "Another-Secret-2026").await;
+    c.submit("/account/password").await;
+    assert!(c.body_text().await.contains("Your password is changed"));
+    c.check_page("password-changed").await;
+    // The link is used: it says so.
+    c.goto(path).await;
+    assert!(c.body_text().await.contains("used already"));
+    c.check_page("invite-used").await;
+    c.close().await;
+}
