@@ -306,6 +306,61 @@ async fn a_websocket_closes_within_a_second_of_a_cli_revocation() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn websockets_close_within_a_second_of_a_password_change_or_a_sign_out_from_elsewhere() {
+    let gw = spawn_gateway();
+    let (mut laptop, _) = signed_in_cookie(&gw, "alice").await;
+    let session_cookie = |b: &mut Browser| {
+        format!(
+            "portcullis_session={}",
+            b.cookie("portcullis_session").unwrap()
+        )
+    };
+    let mut phone = gw.browser();
+    phone
+        .login(P, "alice", PASSWORD, "/")
+        .await
+        .assert_redirect_to("/");
+    // The phone's stream ends when the laptop signs the phone out.
+    let mut ws = websocket(gw.addr, "/kernel/ws", &session_cookie(&mut phone));
+    let account = laptop.get(&format!("{P}/account")).await;
+    let handle = account.field("session");
+    let r = laptop
+        .post_form(
+            &format!("{P}/account/sessions/end"),
+            &[("csrf", &account.field("csrf")), ("session", &handle)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let closed = closed_within(&mut ws, Duration::from_secs(3))
+        .expect("the WebSocket outlived its session's sign-out");
+    assert!(closed < Duration::from_secs(1), "closed {closed:?} after");
+
+    // A new password ends the other sessions' streams; this browser's new session goes on.
+    phone
+        .login(P, "alice", PASSWORD, "/")
+        .await
+        .assert_redirect_to("/");
+    let mut ws = websocket(gw.addr, "/kernel/ws", &session_cookie(&mut phone));
+    let r = laptop
+        .submit(
+            &format!("{P}/account"),
+            &format!("{P}/account/password"),
+            &[
+                ("current_password", PASSWORD),
+                ("password", "A-Brand-New-Secret"),
+                ("confirm", "A-Brand-New-Secret"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let closed = closed_within(&mut ws, Duration::from_secs(3))
+        .expect("the WebSocket outlived the password change");
+    assert!(closed < Duration::from_secs(1), "closed {closed:?} after");
+    let mut kept = websocket(gw.addr, "/kernel/ws", &session_cookie(&mut laptop));
+    assert!(still_echoes(&mut kept));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_websocket_closes_when_its_session_expires() {
     let gw = spawn_gateway_configured("", r#"absolute_timeout = "3s""#, "");
     let (_b, cookie) = signed_in_cookie(&gw, "alice").await;
