@@ -263,7 +263,7 @@ fn printable(text: &str) -> String {
 
 /// Unix seconds as a UTC date and time, `YYYY-MM-DD HH:MM:SS`; times beyond what a calendar
 /// date can show (before 1970, after 9999) are shown as those limits.
-fn utc(unix: i64) -> String {
+pub(crate) fn utc(unix: i64) -> String {
     use cookie::time::OffsetDateTime;
     const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
     let t = OffsetDateTime::from_unix_timestamp(unix.clamp(0, LAST_SECOND_OF_9999))

@@ -26,6 +26,8 @@ struct AccountPage<'a> {
     totp_pending: bool,
     codes_left: i64,
     message: Option<String>,
+    /// A member of `[admin] groups`: the page links to the admin area.
+    is_admin: bool,
 }
 
 pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, PortalError> {
@@ -73,6 +75,7 @@ pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, Por
             totp_pending: pending,
             codes_left: left,
             message: note,
+            is_admin: super::admin::is_admin(id, &state.config().admin.groups),
         },
     ))
 }

@@ -9,6 +9,11 @@ use crate::policy::Decision;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortalPage {
     Account,
+    Admin,
+    AdminAudit,
+    AdminBans,
+    AdminReauth,
+    AdminUser,
     Health,
     Language,
     Login,
@@ -24,8 +29,13 @@ pub enum PortalPage {
     Verify,
 }
 
-const PAGES: [PortalPage; 14] = [
+const PAGES: [PortalPage; 19] = [
     PortalPage::Account,
+    PortalPage::Admin,
+    PortalPage::AdminAudit,
+    PortalPage::AdminBans,
+    PortalPage::AdminReauth,
+    PortalPage::AdminUser,
     PortalPage::Health,
     PortalPage::Language,
     PortalPage::Login,
@@ -46,6 +56,11 @@ impl PortalPage {
     pub fn path(self) -> &'static str {
         match self {
             PortalPage::Account => "/account",
+            PortalPage::Admin => "/admin",
+            PortalPage::AdminAudit => "/admin/audit",
+            PortalPage::AdminBans => "/admin/bans",
+            PortalPage::AdminReauth => "/admin/reauth",
+            PortalPage::AdminUser => "/admin/user",
             PortalPage::Health => "/health",
             PortalPage::Language => "/language",
             PortalPage::Login => "/login",
@@ -73,6 +88,18 @@ impl PortalPage {
     /// The page's URL under `prefix`.
     pub fn at(self, prefix: &str) -> String {
         format!("{prefix}{}", self.path())
+    }
+
+    /// Whether the page belongs to the admin area (admins only, two factors).
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            PortalPage::Admin
+                | PortalPage::AdminAudit
+                | PortalPage::AdminBans
+                | PortalPage::AdminReauth
+                | PortalPage::AdminUser
+        )
     }
 
     /// The page's URL under `prefix`, with `rd` to come back to.
