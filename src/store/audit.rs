@@ -265,20 +265,22 @@ impl Store {
         Ok(rows)
     }
 
-    /// When each user last signed in (the newest sign-in or second-factor success the trail
-    /// holds), by username in lower case.
-    pub fn last_sign_ins(&self) -> Result<HashMap<String, i64>> {
+    /// When each user (or only `username`) last signed in: the newest sign-in or
+    /// second-factor success the trail holds, by username in lower case.
+    pub fn last_sign_ins(&self, username: Option<&str>) -> Result<HashMap<String, i64>> {
         let conn = self.read()?;
         let mut stmt = conn.prepare_cached(
             "SELECT lower(username), MAX(at) FROM audit
              WHERE username IS NOT NULL AND event IN (?1, ?2)
+               AND (?3 IS NULL OR username = ?3 COLLATE NOCASE)
              GROUP BY lower(username)",
         )?;
         let rows = stmt
             .query_map(
                 params![
                     AuditKind::Login.as_str(),
-                    AuditKind::SecondFactorSuccess.as_str()
+                    AuditKind::SecondFactorSuccess.as_str(),
+                    username
                 ],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?

@@ -1,6 +1,7 @@
 //! `GET {prefix}/admin` (the users, with a search) and `GET {prefix}/admin/user?name=` (one
 //! user, with the forms of every change, which [`super::changes`] makes).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
@@ -81,8 +82,17 @@ pub(super) async fn list(
     let found = state
         .store
         .call(move |s| {
-            let last = s.last_sign_ins()?;
-            let sessions = s.list_sessions(None)?;
+            let last = s.last_sign_ins(None)?;
+            // Per user: how many live sessions, and when the newest began.
+            let mut sessions: HashMap<i64, (usize, i64)> = HashMap::new();
+            for x in s
+                .list_sessions(None)?
+                .iter()
+                .filter(|x| live(&x.row, now, idle))
+            {
+                let entry = sessions.entry(x.row.user_id).or_default();
+                *entry = (entry.0 + 1, entry.1.max(x.row.created_at));
+            }
             let mut out = Vec::new();
             for u in s.list_users()? {
                 let haystacks = [Some(&u.username), u.email.as_ref(), u.display_name.as_ref()];
@@ -93,15 +103,12 @@ pub(super) async fn list(
                 {
                     continue;
                 }
-                let theirs: Vec<_> = sessions
-                    .iter()
-                    .filter(|x| x.row.user_id == u.id && live(&x.row, now, idle))
-                    .collect();
+                let (count, newest) = sessions.get(&u.id).copied().unwrap_or_default();
                 let signed_in = last
                     .get(&u.username.to_lowercase())
                     .copied()
-                    .or_else(|| theirs.iter().map(|x| x.row.created_at).max());
-                out.push((s.totp(u.id)?.is_some(), theirs.len(), signed_in, u));
+                    .or((count > 0).then_some(newest));
+                out.push((s.totp(u.id)?.is_some(), count, signed_in, u));
             }
             Ok(out)
         })
@@ -222,7 +229,7 @@ async fn details(state: &State, name: &str, now: i64) -> Result<Option<Details>,
                 totp_on: s.totp(user.id)?.is_some(),
                 codes_left: s.recovery_codes_left(user.id)?,
                 last_sign_in: s
-                    .last_sign_ins()?
+                    .last_sign_ins(Some(&user.username))?
                     .get(&user.username.to_lowercase())
                     .copied(),
                 sessions,
