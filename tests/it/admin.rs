@@ -617,3 +617,82 @@ async fn the_audit_log_filters_by_user_event_and_dates_and_pages_by_fifty() {
     let bad = root.get(&format!("{p}/admin/audit?event=made_up")).await;
     assert_eq!(bad.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_changes_are_refused_with_a_message_and_change_nothing() {
+    let gw = spawn_gateway();
+    let mut root = signed_in_admin(&gw).await.browser;
+    gw.add_user("bob", &["staff"]);
+    let p = gw.prefix().to_string();
+    let store = gw.store();
+
+    let long = "x".repeat(300);
+    let r = act(
+        &gw,
+        &mut root,
+        "bob",
+        &[("action", "profile"), ("email", &long)],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("at most 256 characters"), "{}", r.body);
+    let r = act(
+        &gw,
+        &mut root,
+        "bob",
+        &[("action", "profile"), ("display_name", "a\nb")],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        store.user_by_name("bob").unwrap().unwrap().email.as_deref(),
+        Some("bob@example.com")
+    );
+
+    let r = act(&gw, &mut root, "bob", &[("action", "promote")]).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = act(
+        &gw,
+        &mut root,
+        "bob",
+        &[("action", "end-session"), ("session", "zz")],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = act(
+        &gw,
+        &mut root,
+        "bob",
+        &[("action", "add-group"), ("group", &long)],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        store.user_by_name("bob").unwrap().unwrap().groups,
+        ["staff"]
+    );
+
+    for page in [
+        "/admin/user",
+        "/admin/user?name=nobody",
+        "/admin/user?name=%00",
+    ] {
+        let r = root.get(&format!("{p}{page}")).await;
+        assert_eq!(r.status, 404, "{page}: {}", r.body);
+    }
+    let r = root
+        .submit(
+            &user_page(&gw, "bob"),
+            &user_page(&gw, "nobody"),
+            &[("action", "disable")],
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    // In the visitor's language, like every page.
+    let r = root
+        .get_with(&format!("{p}/admin"), &[("Accept-Language", "de")])
+        .await;
+    assert_eq!(r.header("content-language"), Some("de"));
+    assert!(r.body.contains("Letzte Anmeldung"), "{}", r.body);
+}
