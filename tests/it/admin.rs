@@ -696,3 +696,29 @@ async fn malformed_changes_are_refused_with_a_message_and_change_nothing() {
     assert_eq!(r.header("content-language"), Some("de"));
     assert!(r.body.contains("Letzte Anmeldung"), "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_admins_disabling_each_other_at_once_leave_one_admin() {
+    let gw = spawn_gateway();
+    let mut root = signed_in_admin(&gw).await.browser;
+    gw.add_user("ann", &["admins"]);
+    let mut ann = enrol(&gw, "ann").await.browser;
+    let (root_page, ann_page) = (user_page(&gw, "root"), user_page(&gw, "ann"));
+    let root_csrf = root.get(&ann_page).await.field("csrf");
+    let ann_csrf = ann.get(&root_page).await.field("csrf");
+    let root_fields = [("action", "disable"), ("csrf", root_csrf.as_str())];
+    let ann_fields = [("action", "disable"), ("csrf", ann_csrf.as_str())];
+    let (a, b) = tokio::join!(
+        root.post_form(&ann_page, &root_fields),
+        ann.post_form(&root_page, &ann_fields),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [303, 409], "{} {}", a.body, b.body);
+    let store = gw.store();
+    let disabled = ["root", "ann"]
+        .iter()
+        .filter(|n| store.user_by_name(n).unwrap().unwrap().disabled)
+        .count();
+    assert_eq!(disabled, 1);
+}

@@ -61,6 +61,12 @@ enum Outcome {
     Refused(u16, &'static str),
 }
 
+/// Changes to users are made one at a time in a gateway, each judged on the users as they are
+/// once the one before it is done: two admins disabling each other at once cannot both succeed.
+/// (Gateways that share a database do not share this; there the command line, which no rule
+/// binds, restores an admin.)
+static ONE_CHANGE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// `POST {prefix}/admin/user?name=NAME`: the change named by the field `action`.
 pub(super) async fn post(
     state: &State,
@@ -68,6 +74,7 @@ pub(super) async fn post(
     actor: &Actor<'_>,
     form: &Form,
 ) -> Result<HttpResponse, PortalError> {
+    let _turn = ONE_CHANGE_AT_A_TIME.lock().await;
     let name = req.query_param("name").unwrap_or_default();
     let found = state
         .store
