@@ -21,6 +21,7 @@ pub mod routes;
 pub mod session;
 pub mod state;
 pub mod store;
+pub mod user_fields;
 
 use std::sync::Arc;
 

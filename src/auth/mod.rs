@@ -4,6 +4,7 @@
 //! Nothing here speaks HTTP or renders HTML, and nothing reads the clock: time comes in as a
 //! parameter so every rule can be tested at any instant.
 
+pub mod bans;
 pub mod keys;
 pub mod password;
 pub mod password_rules;

@@ -11,6 +11,7 @@ use crate::auth::password_rules;
 use crate::auth::unix_now;
 use crate::config::Config;
 use crate::store::{AuditKind, NewUser, StoreError};
+use crate::user_fields::{valid_group, valid_text, valid_username, Field};
 
 pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> anyhow::Result<()> {
     let store = open_store(config)?;
@@ -170,48 +171,13 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
 fn valid_new_user(name: &str, profile: &Profile) -> anyhow::Result<()> {
     valid_username(name)?;
     if let Some(email) = &profile.email {
-        valid_text("email", email)?;
+        valid_text(Field::Email, email)?;
     }
     if let Some(display_name) = &profile.display_name {
-        valid_text("name", display_name)?;
+        valid_text(Field::DisplayName, display_name)?;
     }
     for g in &profile.groups {
         valid_group(g)?;
-    }
-    Ok(())
-}
-
-fn valid_username(name: &str) -> anyhow::Result<()> {
-    if name.is_empty()
-        || name.chars().count() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._-@".contains(c))
-    {
-        bail!(
-            "`{name}` is not a valid username: use 1 to 64 letters, digits, `.`, `_`, `-` or `@`"
-        );
-    }
-    Ok(())
-}
-
-/// A display name or email: one line of printable text (it travels in HTTP headers).
-fn valid_text(what: &str, value: &str) -> anyhow::Result<()> {
-    if value.chars().count() > 256 || value.chars().any(char::is_control) {
-        bail!("the {what} must be at most 256 characters with no control characters");
-    }
-    Ok(())
-}
-
-/// A group name: it is sent comma-separated in the groups header, so no commas or spaces.
-fn valid_group(group: &str) -> anyhow::Result<()> {
-    if group.is_empty()
-        || group.chars().count() > 64
-        || group
-            .chars()
-            .any(|c| c == ',' || c.is_whitespace() || c.is_control())
-    {
-        bail!("`{group}` is not a valid group: use 1 to 64 characters without commas or spaces");
     }
     Ok(())
 }

@@ -67,6 +67,8 @@ struct AccountPage<'a> {
     message: Option<String>,
     /// What went wrong with the password form.
     password_error: Option<String>,
+    /// A member of `[admin] groups`: the page links to the admin area.
+    is_admin: bool,
 }
 
 fn handle_of(id_hash: &[u8; 32]) -> String {
@@ -204,6 +206,7 @@ async fn page(
             browsers: &browsers,
             message,
             password_error,
+            is_admin: super::admin::is_admin(id, &state.config().admin.groups),
         },
     ))
 }

@@ -6,6 +6,7 @@
 //! [`PortalRequest`] to an [`HttpResponse`], or a [`PortalError`] answered in one place.
 
 mod account;
+mod admin;
 mod challenge;
 mod device;
 mod enrol;
@@ -71,7 +72,12 @@ pub fn return_path(prefix: &str, page: &str, query: Option<&str>) -> Option<Stri
             | PortalPage::Recovery
             | PortalPage::TotpSetup
             | PortalPage::Invite
-            | PortalPage::Account,
+            | PortalPage::Account
+            | PortalPage::Admin
+            | PortalPage::AdminAudit
+            | PortalPage::AdminBans
+            | PortalPage::AdminReauth
+            | PortalPage::AdminUser,
         ) => Some(match query {
             Some(q) => format!("{prefix}{page}?{q}"),
             None => format!("{prefix}{page}"),
@@ -304,6 +310,7 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
             return Err(stale_form(req, page, &form));
         }
         return match page {
+            _ if page.is_admin() => admin::post(state, req, page, &form).await,
             PortalPage::Login => login::post(state, req, &form).await,
             PortalPage::Totp => challenge::post_totp(state, req, &form).await,
             PortalPage::Recovery => challenge::post_recovery(state, req, &form).await,
@@ -325,6 +332,7 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
         };
     }
     match page {
+        _ if page.is_admin() => admin::get(state, req, page).await,
         PortalPage::Login => login::get(state, req).await,
         PortalPage::Totp => Ok(challenge::get_totp(state, req)),
         PortalPage::Recovery => Ok(challenge::get_recovery(state, req)),

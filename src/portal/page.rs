@@ -17,6 +17,11 @@ pub enum PortalPage {
     AccountForgetBrowser,
     /// `POST`: a new password.
     AccountPassword,
+    Admin,
+    AdminAudit,
+    AdminBans,
+    AdminReauth,
+    AdminUser,
     Health,
     Invite,
     Language,
@@ -33,12 +38,17 @@ pub enum PortalPage {
     Verify,
 }
 
-const PAGES: [PortalPage; 19] = [
+const PAGES: [PortalPage; 24] = [
     PortalPage::Account,
     PortalPage::AccountEndSession,
     PortalPage::AccountEndOthers,
     PortalPage::AccountForgetBrowser,
     PortalPage::AccountPassword,
+    PortalPage::Admin,
+    PortalPage::AdminAudit,
+    PortalPage::AdminBans,
+    PortalPage::AdminReauth,
+    PortalPage::AdminUser,
     PortalPage::Health,
     PortalPage::Invite,
     PortalPage::Language,
@@ -64,6 +74,11 @@ impl PortalPage {
             PortalPage::AccountEndOthers => "/account/sessions/end-others",
             PortalPage::AccountForgetBrowser => "/account/browsers/forget",
             PortalPage::AccountPassword => "/account/password",
+            PortalPage::Admin => "/admin",
+            PortalPage::AdminAudit => "/admin/audit",
+            PortalPage::AdminBans => "/admin/bans",
+            PortalPage::AdminReauth => "/admin/reauth",
+            PortalPage::AdminUser => "/admin/user",
             PortalPage::Health => "/health",
             PortalPage::Invite => "/invite",
             PortalPage::Language => "/language",
@@ -92,6 +107,18 @@ impl PortalPage {
     /// The page's URL under `prefix`.
     pub fn at(self, prefix: &str) -> String {
         format!("{prefix}{}", self.path())
+    }
+
+    /// Whether the page belongs to the admin area (admins only, two factors).
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            PortalPage::Admin
+                | PortalPage::AdminAudit
+                | PortalPage::AdminBans
+                | PortalPage::AdminReauth
+                | PortalPage::AdminUser
+        )
     }
 
     /// The page's URL under `prefix`, with `rd` to come back to.

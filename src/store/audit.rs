@@ -1,11 +1,30 @@
 //! The audit trail: the `audit` table.
 //!
 //! Rows are appended and read back, never changed. Which events exist and what they say is
-//! for the callers; this file stores them as given and lists the newest.
+//! for the callers; this file stores them as given and reads them back, newest first, by
+//! user, event and time.
+
+use std::collections::HashMap;
 
 use rusqlite::params;
 
 use super::{Result, Store};
+
+/// Which audit rows to read: every filter is optional; rows come newest first, `offset` rows
+/// skipped, at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// The user a row names, in any case.
+    pub username: Option<String>,
+    /// The event's stored name ([`AuditKind::as_str`]).
+    pub event: Option<String>,
+    /// Rows at or after this Unix time.
+    pub from: Option<i64>,
+    /// Rows before this Unix time.
+    pub until: Option<i64>,
+    pub offset: usize,
+    pub limit: usize,
+}
 
 /// What an audit row records; its name is what the `audit` table and `portcullis audit` show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +92,40 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
+    /// Every kind, in the order declared (for choosing one, as the admin pages' filter does).
+    pub const ALL: [AuditKind; 30] = [
+        AuditKind::Login,
+        AuditKind::LoginFailure,
+        AuditKind::LoginRefusedBanned,
+        AuditKind::PasswordSuccess,
+        AuditKind::SecondFactorSuccess,
+        AuditKind::TotpFailure,
+        AuditKind::RecoveryCodeUsed,
+        AuditKind::RecoveryCodeFailure,
+        AuditKind::TotpEnabled,
+        AuditKind::TotpDisabled,
+        AuditKind::RecoveryCodesRegenerated,
+        AuditKind::Logout,
+        AuditKind::Ban,
+        AuditKind::BanLifted,
+        AuditKind::SessionsRevoked,
+        AuditKind::UserCreated,
+        AuditKind::PasswordChanged,
+        AuditKind::UserDisabled,
+        AuditKind::UserEnabled,
+        AuditKind::UserDeleted,
+        AuditKind::GroupsChanged,
+        AuditKind::SecondFactorReset,
+        AuditKind::InviteCreated,
+        AuditKind::InviteAccepted,
+        AuditKind::ProfileChanged,
+        AuditKind::SessionEnded,
+        AuditKind::BrowserRemembered,
+        AuditKind::BrowserForgotten,
+        AuditKind::AdminReauth,
+        AuditKind::PasswordRefused,
+    ];
+
     /// The event's name as stored.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -165,25 +218,73 @@ impl Store {
 
     /// The newest `limit` events, oldest first.
     pub fn audit_events(&self, username: Option<&str>, limit: usize) -> Result<Vec<AuditEvent>> {
+        let mut events = self.audit_search(&AuditQuery {
+            username: username.map(str::to_string),
+            limit,
+            ..AuditQuery::default()
+        })?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// The events `query` selects, newest first.
+    pub fn audit_search(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare(
-            "SELECT at, username, event, client_ip, user_agent, detail FROM (
-                 SELECT * FROM audit WHERE ?1 IS NULL OR username = ?1 COLLATE NOCASE
-                 ORDER BY id DESC LIMIT ?2
-             ) ORDER BY id",
+        let mut stmt = conn.prepare_cached(
+            "SELECT at, username, event, client_ip, user_agent, detail FROM audit
+             WHERE (?1 IS NULL OR username = ?1 COLLATE NOCASE)
+               AND (?2 IS NULL OR event = ?2)
+               AND (?3 IS NULL OR at >= ?3)
+               AND (?4 IS NULL OR at < ?4)
+             ORDER BY id DESC LIMIT ?5 OFFSET ?6",
+        )?;
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(
+                params![
+                    query.username,
+                    query.event,
+                    query.from,
+                    query.until,
+                    limit,
+                    offset
+                ],
+                |r| {
+                    Ok(AuditEvent {
+                        at: r.get(0)?,
+                        username: r.get(1)?,
+                        event: r.get(2)?,
+                        client_ip: r.get(3)?,
+                        user_agent: r.get(4)?,
+                        detail: r.get(5)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// When each user (or only `username`) last signed in: the newest sign-in or
+    /// second-factor success the trail holds, by username in lower case.
+    pub fn last_sign_ins(&self, username: Option<&str>) -> Result<HashMap<String, i64>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT lower(username), MAX(at) FROM audit
+             WHERE username IS NOT NULL AND event IN (?1, ?2)
+               AND (?3 IS NULL OR username = ?3 COLLATE NOCASE)
+             GROUP BY lower(username)",
         )?;
         let rows = stmt
-            .query_map(params![username, limit as i64], |r| {
-                Ok(AuditEvent {
-                    at: r.get(0)?,
-                    username: r.get(1)?,
-                    event: r.get(2)?,
-                    client_ip: r.get(3)?,
-                    user_agent: r.get(4)?,
-                    detail: r.get(5)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_map(
+                params![
+                    AuditKind::Login.as_str(),
+                    AuditKind::SecondFactorSuccess.as_str(),
+                    username
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .collect::<rusqlite::Result<HashMap<String, i64>>>()?;
         Ok(rows)
     }
 }

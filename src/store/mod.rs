@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-pub use audit::{AuditEvent, AuditKind};
+pub use audit::{AuditEvent, AuditKind, AuditQuery};
 pub use bans::BanRow;
 pub use invites::{InviteState, NO_PASSWORD};
 pub use outbox::{Outbox, Pending, MAX_PENDING_BANS, MAX_PENDING_REVOCATIONS};

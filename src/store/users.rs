@@ -171,6 +171,22 @@ impl Store {
         })
     }
 
+    /// Sets a user's email and display name (`None` clears one).
+    pub fn set_profile(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        display_name: Option<&str>,
+    ) -> Result<()> {
+        self.change_user(username, |tx, id| {
+            tx.execute(
+                "UPDATE users SET email = ?1, display_name = ?2 WHERE id = ?3",
+                params![email, display_name, id],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Adds and removes groups.
     pub fn change_groups(&self, username: &str, add: &[String], remove: &[String]) -> Result<()> {
         self.change_user(username, |tx, id| {

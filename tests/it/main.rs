@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod audit;
 mod bans;
 mod bans_under_load;
