@@ -99,3 +99,18 @@ admin-pages-label = Seiten
 admin-page-prev = Neuere
 admin-page-next = Ältere
 admin-page-number = Seite { $count }
+
+## Einladen
+admin-nav-invite = Einladen
+admin-state-invited = eingeladen, noch ohne Passwort
+admin-invite-title = Benutzer einladen
+admin-invite-intro = Die Person erhält einen Link, über den sie ihr Passwort selbst wählt und, wenn verlangt, die Zwei-Faktor-Anmeldung einrichtet. Niemand sonst erfährt das Passwort.
+admin-invite-name = Name (optional)
+admin-invite-email = E-Mail (optional)
+admin-invite-groups = Gruppen (optional, durch Leerzeichen getrennt)
+admin-invite-expires = Link gültig für (zum Beispiel 72h oder 7d, höchstens 30d)
+admin-invite-submit = Einladungslink erstellen
+admin-invite-made = Senden Sie diesen Link an { $username }. Er funktioniert einmal, bis { $time } UTC, und wird nicht noch einmal angezeigt.
+admin-invite-bad-username = Ein Benutzername hat 1 bis 64 Buchstaben, Ziffern, „.“, „_“, „-“ oder „@“.
+admin-invite-bad-expires = Geben Sie an, wie lange der Link gilt, zwischen einer Minute und 30 Tagen, zum Beispiel 72h oder 7d.
+admin-invite-taken = Dieser Benutzer hat bereits ein Passwort. Es wurde nichts geändert.

@@ -99,3 +99,18 @@ admin-pages-label = Pages
 admin-page-prev = Newer
 admin-page-next = Older
 admin-page-number = Page { $count }
+
+## Inviting
+admin-nav-invite = Invite
+admin-state-invited = invited, no password yet
+admin-invite-title = Invite a user
+admin-invite-intro = The person gets a link where they choose their own password, and set up two-factor sign-in when it is asked of them. Nobody else learns the password.
+admin-invite-name = Name (optional)
+admin-invite-email = Email (optional)
+admin-invite-groups = Groups (optional, separated by spaces)
+admin-invite-expires = Link valid for (for example 72h or 7d, at most 30d)
+admin-invite-submit = Create invite link
+admin-invite-made = Send this link to { $username }. It works once, until { $time } UTC, and is not shown again.
+admin-invite-bad-username = A username has 1 to 64 letters, digits, “.”, “_”, “-” or “@”.
+admin-invite-bad-expires = Say how long the link is valid, between one minute and 30 days, for example 72h or 7d.
+admin-invite-taken = That user already has a password. Nothing was changed.

@@ -99,3 +99,18 @@ admin-pages-label = Páginas
 admin-page-prev = Más recientes
 admin-page-next = Más antiguos
 admin-page-number = Página { $count }
+
+## Invitaciones
+admin-nav-invite = Invitar
+admin-state-invited = invitado, aún sin contraseña
+admin-invite-title = Invitar a un usuario
+admin-invite-intro = La persona recibe un enlace donde elige su propia contraseña y configura la verificación en dos pasos cuando se le pida. Nadie más conoce la contraseña.
+admin-invite-name = Nombre (opcional)
+admin-invite-email = Correo electrónico (opcional)
+admin-invite-groups = Grupos (opcional, separados por espacios)
+admin-invite-expires = Enlace válido durante (por ejemplo 72h o 7d, 30d como máximo)
+admin-invite-submit = Crear enlace de invitación
+admin-invite-made = Envíe este enlace a { $username }. Funciona una sola vez, hasta el { $time } UTC, y no se volverá a mostrar.
+admin-invite-bad-username = Un nombre de usuario tiene de 1 a 64 letras, dígitos, «.», «_», «-» o «@».
+admin-invite-bad-expires = Indique cuánto tiempo es válido el enlace, entre un minuto y 30 días, por ejemplo 72h o 7d.
+admin-invite-taken = Ese usuario ya tiene contraseña. No se ha cambiado nada.

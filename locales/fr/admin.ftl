@@ -99,3 +99,18 @@ admin-pages-label = Pages
 admin-page-prev = Plus récents
 admin-page-next = Plus anciens
 admin-page-number = Page { $count }
+
+## Invitations
+admin-nav-invite = Inviter
+admin-state-invited = invité, sans mot de passe pour l’instant
+admin-invite-title = Inviter un utilisateur
+admin-invite-intro = La personne reçoit un lien où elle choisit elle-même son mot de passe et configure la connexion à deux facteurs lorsqu’elle est exigée. Personne d’autre ne connaît le mot de passe.
+admin-invite-name = Nom (facultatif)
+admin-invite-email = Adresse e-mail (facultative)
+admin-invite-groups = Groupes (facultatif, séparés par des espaces)
+admin-invite-expires = Lien valable pendant (par exemple 72h ou 7d, 30d au plus)
+admin-invite-submit = Créer le lien d’invitation
+admin-invite-made = Envoyez ce lien à { $username }. Il ne fonctionne qu’une fois, jusqu’au { $time } UTC, et ne sera plus affiché.
+admin-invite-bad-username = Un nom d’utilisateur compte de 1 à 64 lettres, chiffres, « . », « _ », « - » ou « @ ».
+admin-invite-bad-expires = Indiquez la durée de validité du lien, entre une minute et 30 jours, par exemple 72h ou 7d.
+admin-invite-taken = Cet utilisateur a déjà un mot de passe. Rien n’a été modifié.

@@ -99,3 +99,18 @@ admin-pages-label = Páginas
 admin-page-prev = Mais recentes
 admin-page-next = Mais antigos
 admin-page-number = Página { $count }
+
+## Convites
+admin-nav-invite = Convidar
+admin-state-invited = convidado, ainda sem senha
+admin-invite-title = Convidar um usuário
+admin-invite-intro = A pessoa recebe um link onde escolhe a própria senha e configura a verificação em duas etapas quando ela for exigida. Ninguém mais fica sabendo a senha.
+admin-invite-name = Nome (opcional)
+admin-invite-email = E-mail (opcional)
+admin-invite-groups = Grupos (opcional, separados por espaços)
+admin-invite-expires = Link válido por (por exemplo 72h ou 7d, no máximo 30d)
+admin-invite-submit = Criar link de convite
+admin-invite-made = Envie este link para { $username }. Ele funciona uma única vez, até { $time } UTC, e não será mostrado novamente.
+admin-invite-bad-username = Um nome de usuário tem de 1 a 64 letras, dígitos, “.”, “_”, “-” ou “@”.
+admin-invite-bad-expires = Informe por quanto tempo o link vale, entre um minuto e 30 dias, por exemplo 72h ou 7d.
+admin-invite-taken = Esse usuário já tem uma senha. Nada foi alterado.

@@ -133,7 +133,8 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 password_hash: String::new(),
                 groups: profile.groups,
             };
-            let invite = crate::portal::issue_invite(&store, config, &new, lifetime, unix_now())
+            let prefix = &config.server.portal_prefix;
+            let invite = crate::portal::issue_invite(&store, prefix, &new, lifetime, unix_now())
                 .map_err(|e| match e {
                     StoreError::DuplicateUser(_) => anyhow!(
                         "user `{name}` already has a password: `portcullis user passwd {name}` sets a new one"
@@ -152,7 +153,7 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 "invited {name}; this link lets them choose a password, once, until {} UTC:",
                 super::utc(until)
             )?;
-            writeln!(out, "{}", invite.link)?;
+            writeln!(out, "{}", invite.link(config))?;
         }
         UserCommand::Reset2fa { name } => {
             store.reset_second_factor(&name)?;

@@ -32,18 +32,50 @@ struct InvitePage<'a> {
     error: Option<&'a str>,
 }
 
-/// An invite just made: its link and when it expires (Unix seconds).
+/// An invite just made: the address of its page below the host, and when it expires (Unix
+/// seconds).
 #[derive(Debug, Clone)]
 pub struct Invite {
-    pub link: String,
+    /// `{prefix}/invite?token=…`.
+    pub path: String,
     pub expires_at: i64,
+}
+
+impl Invite {
+    /// The link on the first app host the config names, by the scheme and port the gateway
+    /// listens with (what the command line prints); without a host, the path alone, to open on
+    /// any app's host.
+    pub fn link(&self, config: &Config) -> String {
+        let host = config
+            .router
+            .apps()
+            .iter()
+            .flat_map(|app| app.hosts.iter())
+            .next();
+        let Some(host) = host else {
+            return self.path.clone();
+        };
+        let (scheme, port, default_port) = match &config.server.tls {
+            Some(tls) => ("https", tls.listen.port(), 443),
+            None => (
+                "http",
+                config.server.listen.first().map_or(80, |a| a.port()),
+                80,
+            ),
+        };
+        if port == default_port {
+            format!("{scheme}://{host}{}", self.path)
+        } else {
+            format!("{scheme}://{host}:{port}{}", self.path)
+        }
+    }
 }
 
 /// Makes an invite link for `new` (see [`Store::invite_user`]) that lives `lifetime` from
 /// `now`: how the command line and the admin area both invite.
 pub fn issue_invite(
     store: &Store,
-    config: &Config,
+    prefix: &str,
     new: &NewUser,
     lifetime: std::time::Duration,
     now: i64,
@@ -54,40 +86,9 @@ pub fn issue_invite(
     let expires_at = now.saturating_add(secs);
     store.invite_user(new, &hash, now, expires_at)?;
     Ok(Invite {
-        link: invite_link(config, &token),
+        path: format!("{}?token={token}", PortalPage::Invite.at(prefix)),
         expires_at,
     })
-}
-
-/// The invite link for `token`: on the first app host the config names, by the scheme and
-/// port the gateway listens with; without one, the path to open on any app's host.
-fn invite_link(config: &Config, token: &str) -> String {
-    let path = format!(
-        "{}?token={token}",
-        PortalPage::Invite.at(&config.server.portal_prefix)
-    );
-    let host = config
-        .router
-        .apps()
-        .iter()
-        .flat_map(|app| app.hosts.iter())
-        .next();
-    let Some(host) = host else {
-        return path;
-    };
-    let (scheme, port, default_port) = match &config.server.tls {
-        Some(tls) => ("https", tls.listen.port(), 443),
-        None => (
-            "http",
-            config.server.listen.first().map_or(80, |a| a.port()),
-            80,
-        ),
-    };
-    if port == default_port {
-        format!("{scheme}://{host}{path}")
-    } else {
-        format!("{scheme}://{host}:{port}{path}")
-    }
 }
 
 /// The SHA-256 of a well-formed token (43 base64url characters); `None` for anything else.

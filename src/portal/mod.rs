@@ -76,6 +76,7 @@ pub fn return_path(prefix: &str, page: &str, query: Option<&str>) -> Option<Stri
             | PortalPage::Admin
             | PortalPage::AdminAudit
             | PortalPage::AdminBans
+            | PortalPage::AdminInvite
             | PortalPage::AdminReauth
             | PortalPage::AdminUser,
         ) => Some(match query {

@@ -20,6 +20,7 @@ pub enum PortalPage {
     Admin,
     AdminAudit,
     AdminBans,
+    AdminInvite,
     AdminReauth,
     AdminUser,
     Health,
@@ -38,7 +39,7 @@ pub enum PortalPage {
     Verify,
 }
 
-const PAGES: [PortalPage; 24] = [
+const PAGES: [PortalPage; 25] = [
     PortalPage::Account,
     PortalPage::AccountEndSession,
     PortalPage::AccountEndOthers,
@@ -47,6 +48,7 @@ const PAGES: [PortalPage; 24] = [
     PortalPage::Admin,
     PortalPage::AdminAudit,
     PortalPage::AdminBans,
+    PortalPage::AdminInvite,
     PortalPage::AdminReauth,
     PortalPage::AdminUser,
     PortalPage::Health,
@@ -77,6 +79,7 @@ impl PortalPage {
             PortalPage::Admin => "/admin",
             PortalPage::AdminAudit => "/admin/audit",
             PortalPage::AdminBans => "/admin/bans",
+            PortalPage::AdminInvite => "/admin/invite",
             PortalPage::AdminReauth => "/admin/reauth",
             PortalPage::AdminUser => "/admin/user",
             PortalPage::Health => "/health",
@@ -116,6 +119,7 @@ impl PortalPage {
             PortalPage::Admin
                 | PortalPage::AdminAudit
                 | PortalPage::AdminBans
+                | PortalPage::AdminInvite
                 | PortalPage::AdminReauth
                 | PortalPage::AdminUser
         )

@@ -722,3 +722,146 @@ async fn two_admins_disabling_each_other_at_once_leave_one_admin() {
         .count();
     assert_eq!(disabled, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_invites_a_person_whose_link_then_works_once() {
+    let gw = spawn_gateway();
+    let mut root = signed_in_admin(&gw).await.browser;
+    let p = gw.prefix().to_string();
+    let page = format!("{p}/admin/invite");
+    let form = root.get(&page).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert_eq!(form.field("expires"), "3days", "the configured default");
+
+    // Malformed: nothing is made.
+    for (fields, why) in [
+        (
+            vec![("username", "bad name!"), ("expires", "72h")],
+            "A username has",
+        ),
+        (
+            vec![("username", "gail"), ("expires", "forever")],
+            "how long the link",
+        ),
+        (
+            vec![("username", "gail"), ("expires", "90d")],
+            "how long the link",
+        ),
+        (
+            vec![
+                ("username", "gail"),
+                ("expires", "72h"),
+                ("groups", "a,b c\u{1}"),
+            ],
+            "A group name",
+        ),
+    ] {
+        let r = root.submit(&page, &page, &fields).await;
+        assert_eq!(r.status, 400, "{fields:?}");
+        assert!(r.body.contains(why), "{fields:?}: {}", r.body);
+    }
+    assert!(gw.store().user_by_name("gail").unwrap().is_none());
+
+    let r = root
+        .submit(
+            &page,
+            &page,
+            &[
+                ("username", "gail"),
+                ("display_name", "Gail G"),
+                ("email", "gail@example.test"),
+                ("groups", "staff ops"),
+                ("expires", "2d"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Send this link to gail"), "{}", r.body);
+    let start = r
+        .body
+        .find("http://app.test/")
+        .expect("the link on the page");
+    let link: String = r.body[start..]
+        .chars()
+        .take_while(|c| *c != '"' && *c != '<')
+        .collect();
+    let path = link
+        .trim_start_matches("http://app.test")
+        .replace("&amp;", "&");
+    let gail = gw.store().user_by_name("gail").unwrap().unwrap();
+    assert_eq!(gail.groups, vec!["ops".to_string(), "staff".to_string()]);
+    assert_eq!(gail.email.as_deref(), Some("gail@example.test"));
+    change_rows(&gw, "invite_created", "gail", "root").await;
+    // The list says she has no password yet.
+    let list = root.get(&format!("{p}/admin?q=gail")).await;
+    assert!(
+        list.body.contains("invited, no password yet"),
+        "{}",
+        list.body
+    );
+
+    // The person opens it and chooses a password; the link then is dead.
+    let mut b = gw.browser();
+    let invite = b.get(&path).await;
+    assert_eq!(invite.status, 200, "{}", invite.body);
+    let r = b
+        .post_form(
+            &format!("{p}/invite"),
+            &[
+                ("csrf", &invite.field("csrf")),
+                ("token", &invite.field("token")),
+                ("password", "Chosen-Secret-2026"),
+                ("confirm", "Chosen-Secret-2026"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(gw.browser().get(&path).await.status, 410);
+
+    // A user who has a password is not invited again.
+    let r = root
+        .submit(&page, &page, &[("username", "root"), ("expires", "1h")])
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("already has a password"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remembered_browser_is_no_fresh_factor_for_admin_changes() {
+    let gw = spawn_gateway_configured("", "", "[totp]\nremember_browser = \"30d\"");
+    let e = signed_in_admin(&gw).await;
+    let mut root = e.browser;
+    gw.add_user("bob", &[]);
+    let p = gw.prefix().to_string();
+    // Remembered at the code step of a new sign-in.
+    let account = root.get(&format!("{p}/account")).await;
+    root.post_form(&format!("{p}/logout"), &[("csrf", &account.field("csrf"))])
+        .await;
+    let r = root.login(&p, "root", PASSWORD, "/").await;
+    let code_page = root.get(r.location()).await;
+    let (code, _) = fresh_code(&e.secret_base32, e.last_code_time).await;
+    root.post_form(
+        &format!("{p}/totp"),
+        &[
+            ("csrf", &code_page.field("csrf")),
+            ("rd", "/"),
+            ("code", &code),
+            ("remember", "1"),
+        ],
+    )
+    .await
+    .assert_redirect_to("/");
+    // Signed in again with the password alone: two factors for the admin area's pages...
+    let account = root.get(&format!("{p}/account")).await;
+    root.post_form(&format!("{p}/logout"), &[("csrf", &account.field("csrf"))])
+        .await;
+    root.login(&p, "root", PASSWORD, "/")
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(root.get(&format!("{p}/admin")).await.status, 200);
+    // ...but a change asks for a code first.
+    let r = act(&gw, &mut root, "bob", &[("action", "disable")]).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("Confirm it is you"), "{}", r.body);
+    assert!(!gw.store().user_by_name("bob").unwrap().unwrap().disabled);
+}

@@ -10,12 +10,13 @@
 //! Changes go through the store functions the command line uses, each makes the running
 //! gateway drop what it cached of the user at once, and each writes an audit row naming the
 //! target user, with `by admin NAME` in its detail. The pages: [`users`] (the list and one
-//! user), [`changes`] (what an admin does to a user), [`bans`] and [`audit`]. Nothing here
+//! user), [`changes`] (what an admin does to a user), [`invite`], [`bans`] and [`audit`]. Nothing here
 //! writes SQL.
 
 mod audit;
 mod bans;
 mod changes;
+mod invite;
 mod users;
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ pub(super) async fn get(
         PortalPage::AdminUser => users::show(state, req, admin).await,
         PortalPage::AdminBans => bans::list(state, req, admin).await,
         PortalPage::AdminAudit => audit::list(state, req, admin).await,
+        PortalPage::AdminInvite => Ok(invite::form(state, req, admin)),
         PortalPage::AdminReauth => {
             let rd = back_to(state, req, None);
             Ok(reauth_page(req, admin, 200, &rd, None))
@@ -83,6 +85,7 @@ pub(super) async fn post(
     match page {
         PortalPage::AdminUser => changes::post(state, req, &actor, form).await,
         PortalPage::AdminBans => bans::post(state, req, &actor, form).await,
+        PortalPage::AdminInvite => invite::post(state, req, &actor, form).await,
         _ => Err(PortalError::MethodNotAllowed {
             allow: "GET",
             text: "method-no-forms",

@@ -21,6 +21,8 @@ struct Listed {
     display_name: String,
     email: String,
     disabled: bool,
+    /// Invited, with no password chosen yet.
+    invited: bool,
     totp_on: bool,
     groups: String,
     last_sign_in: Option<String>,
@@ -121,6 +123,7 @@ pub(super) async fn list(
             display_name: u.display_name.unwrap_or_default(),
             email: u.email.unwrap_or_default(),
             disabled: u.disabled,
+            invited: u.password_hash == crate::store::NO_PASSWORD,
             totp_on,
             groups: u.groups.join(", "),
             last_sign_in: signed_in.map(when),
