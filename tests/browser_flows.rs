@@ -687,13 +687,19 @@ async fn the_pages_in_every_language_and_the_picker_in_a_real_browser() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_invite_and_the_account_page_in_a_real_browser() {
+async fn an_invite_the_account_page_and_an_admin_change_in_a_real_browser() {
     if !browser_available() {
         return;
     }
     let gw = spawn_gateway();
+    gw.add_user("erin", &[]);
     let p = gw.prefix().to_string();
-    let out = gw.cli(&["user", "invite", "dana", "--name", "Dana D"], None);
+    let out = gw.cli(
+        &[
+            "user", "invite", "dana", "--name", "Dana D", "--group", "admins",
+        ],
+        None,
+    );
     assert!(out.status.success());
     let printed = String::from_utf8_lossy(&out.stdout).to_string();
     let link = printed
@@ -748,6 +754,28 @@ async fn an_invite_and_the_account_page_in_a_real_browser() {
     c.submit("/account/password").await;
     assert!(c.body_text().await.contains("Your password is changed"));
     c.check_page("password-changed").await;
+    // Dana is an admin: the admin area, and one change made there.
+    c.goto(&format!("{p}/admin")).await;
+    assert!(c.body_text().await.contains("erin"));
+    c.check_page("admin-users").await;
+    c.click_link_to("/admin/user?name=erin").await;
+    c.check_page("admin-user").await;
+    c.client
+        .find(Locator::Css(
+            "form:has(input[name=action][value=disable]) button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(c.body_text().await.contains("The user is disabled"));
+    assert!(gw.store().user_by_name("erin").unwrap().unwrap().disabled);
+    c.check_page("admin-user-disabled").await;
+    c.goto(&format!("{p}/admin/audit")).await;
+    assert!(c.body_text().await.contains("by admin dana"));
+    c.check_page("admin-audit").await;
+
     // The link is used: it says so.
     c.goto(path).await;
     assert!(c.body_text().await.contains("used already"));
