@@ -3,7 +3,7 @@
 //! Pure: no I/O, no clock (the session handed in is already known to be live).
 
 use crate::routes::{Outcome, Policy, Rule};
-use crate::session::{ActiveSession, Level};
+use crate::session::{ActiveSession, Identity, Level};
 
 /// What the gateway does with a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +16,8 @@ pub enum Decision {
     Login,
     /// The session is below the route's level and the user has TOTP: ask for a code.
     Challenge,
-    /// The route needs two factors and the user has none set up: forced enrolment.
+    /// The route needs two factors (or the user owes them) and the user has none set up:
+    /// forced enrolment.
     Enrol,
     /// Logged in at the right level, but not one of the route's users or groups: 403.
     Forbidden,
@@ -74,16 +75,20 @@ pub fn decide(policy: Policy, rule: Option<&Rule>, session: Option<&ActiveSessio
                 Decision::Enrol
             }
         }
+        // An invited person asked for two factors sets them up before any app.
+        (Level::OneFactor, _) if session.identity.must_enrol => return Decision::Enrol,
         _ => {}
     }
     match rule {
-        Some(rule) if rule.has_subject() && !subject_matches(rule, session) => Decision::Forbidden,
+        Some(rule) if rule.has_subject() && !subject_matches(rule, &session.identity) => {
+            Decision::Forbidden
+        }
         _ => Decision::Forward { identity: true },
     }
 }
 
-fn subject_matches(rule: &Rule, session: &ActiveSession) -> bool {
-    let id = &session.identity;
+/// Whether `rule`'s users or groups name `id`.
+pub fn subject_matches(rule: &Rule, id: &Identity) -> bool {
     rule.users
         .iter()
         .any(|u| u.eq_ignore_ascii_case(&id.username))
@@ -200,6 +205,19 @@ mod tests {
         assert_eq!(
             decide(Policy::TwoFactor, None, Some(&two)),
             Decision::Forward { identity: true }
+        );
+    }
+
+    #[test]
+    fn a_person_who_owes_a_second_factor_enrols_before_any_app() {
+        let mut owing = session(Level::OneFactor, false, &[]);
+        Arc::get_mut(&mut owing.identity).unwrap().must_enrol = true;
+        for policy in [Policy::OneFactor, Policy::TwoFactor] {
+            assert_eq!(decide(policy, None, Some(&owing)), Decision::Enrol);
+        }
+        assert_eq!(
+            decide(Policy::Bypass, None, Some(&owing)),
+            Decision::Forward { identity: false }
         );
     }
 

@@ -66,6 +66,8 @@ pub struct Identity {
     /// The groups as sent in the groups header (comma-separated), built once.
     pub groups_header: String,
     pub has_totp: bool,
+    /// Owes a second factor before any app (an invited person who has not enrolled yet).
+    pub must_enrol: bool,
 }
 
 impl Identity {
@@ -85,18 +87,22 @@ impl Identity {
             groups_header: groups.join(","),
             groups,
             has_totp,
+            must_enrol: false,
         }
     }
 
     pub fn from_user(user: &User, has_totp: bool) -> Identity {
-        Identity::new(
-            user.id,
-            user.username.clone(),
-            user.email.clone(),
-            user.display_name.clone(),
-            user.groups.clone(),
-            has_totp,
-        )
+        Identity {
+            must_enrol: user.must_enrol && !has_totp,
+            ..Identity::new(
+                user.id,
+                user.username.clone(),
+                user.email.clone(),
+                user.display_name.clone(),
+                user.groups.clone(),
+                has_totp,
+            )
+        }
     }
 }
 

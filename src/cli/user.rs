@@ -130,7 +130,7 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 username: name.clone(),
                 email: profile.email,
                 display_name: profile.display_name,
-                password_hash: String::new(),
+                password_hash: crate::store::NO_PASSWORD.into(),
                 groups: profile.groups,
             };
             let prefix = &config.server.portal_prefix;
@@ -146,7 +146,11 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 &store,
                 AuditKind::InviteCreated,
                 Some(&name),
-                Some(format!("until {}", super::utc(until))),
+                Some(format!(
+                    "until {} UTC, groups [{}]",
+                    super::utc(until),
+                    new.groups.join(" ")
+                )),
             );
             writeln!(
                 out,

@@ -15,7 +15,7 @@ use crate::auth::password_rules;
 use crate::auth::regulation::Regulation;
 use crate::auth::second_factor::PENDING_ENROLMENT_SECS;
 use crate::http_response::HttpResponse;
-use crate::session::{ActiveSession, Level};
+use crate::session::{ActiveSession, Identity, Level};
 use crate::store::{AuditKind, SessionRow};
 use crate::State;
 
@@ -77,8 +77,7 @@ fn handle_of(id_hash: &[u8; 32]) -> String {
 
 /// `YYYY-MM-DD HH:MM UTC`.
 fn when(unix: i64) -> String {
-    let full = crate::auth::calendar_utc(unix);
-    format!("{} UTC", &full[..16])
+    format!("{} UTC", super::utc_minutes(unix))
 }
 
 fn describe(ui: &Frame, user_agent: &str) -> String {
@@ -312,8 +311,9 @@ pub async fn post_password(
         Some(&username),
         Some("by the user; other sessions ended".into()),
     );
-    // The request's session is gone already: this one is a fresh start at its level.
-    let identity = Arc::clone(&session.identity);
+    // The request's session is gone already: this one is a fresh start at its level, with
+    // the user as the store has them now.
+    let identity = Arc::new(Identity::from_user(&user, session.identity.has_totp));
     let cookie = super::sign_in(
         state,
         req,

@@ -270,8 +270,15 @@ async fn promote(
 ) -> Result<HttpResponse, PortalError> {
     let (session, rd) = (answer.session, answer.rd.as_str());
     let (cookie, new) = super::raise(state, req, session, Level::TwoFactor).await?;
+    // The code is used and the session raised: failing to remember the browser must not
+    // undo that, so it is logged and the browser simply not remembered.
     let remembered = match remember {
-        true => super::remember::remember(state, req, &new).await?,
+        true => super::remember::remember(state, req, &new)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("could not remember a browser: {e}");
+                None
+            }),
         false => None,
     };
     answer.attempt.succeeded();

@@ -16,6 +16,7 @@ use crate::auth::password::hash_password;
 use crate::auth::password_rules;
 use crate::config::Config;
 use crate::http_response::HttpResponse;
+use crate::policy::subject_matches;
 use crate::routes::Policy;
 use crate::session::{Identity, Level};
 use crate::store::{AuditKind, InviteState, NewUser, Store, StoreError, User};
@@ -96,21 +97,18 @@ fn token_hash(token: &str) -> Option<[u8; 32]> {
     crate::session::hash_id(token)
 }
 
-/// Whether the invited `user` must set up a second factor before going on: always with
-/// `[invites] require_totp`, else when an admin group or a `two_factor` rule names them.
+/// Whether the invited `user` must set up a second factor before reaching any app: always with
+/// `[invites] require_totp`, else when they are an admin or a `two_factor` rule names their
+/// groups or them. (A `two_factor` rule for everybody asks for set-up when its path is
+/// visited, as for every user.)
 fn needs_second_factor(config: &Config, user: &User) -> bool {
-    let named = |groups: &[String], users: &[String]| {
-        groups.iter().any(|g| user.groups.contains(g))
-            || users.iter().any(|u| u.eq_ignore_ascii_case(&user.username))
-    };
+    let identity = Identity::from_user(user, false);
     config.invites.require_totp
-        || named(&config.admin.groups, &[])
+        || super::admin::is_admin(&identity, &config.admin.groups)
         || config.router.apps().iter().any(|app| {
-            app.default_policy == Policy::TwoFactor
-                || app.rules.iter().any(|r| {
-                    r.policy == Policy::TwoFactor
-                        && (!r.has_subject() || named(&r.groups, &r.users))
-                })
+            app.rules.iter().any(|r| {
+                r.policy == Policy::TwoFactor && r.has_subject() && subject_matches(r, &identity)
+            })
         })
 }
 
@@ -220,9 +218,10 @@ pub async fn post(
         .during(Task::Invite)?;
     let token_hash = token_hash(token).expect("an open link's token is well formed");
     let now = req.now;
+    let must_enrol = needs_second_factor(&state.config(), &user);
     let accepted = state
         .store
-        .call(move |s| s.accept_invite(&token_hash, &hash, now))
+        .call(move |s| s.accept_invite(&token_hash, &hash, must_enrol, now))
         .await
         .during(Task::Invite)?;
     // Another submission of the same link won the race.
@@ -231,6 +230,7 @@ pub async fn post(
     };
     req.audit(state, AuditKind::InviteAccepted, Some(&user.username), None);
 
+    // No second factor yet: accepting the link required that.
     let identity = Arc::new(Identity::from_user(&user, false));
     let cookie = super::sign_in(state, req, identity, Level::OneFactor, None, Task::SignIn).await?;
     req.audit(
@@ -239,8 +239,7 @@ pub async fn post(
         Some(&user.username),
         Some("one_factor, through an invite".into()),
     );
-    let config = state.config();
-    let next = if needs_second_factor(&config, &user) {
+    let next = if must_enrol {
         format!(
             "{}?required=1&rd={}",
             PortalPage::TotpSetup.at(state.prefix()),

@@ -190,12 +190,13 @@ pub async fn post(
     let user_id = user.id;
     // A browser remembered for this user skips the second factor (never the password).
     let remembered_token = super::remember::token_hash(state, req);
+    let longest = super::remember::longest(state);
     let (has_totp, remembered) = state
         .store
         .call(move |s| {
             let has_totp = s.totp(user_id)?.is_some();
             let remembered = match remembered_token {
-                Some(hash) if has_totp => s.use_remembered_browser(&hash, user_id, now)?,
+                Some(hash) if has_totp => s.use_remembered_browser(&hash, user_id, now, longest)?,
                 _ => false,
             };
             Ok((has_totp, remembered))

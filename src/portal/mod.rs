@@ -450,11 +450,19 @@ async fn sign_in(
         .map_or(crate::session::Succession::Fresh, |s| {
             crate::session::Succession::Replaces(s.id_hash)
         });
-    let (value, _) = state
+    let opened = state
         .sessions
         .open(identity, level, &req.origin(), previous, factor_at, req.now)
-        .await
-        .during(task)?;
+        .await;
+    let (value, _) = match opened {
+        // The user was disabled or deleted meanwhile: nobody is signed in.
+        Err(crate::store::StoreError::SessionGone) => {
+            return Err(PortalError::NotSignedIn {
+                here: PortalPage::Account.path().to_string(),
+            })
+        }
+        other => other.during(task)?,
+    };
     let config = state.config();
     let lifetime = match level {
         Level::Pending => config.session.pending_timeout,
@@ -557,6 +565,12 @@ fn rd_of(state: &State, req: &PortalRequest, form: Option<&Form>) -> String {
         .or_else(|| req.query_param("rd"))
         .unwrap_or_default();
     safe_rd(state, &raw)
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of a Unix time: how pages show dates and times.
+pub(crate) fn utc_minutes(unix: i64) -> String {
+    let full = crate::auth::calendar_utc(unix);
+    full.get(..16).unwrap_or(&full).to_string()
 }
 
 /// `rd` percent-encoded for a query string.

@@ -20,6 +20,12 @@ pub(super) fn token_hash(state: &State, req: &PortalRequest) -> Option<[u8; 32]>
         .and_then(|value| hash_id(&value))
 }
 
+/// The longest a browser stays remembered now, in seconds (the setting may have been lowered
+/// since a browser was remembered); zero when the feature is off.
+pub(super) fn longest(state: &State) -> i64 {
+    offered(state).map_or(0, |d| d.as_secs().min(i64::MAX as u64 / 2) as i64)
+}
+
 /// Remembers the request's browser for `session`'s user: the `Set-Cookie` of its token.
 pub(super) async fn remember(
     state: &State,

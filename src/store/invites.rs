@@ -103,19 +103,23 @@ impl Store {
             Some((_, _, Some(_))) => InviteState::Used,
             Some((_, expires_at, None)) if expires_at <= now => InviteState::Expired,
             Some((user_id, _, None)) => match self.user_by_id(user_id)? {
-                Some(user) if !user.disabled => InviteState::Open(user),
+                Some(user) if !user.disabled && user.password_hash == NO_PASSWORD => {
+                    InviteState::Open(user)
+                }
                 _ => InviteState::Unknown,
             },
         })
     }
 
-    /// Uses the link: marks it used and sets the user's password, in one transaction, only if
-    /// it is still open at `now` (of many concurrent calls, one gets the user, the others
-    /// `None`).
+    /// Uses the link: marks it used and sets the user's password (and whether they must set up
+    /// a second factor before reaching any app), in one transaction, only if it is still open
+    /// at `now` and the user has neither a password nor a second factor yet (of many
+    /// concurrent calls, one gets the user, the others `None`).
     pub fn accept_invite(
         &self,
         token_hash: &[u8; 32],
         password_hash: &str,
+        must_enrol: bool,
         now: i64,
     ) -> Result<Option<User>> {
         let user_id = {
@@ -125,9 +129,11 @@ impl Store {
                 .query_row(
                     "UPDATE invites SET used_at = ?2
                      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
-                       AND user_id IN (SELECT id FROM users WHERE disabled = 0)
+                       AND user_id IN (SELECT id FROM users
+                                       WHERE disabled = 0 AND password_hash = ?3)
+                       AND user_id NOT IN (SELECT user_id FROM totp)
                      RETURNING user_id",
-                    params![&token_hash[..], now],
+                    params![&token_hash[..], now, NO_PASSWORD],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -135,8 +141,8 @@ impl Store {
                 return Ok(None);
             };
             tx.execute(
-                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-                params![user_id, password_hash],
+                "UPDATE users SET password_hash = ?2, must_enrol = ?3 WHERE id = ?1",
+                params![user_id, password_hash, must_enrol],
             )?;
             // Any other open link of theirs dies with this one.
             tx.execute(
@@ -174,9 +180,13 @@ mod tests {
         assert!(
             matches!(s.invite(&[1; 32], 150).unwrap(), InviteState::Open(u) if u.id == carol.id)
         );
-        let accepted = s.accept_invite(&[1; 32], "hash", 150).unwrap().unwrap();
+        let accepted = s
+            .accept_invite(&[1; 32], "hash", true, 150)
+            .unwrap()
+            .unwrap();
         assert_eq!(accepted.password_hash, "hash");
-        assert_eq!(s.accept_invite(&[1; 32], "other", 151).unwrap(), None);
+        assert!(accepted.must_enrol);
+        assert_eq!(s.accept_invite(&[1; 32], "other", true, 151).unwrap(), None);
         assert_eq!(s.invite(&[1; 32], 151).unwrap(), InviteState::Used);
         assert_eq!(
             s.user_by_name("carol").unwrap().unwrap().password_hash,
@@ -190,7 +200,7 @@ mod tests {
         s.invite_user(&invitee("carol"), &[1; 32], 100, 200)
             .unwrap();
         assert_eq!(s.invite(&[1; 32], 200).unwrap(), InviteState::Expired);
-        assert_eq!(s.accept_invite(&[1; 32], "hash", 200).unwrap(), None);
+        assert_eq!(s.accept_invite(&[1; 32], "hash", true, 200).unwrap(), None);
         // A new invite replaces the old link.
         s.invite_user(&invitee("carol"), &[2; 32], 300, 400)
             .unwrap();
@@ -202,7 +212,36 @@ mod tests {
         // Deleting the user ends it.
         s.delete_user("carol").unwrap();
         assert_eq!(s.invite(&[2; 32], 300).unwrap(), InviteState::Unknown);
-        assert_eq!(s.accept_invite(&[2; 32], "hash", 300).unwrap(), None);
+        assert_eq!(s.accept_invite(&[2; 32], "hash", true, 300).unwrap(), None);
+    }
+
+    #[test]
+    fn a_link_left_open_sets_no_password_once_one_is_set_another_way() {
+        let (_d, s) = store();
+        s.invite_user(&invitee("carol"), &[1; 32], 100, 200)
+            .unwrap();
+        s.invite_user(&invitee("dave"), &[2; 32], 100, 200).unwrap();
+        // The operator sets Carol's password by hand: her link dies with it.
+        s.set_password("carol", "chosen by hand").unwrap();
+        assert_eq!(s.invite(&[1; 32], 150).unwrap(), InviteState::Unknown);
+        assert_eq!(
+            s.accept_invite(&[1; 32], "taken over", false, 150).unwrap(),
+            None
+        );
+        // Had a link survived, a password or a second factor in place refuses it.
+        let dave = s.user_by_name("dave").unwrap().unwrap();
+        let sealed = crate::store::SealedSecret {
+            nonce: vec![0; 12],
+            ciphertext: vec![1; 36],
+        };
+        s.set_totp_pending(dave.id, &sealed, 100, &[9; 32]).unwrap();
+        assert!(s.confirm_totp(dave.id, &sealed, 1, &[], 100).unwrap());
+        assert_eq!(
+            s.accept_invite(&[2; 32], "taken over", false, 150).unwrap(),
+            None
+        );
+        let carol = s.user_by_name("carol").unwrap().unwrap();
+        assert_eq!(carol.password_hash, "chosen by hand");
     }
 
     #[test]

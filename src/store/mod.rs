@@ -157,6 +157,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX remembered_browsers_user ON remembered_browsers(user_id);
     "#,
+    // 5: a user who must set up a second factor before reaching any app (an invited person).
+    r#"
+    ALTER TABLE users ADD COLUMN must_enrol INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// How long a write waits for another process's write lock on the database before SQLite

@@ -41,18 +41,21 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the browser with this token hash is remembered for `user_id` at `now`; when it
-    /// is, records the use.
+    /// Whether the browser with this token hash is remembered for `user_id` at `now`, and for
+    /// less than `longest` seconds (the setting now, which may have been lowered since); when
+    /// it is, records the use.
     pub fn use_remembered_browser(
         &self,
         token_hash: &[u8; 32],
         user_id: i64,
         now: i64,
+        longest: i64,
     ) -> Result<bool> {
         Ok(self.write()?.execute(
             "UPDATE remembered_browsers SET last_used = ?3
-             WHERE token_hash = ?1 AND user_id = ?2 AND expires_at > ?3",
-            params![&token_hash[..], user_id, now],
+             WHERE token_hash = ?1 AND user_id = ?2 AND expires_at > ?3
+               AND created_at + ?4 > ?3",
+            params![&token_hash[..], user_id, now, longest],
         )? == 1)
     }
 
@@ -129,16 +132,26 @@ mod tests {
         let alice = user(&s, "alice");
         let bob = user(&s, "bob");
         s.remember_browser(&browser(alice, 1, 200)).unwrap();
-        assert!(s.use_remembered_browser(&[1; 32], alice, 150).unwrap());
-        assert!(!s.use_remembered_browser(&[1; 32], bob, 150).unwrap());
-        assert!(!s.use_remembered_browser(&[1; 32], alice, 200).unwrap());
-        assert!(!s.use_remembered_browser(&[2; 32], alice, 150).unwrap());
+        assert!(s
+            .use_remembered_browser(&[1; 32], alice, 150, 1000)
+            .unwrap());
+        assert!(!s.use_remembered_browser(&[1; 32], bob, 150, 1000).unwrap());
+        assert!(!s
+            .use_remembered_browser(&[1; 32], alice, 200, 1000)
+            .unwrap());
+        assert!(!s
+            .use_remembered_browser(&[2; 32], alice, 150, 1000)
+            .unwrap());
+        // The setting lowered to 40 s since it was remembered (at 100): no longer.
+        assert!(!s.use_remembered_browser(&[1; 32], alice, 150, 40).unwrap());
         let listed = s.remembered_browsers(alice, 150).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].last_used, Some(150));
         assert!(!s.forget_browser(&[1; 32], bob).unwrap());
         assert!(s.forget_browser(&[1; 32], alice).unwrap());
-        assert!(!s.use_remembered_browser(&[1; 32], alice, 150).unwrap());
+        assert!(!s
+            .use_remembered_browser(&[1; 32], alice, 150, 1000)
+            .unwrap());
     }
 
     #[test]

@@ -152,6 +152,8 @@ impl Store {
             params![user_id, expected.nonce, expected.ciphertext, step, now],
         )?;
         Self::write_recovery_codes(&tx, user_id, code_hashes)?;
+        // Enrolled: nothing more is owed before reaching the apps.
+        tx.execute("UPDATE users SET must_enrol = 0 WHERE id = ?1", [user_id])?;
         tx.commit()?;
         Ok(true)
     }

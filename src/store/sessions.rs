@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{Result, Store};
+use super::{Result, Store, StoreError};
 
 /// A session row. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,17 +35,23 @@ pub struct SessionListing {
 }
 
 impl Store {
-    /// Records a new session.
+    /// Records a new session; [`StoreError::SessionGone`] when its user is disabled or gone
+    /// (a sign-in that raced with disabling the user opens nothing).
     pub fn insert_session(&self, row: &SessionRow) -> Result<()> {
         let conn = self.write()?;
-        Self::insert_session_row(&conn, row)
+        match Self::insert_session_row(&conn, row)? {
+            true => Ok(()),
+            false => Err(StoreError::SessionGone),
+        }
     }
 
-    fn insert_session_row(conn: &Connection, row: &SessionRow) -> Result<()> {
-        conn.execute(
+    /// Inserts the row if its user exists and is enabled; whether it did.
+    fn insert_session_row(conn: &Connection, row: &SessionRow) -> Result<bool> {
+        let inserted = conn.execute(
             "INSERT INTO sessions (id_hash, user_id, level, created_at, last_seen, expires_at,
                                    client_ip, user_agent, factor_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND disabled = 0)",
             params![
                 &row.id_hash[..],
                 row.user_id,
@@ -58,12 +64,12 @@ impl Store {
                 row.factor_at
             ],
         )?;
-        Ok(())
+        Ok(inserted == 1)
     }
 
-    /// Replaces one session by another in one transaction (a change of level). With
-    /// `must_exist`, nothing is written and `false` returned when the old session is gone (it
-    /// was revoked meanwhile: it must not be raised).
+    /// Replaces one session by another in one transaction (a change of level). Nothing is
+    /// written and `false` returned when the user is disabled or gone, or, with `must_exist`,
+    /// when the old session is gone (it was revoked meanwhile: it must not be raised).
     pub fn replace_session(
         &self,
         old: &[u8; 32],
@@ -76,7 +82,9 @@ impl Store {
         if must_exist && deleted == 0 {
             return Ok(false);
         }
-        Self::insert_session_row(&tx, new)?;
+        if !Self::insert_session_row(&tx, new)? {
+            return Ok(false);
+        }
         tx.commit()?;
         Ok(true)
     }

@@ -21,6 +21,9 @@ pub struct User {
     pub disabled: bool,
     pub created_at: i64,
     pub groups: Vec<String>,
+    /// Must set up a second factor before reaching any app (set when an invite is accepted
+    /// with two factors asked of the person; cleared when TOTP is turned on).
+    pub must_enrol: bool,
 }
 
 /// Fields of a new user.
@@ -84,12 +87,13 @@ impl Store {
             password_hash: row.get(4)?,
             disabled: row.get(5)?,
             created_at: row.get(6)?,
+            must_enrol: row.get(7)?,
             groups,
         })
     }
 
     const USER_COLUMNS: &'static str =
-        "id, username, email, display_name, password_hash, disabled, created_at";
+        "id, username, email, display_name, password_hash, disabled, created_at, must_enrol";
 
     /// The user with this name, whatever its case.
     pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
@@ -133,8 +137,8 @@ impl Store {
         .ok_or_else(|| StoreError::UnknownUser(username.to_string()))
     }
 
-    /// Sets a new password hash, ends every session of the user and forgets their
-    /// remembered browsers.
+    /// Sets a new password hash, ends every session of the user, forgets their remembered
+    /// browsers and ends their unused invite links.
     pub fn set_password(&self, username: &str, hash: &str) -> Result<()> {
         self.change_user(username, |tx, id| {
             tx.execute(
@@ -143,6 +147,11 @@ impl Store {
             )?;
             Self::delete_user_sessions(tx, id)?;
             Self::forget_browsers_of(tx, id)?;
+            // A password set another way ends any link that would set it.
+            tx.execute(
+                "DELETE FROM invites WHERE user_id = ?1 AND used_at IS NULL",
+                [id],
+            )?;
             Ok(())
         })
     }

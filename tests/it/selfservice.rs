@@ -107,7 +107,29 @@ async fn an_invited_person_chooses_a_password_enrols_and_is_signed_in() {
         "{}",
         r.location()
     );
-    // Signed in at one factor: the set-up page, then the codes.
+    // Signed in at one factor, and owing the second: no app before it is set up, not even a
+    // one-factor route, and not after signing in again with the password either.
+    let r = b.get("/x").await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert!(
+        r.location()
+            .starts_with(&format!("{p}/totp/setup?required=1")),
+        "{}",
+        r.location()
+    );
+    let mut again = gw.browser();
+    again
+        .login(&p, "carol", "Invited-Person-2026!", "/")
+        .await
+        .assert_redirect_to("/");
+    let r = again.get("/x").await;
+    assert!(
+        r.location()
+            .starts_with(&format!("{p}/totp/setup?required=1")),
+        "{}",
+        r.location()
+    );
+    // The set-up page, then the codes.
     let setup = b.get(r.location()).await;
     assert_eq!(setup.status, 200, "{}", setup.body);
     let secret = setup_secret(&setup);
@@ -660,4 +682,73 @@ async fn a_remembered_browser_expires_and_is_not_offered_when_off() {
     b.cookies.push((REMEMBER_COOKIE.into(), token));
     let next = sign_in_again(&off, &mut b).await;
     assert!(next.starts_with(&format!("{p}/totp")), "{next}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_require_totp_only_those_named_for_two_factors_must_enrol_first() {
+    let gw = spawn_gateway_configured("", "", "[invites]\nrequire_totp = false");
+    let p = gw.prefix().to_string();
+    let accept = |link: String, password: &'static str| {
+        let gw = &gw;
+        async move {
+            let mut b = gw.browser();
+            let page = b.get(&link).await;
+            let r = b
+                .post_form(
+                    &format!("{}/invite", gw.prefix()),
+                    &[
+                        ("csrf", &page.field("csrf")),
+                        ("token", &page.field("token")),
+                        ("password", password),
+                        ("confirm", password),
+                    ],
+                )
+                .await;
+            (b, r)
+        }
+    };
+    let (mut plain, r) = accept(invite(&gw, &["hana"]), "Chosen-Secret-2026").await;
+    r.assert_redirect_to("/");
+    assert_signed_in(&mut plain, "hana").await;
+    // An admin must set two factors up before anything.
+    let (mut admin, r) = accept(
+        invite(&gw, &["ivan", "--group", "admins"]),
+        "Chosen-Secret-2026",
+    )
+    .await;
+    assert!(
+        r.location()
+            .starts_with(&format!("{p}/totp/setup?required=1")),
+        "{}",
+        r.location()
+    );
+    let r = admin.get("/x").await;
+    assert!(
+        r.location()
+            .starts_with(&format!("{p}/totp/setup?required=1")),
+        "{}",
+        r.location()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_set_by_the_operator_ends_the_invite_link() {
+    let gw = spawn_gateway();
+    let link = invite(&gw, &["jade"]);
+    let out = gw.cli(
+        &["user", "passwd", "jade", "--password-stdin"],
+        Some("Set-By-The-Operator\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = gw.browser().get(&link).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    // The operator's password stands.
+    let mut b = gw.browser();
+    b.login(gw.prefix(), "jade", "Set-By-The-Operator", "/")
+        .await
+        .assert_redirect_to("/");
 }

@@ -24,7 +24,7 @@ enum Standing<'a> {
 }
 
 /// Why `actor` may not make `change` to `target` among `users`, as a catalog key: removing
-/// an admin group from oneself, or leaving no enabled member of `admin_groups`.
+/// an admin group from oneself, or leaving no member of `admin_groups` who can sign in.
 fn last_admin_refusal(
     users: &[User],
     admin_groups: &[String],
@@ -41,16 +41,18 @@ fn last_admin_refusal(
             return Some("admin-refused-own-group");
         }
     }
+    // Only admins who can sign in count: not disabled, and not invited with no password yet.
+    let can_sign_in = |u: &User| !u.disabled && u.password_hash != crate::store::NO_PASSWORD;
     let admins_after = users
         .iter()
-        .filter(|u| !u.disabled)
+        .filter(|u| can_sign_in(u))
         .filter(|u| match change {
             _ if u.id != target.id => admin_by(u.groups.iter(), None),
             Standing::Disable | Standing::Delete => false,
             Standing::RemoveGroup(group) => admin_by(u.groups.iter(), Some(group)),
         })
         .count();
-    let target_counts = !target.disabled && admin_by(target.groups.iter(), None);
+    let target_counts = can_sign_in(target) && admin_by(target.groups.iter(), None);
     (target_counts && admins_after == 0).then_some("admin-refused-last-admin")
 }
 
@@ -284,10 +286,11 @@ mod tests {
             username: name.into(),
             email: None,
             display_name: None,
-            password_hash: String::new(),
+            password_hash: "a hash".into(),
             disabled,
             created_at: 0,
             groups: groups.iter().map(|g| g.to_string()).collect(),
+            must_enrol: false,
         }
     }
 
@@ -326,6 +329,17 @@ mod tests {
         assert_eq!(
             refuse(&root, Standing::RemoveGroup("admins")),
             Some("admin-refused-own-group")
+        );
+
+        // An admin invited but without a password yet cannot sign in: they do not count.
+        let invited = User {
+            password_hash: crate::store::NO_PASSWORD.into(),
+            ..user(5, "ivy", &["admins"], false)
+        };
+        let users = [root.clone(), invited];
+        assert_eq!(
+            last_admin_refusal(&users, &admins, "root", &root, Standing::Disable),
+            Some("admin-refused-last-admin")
         );
     }
 }

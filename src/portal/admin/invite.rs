@@ -107,7 +107,7 @@ fn read(form: &Form) -> Result<(NewUser, Duration), &'static str> {
         username: username.to_string(),
         email: text("email", Field::Email)?,
         display_name: text("display_name", Field::DisplayName)?,
-        password_hash: String::new(),
+        password_hash: crate::store::NO_PASSWORD.into(),
         groups,
     };
     Ok((new, lifetime))
@@ -134,6 +134,7 @@ pub(super) async fn post(
     let prefix = state.prefix().to_string();
     let now = req.now;
     let username = new.username.clone();
+    let groups = new.groups.clone();
     let made = state
         .store
         .call(move |s| issue_invite(s, &prefix, &new, lifetime, now))
@@ -145,13 +146,14 @@ pub(super) async fn post(
         }
         other => other.during(Task::Account)?,
     };
-    let until = crate::auth::calendar_utc(invite.expires_at);
+    let until = crate::portal::utc_minutes(invite.expires_at);
+    let detail = format!("until {until} UTC, groups [{}],", groups.join(" "));
     actor.audit(
         state,
         req,
         AuditKind::InviteCreated,
         Some(&username),
-        Some(&format!("until {until} UTC,")),
+        Some(&detail),
     );
     let scheme = if req.tls { "https" } else { "http" };
     let link = format!("{scheme}://{}{}", req.host, invite.path);
@@ -159,7 +161,7 @@ pub(super) async fn post(
         .ui
         .msg("admin-invite-made")
         .str("username", &username)
-        .str("time", &until[..16])
+        .str("time", &until)
         .to_string();
     let blank = Filled {
         expires: default_expiry(state),

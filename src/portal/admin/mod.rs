@@ -25,7 +25,7 @@ use std::time::Duration;
 use askama::Template;
 
 use super::{encode_query, told, During, Form, Frame, PortalError, PortalPage, PortalRequest};
-use super::{Task, MAX_CODE};
+use super::{utc_minutes as when, Task, MAX_CODE};
 use crate::auth::regulation::Regulation;
 use crate::auth::second_factor::CodeCheck;
 use crate::http_response::HttpResponse;
@@ -270,12 +270,6 @@ fn link(state: &State, page: PortalPage, query: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{k}={}", encode_query(v)))
         .collect();
     format!("{base}?{}", pairs.join("&"))
-}
-
-/// Unix seconds as `YYYY-MM-DD HH:MM` (UTC), for the pages.
-fn when(unix: i64) -> String {
-    let full = crate::auth::calendar_utc(unix);
-    full.get(..16).unwrap_or(&full).to_string()
 }
 
 #[cfg(test)]
