@@ -457,8 +457,10 @@ async fn a_normal_client_is_served_at_once_during_a_slowloris() {
         worst = worst.max(took);
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Made to wait for a slot, it would wait for a slow connection's 30 s header timeout; the
+    // bound leaves room for a machine busy with the other tests (1.5 s seen on 2 cores).
     assert!(
-        worst < Duration::from_secs(1),
+        worst < Duration::from_secs(5),
         "a normal request took {worst:?}"
     );
     // The gateway holds no more connections than its limit: most slow ones were shed.
