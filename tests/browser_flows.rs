@@ -237,13 +237,40 @@ impl Chrome {
 
     /// Follows the language picker's link to `tag`.
     async fn pick_language(&self, tag: &str) {
-        self.client
+        let link = self
+            .client
             .find(Locator::Css(&format!("a[hreflang=\"{tag}\"]")))
             .await
-            .unwrap_or_else(|e| panic!("no picker link for {tag}: {e}"))
-            .click()
-            .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("no picker link for {tag}: {e}"));
+        self.click_to_next_page(link).await;
+    }
+
+    /// Clicks `element`, which leads to another page, and waits until that page has loaded: a
+    /// click answers before the browser has even left the old page, and reading the page then
+    /// can find no `<body>` at all.
+    async fn click_to_next_page(&self, element: fantoccini::elements::Element) {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        element.click().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        // The old document's root goes stale once the new document replaces it.
+        while old.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "the click led to no new page");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        loop {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await;
+            if matches!(state, Ok(ref s) if s == "complete") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the next page did not finish loading"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     async fn fill(&self, css: &str, value: &str) {
@@ -266,23 +293,21 @@ impl Chrome {
         {
             tick.click().await.unwrap();
         }
-        self.client
+        let button = self
+            .client
             .find(Locator::Css(&format!("{form} button[type=submit]")))
             .await
-            .unwrap()
-            .click()
-            .await
             .unwrap();
+        self.click_to_next_page(button).await;
     }
 
     async fn click_link_to(&self, href_part: &str) {
-        self.client
+        let link = self
+            .client
             .find(Locator::Css(&format!("a[href*=\"{href_part}\"]")))
             .await
-            .unwrap()
-            .click()
-            .await
             .unwrap();
+        self.click_to_next_page(link).await;
     }
 
     async fn set_mode(&self, mode: Mode) {
@@ -760,15 +785,14 @@ async fn an_invite_the_account_page_and_an_admin_change_in_a_real_browser() {
     c.check_page("admin-users").await;
     c.click_link_to("/admin/user?name=erin").await;
     c.check_page("admin-user").await;
-    c.client
+    let disable = c
+        .client
         .find(Locator::Css(
             "form:has(input[name=action][value=disable]) button[type=submit]",
         ))
         .await
-        .unwrap()
-        .click()
-        .await
         .unwrap();
+    c.click_to_next_page(disable).await;
     assert!(c.body_text().await.contains("The user is disabled"));
     assert!(gw.store().user_by_name("erin").unwrap().unwrap().disabled);
     c.check_page("admin-user-disabled").await;
