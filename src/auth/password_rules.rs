@@ -1,7 +1,8 @@
 //! The rules a password someone chooses must follow (NIST SP 800-63B §3.1.1.2): long enough,
 //! not too long to hash, not one of the commonly used passwords, and not the username or
-//! something containing it. The same rules hold for the command line, invites and the account
-//! page; each caller words the refusal for its reader through [`Weakness`].
+//! something containing it. They hold for `user passwd`, invites and the account page; the
+//! first password an operator gives a new account (`user add`) is held to its length only.
+//! Each caller words the refusal for its reader through [`Weakness`].
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -60,14 +61,21 @@ impl Weakness {
     }
 }
 
-/// Checks a password `username` chose. Length counts characters, as people do.
-pub fn check(username: &str, password: &str) -> Result<(), Weakness> {
+/// Checks only a password's length: characters, as people count, and bytes, as the sign-in
+/// form reads.
+pub fn check_length(password: &str) -> Result<(), Weakness> {
     if password.chars().count() < MIN_PASSWORD {
         return Err(Weakness::TooShort);
     }
     if password.len() > MAX_PASSWORD {
         return Err(Weakness::TooLong);
     }
+    Ok(())
+}
+
+/// Checks a password `username` chose: its length, then the lists.
+pub fn check(username: &str, password: &str) -> Result<(), Weakness> {
+    check_length(password)?;
     let lower = password.to_lowercase();
     if COMMON.contains(lower.as_str()) {
         return Err(Weakness::Common);

@@ -26,7 +26,11 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
             if store.user_by_name(&name)?.is_some() {
                 bail!("user `{name}` already exists");
             }
-            let password = read_password(&name, password_stdin)?;
+            // The operator's first password for someone (often a temporary one, or an account
+            // for a machine): only its length is checked. Passwords people choose (`passwd`,
+            // invites, the account page) follow every rule.
+            let password = read_password(password_stdin)?;
+            password_rules::check_length(&password).map_err(|w| anyhow!(w.explain()))?;
             store.create_user(
                 &NewUser {
                     username: name.clone(),
@@ -72,7 +76,8 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
             if store.user_by_name(&name)?.is_none() {
                 bail!("no user named `{name}`");
             }
-            let password = read_password(&name, password_stdin)?;
+            let password = read_password(password_stdin)?;
+            password_rules::check(&name, &password).map_err(|w| anyhow!(w.explain()))?;
             store.set_password(&name, &hash_password(&password))?;
             sessions_changed(config);
             audit(AuditKind::PasswordChanged, &name);
@@ -187,8 +192,8 @@ fn valid_new_user(name: &str, profile: &Profile) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The password for `username`, read and checked against the password rules.
-fn read_password(username: &str, from_stdin: bool) -> anyhow::Result<String> {
+/// A password, read from standard input or typed twice at a prompt.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     let password = if from_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -204,6 +209,5 @@ fn read_password(username: &str, from_stdin: bool) -> anyhow::Result<String> {
         }
         first
     };
-    password_rules::check(username, &password).map_err(|w| anyhow!(w.explain()))?;
     Ok(password)
 }
