@@ -712,9 +712,17 @@ async fn two_admins_disabling_each_other_at_once_leave_one_admin() {
         root.post_form(&ann_page, &root_fields),
         ann.post_form(&root_page, &ann_fields),
     );
+    // One change is made. The other is refused as the last admin's (409), or, when the first
+    // had already ended its author's session before it was even read, it comes from nobody
+    // signed in and its form is refused (403).
     let mut statuses = [a.status, b.status];
     statuses.sort();
-    assert_eq!(statuses, [303, 409], "{} {}", a.body, b.body);
+    assert!(
+        statuses == [303, 409] || statuses == [303, 403],
+        "{statuses:?}: {} {}",
+        a.body,
+        b.body
+    );
     let store = gw.store();
     let disabled = ["root", "ann"]
         .iter()
