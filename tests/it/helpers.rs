@@ -49,13 +49,30 @@ pub struct TestGateway {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// A free loopback port (bound then released; the gateway binds it right after).
+/// A free loopback port, bound then released for a gateway to bind right after.
+///
+/// Taken below the kernel's range of ephemeral ports (32768 and up by default), so that no
+/// outgoing connection of another test can take it in between (a port from `bind(0)` could be,
+/// and a metrics listener once found its port in use), and handed out in turn, from an offset
+/// of the process id, so that two tests of a run never get the same one.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id() % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + SPAN);
 }
 
 /// The upstream every test uses: the demo's whoami app, which echoes what it received.
