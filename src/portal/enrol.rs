@@ -189,28 +189,20 @@ async fn confirm<'r>(
         let title = ui.t("code-needed-title");
         return Ok(Err(message(ui, 400, &title, &ui.t(change.missing), None)));
     }
-    let (username, user_id) = (&session.identity.username, session.identity.user_id);
-    let keys = Regulation::second_factor_keys(username, req.client_ip);
-    let attempt = state.regulation.begin(keys, req.now).await?;
-    let check = if change.any_code {
-        state.factors.check_any_code(user_id, code, req.now).await
-    } else {
-        state.factors.check_totp(user_id, code, req.now).await
+    let checked = super::check_code(
+        state,
+        req,
+        session,
+        code,
+        change.any_code,
+        Task::Account,
+        |_| change.detail,
+    )
+    .await?;
+    let check = match checked {
+        Ok(attempt) => return Ok(Ok(attempt)),
+        Err(check) => check,
     };
-    let check = check.during(Task::Account)?;
-    if check.accepted() {
-        return Ok(Ok(attempt));
-    }
-    let origin = req.origin();
-    attempt
-        .failed(
-            AuditKind::TotpFailure,
-            username,
-            &origin,
-            req.now,
-            change.detail,
-        )
-        .await?;
     // The same code again for new recovery codes is, as a rule, the page that showed them
     // being reloaded: say that they were shown, rather than that the code is wrong.
     if check == CodeCheck::Replayed && !change.any_code {

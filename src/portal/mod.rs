@@ -31,6 +31,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use subtle::ConstantTimeEq;
 
+use crate::auth::regulation::{Attempt, Regulation};
+use crate::auth::second_factor::CodeCheck;
 use crate::auth::Origin;
 use crate::http_response::HttpResponse;
 use crate::i18n::Lang;
@@ -432,6 +434,44 @@ async fn raise(
         .cookies
         .set(&state.cookies.session, &value, Some(max_age));
     Ok((cookie, new))
+}
+
+/// Checks the second-factor `code` of `session`'s user (a TOTP code; with `any_code`, a
+/// recovery code too) under an attempt on their second factor, for a change it confirms.
+/// Accepted: the attempt, to hold until the change is made. Refused: the failure is counted
+/// and audited (with `detail` of the outcome), and the outcome returned for the page to word.
+async fn check_code<'r>(
+    state: &'r State,
+    req: &PortalRequest,
+    session: &ActiveSession,
+    code: &str,
+    any_code: bool,
+    task: Task,
+    detail: impl FnOnce(CodeCheck) -> &'static str,
+) -> Result<Result<Attempt<'r>, CodeCheck>, PortalError> {
+    let (username, user_id) = (&session.identity.username, session.identity.user_id);
+    let keys = Regulation::second_factor_keys(username, req.client_ip);
+    let attempt = state.regulation.begin(keys, req.now).await?;
+    let check = if any_code {
+        state.factors.check_any_code(user_id, code, req.now).await
+    } else {
+        state.factors.check_totp(user_id, code, req.now).await
+    };
+    let check = check.during(task)?;
+    if check.accepted() {
+        return Ok(Ok(attempt));
+    }
+    let origin = req.origin();
+    attempt
+        .failed(
+            AuditKind::TotpFailure,
+            username,
+            &origin,
+            req.now,
+            detail(check),
+        )
+        .await?;
+    Ok(Err(check))
 }
 
 /// Signs the visitor in as `identity` at `level` (a second factor last typed at `factor_at`),

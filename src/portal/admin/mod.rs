@@ -24,9 +24,8 @@ use std::time::Duration;
 
 use askama::Template;
 
-use super::{encode_query, told, During, Form, Frame, PortalError, PortalPage, PortalRequest};
+use super::{encode_query, told, Form, Frame, PortalError, PortalPage, PortalRequest};
 use super::{utc_minutes as when, Task, MAX_CODE};
-use crate::auth::regulation::Regulation;
 use crate::auth::second_factor::CodeCheck;
 use crate::http_response::HttpResponse;
 use crate::policy::{decide, Decision};
@@ -233,28 +232,19 @@ async fn reauth(
     if code.trim().is_empty() || code.len() > MAX_CODE {
         return Ok(reauth_page(req, admin, 400, &rd, Some("totp-missing")));
     }
-    let (username, user_id) = (&admin.identity.username, admin.identity.user_id);
-    let keys = Regulation::second_factor_keys(username, req.client_ip);
-    let attempt = state.regulation.begin(keys, req.now).await?;
-    let check = state
-        .factors
-        .check_totp(user_id, code, req.now)
-        .await
-        .during(Task::CheckCode)?;
-    if !check.accepted() {
-        let (detail, text) = if check == CodeCheck::Replayed {
-            ("admin reauth: code already used", "totp-replayed")
-        } else {
-            ("admin reauth: wrong code", "totp-wrong")
-        };
-        let origin = req.origin();
-        attempt
-            .failed(AuditKind::TotpFailure, username, &origin, req.now, detail)
-            .await?;
-        return Ok(reauth_page(req, admin, 200, &rd, Some(text)));
-    }
+    let refused = |check| match check {
+        CodeCheck::Replayed => ("admin reauth: code already used", "totp-replayed"),
+        _ => ("admin reauth: wrong code", "totp-wrong"),
+    };
+    let task = Task::CheckCode;
+    let checked = super::check_code(state, req, admin, code, false, task, |c| refused(c).0);
+    let attempt = match checked.await? {
+        Ok(attempt) => attempt,
+        Err(check) => return Ok(reauth_page(req, admin, 200, &rd, Some(refused(check).1))),
+    };
     let (cookie, _) = super::raise(state, req, admin, Level::TwoFactor).await?;
     attempt.succeeded();
+    let username = &admin.identity.username;
     req.audit(state, AuditKind::AdminReauth, Some(username), None);
     Ok(HttpResponse::redirect(303, &rd).header("Set-Cookie", cookie))
 }
