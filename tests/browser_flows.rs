@@ -517,13 +517,7 @@ async fn every_two_factor_flow_in_a_real_browser() {
     c.check_page("set-up").await;
     let uri = c.decode_qr().await;
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
-    let secret: String = uri
-        .split("secret=")
-        .nth(1)
-        .expect("a secret in the URI")
-        .chars()
-        .take_while(|ch| ch.is_ascii_alphanumeric())
-        .collect();
+    let secret = otpauth_secret(&uri);
     let shown = c.body_text().await.replace(' ', "");
     assert!(shown.contains(&secret), "the key on the page is the QR's");
     note("flows", &format!("QR decoded from the set-up page: {uri}"));
@@ -719,19 +713,8 @@ async fn an_invite_the_account_page_and_an_admin_change_in_a_real_browser() {
     let gw = spawn_gateway();
     gw.add_user("erin", &[]);
     let p = gw.prefix().to_string();
-    let out = gw.cli(
-        &[
-            "user", "invite", "dana", "--name", "Dana D", "--group", "admins",
-        ],
-        None,
-    );
-    assert!(out.status.success());
-    let printed = String::from_utf8_lossy(&out.stdout).to_string();
-    let link = printed
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no link in: {printed}"));
-    let path = &link[link.find(&p).unwrap()..];
+    let link = invite(&gw, &["dana", "--name", "Dana D", "--group", "admins"]);
+    let path = link.as_str();
     let mut c = Chrome::open(&gw, "invite").await;
 
     c.goto(path).await;
@@ -749,13 +732,7 @@ async fn an_invite_the_account_page_and_an_admin_change_in_a_real_browser() {
     assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
     c.check_page("invite-set-up").await;
     let uri = c.decode_qr().await;
-    let secret: String = uri
-        .split("secret=")
-        .nth(1)
-        .expect("a secret in the URI")
-        .chars()
-        .take_while(|ch| ch.is_ascii_alphanumeric())
-        .collect();
+    let secret = otpauth_secret(&uri);
     c.fill("input[name=code]", &external_totp(&secret, now()))
         .await;
     c.submit("/totp/setup").await;

@@ -874,11 +874,42 @@ pub async fn enrol(gw: &TestGateway, user: &str) -> Enrolled {
 
 /// The base32 secret shown on the setup page (from the `otpauth://` URI text).
 pub fn setup_secret(page: &Page) -> String {
-    let start = page.body.find("secret=").expect("otpauth URI on the page") + 7;
-    page.body[start..]
+    otpauth_secret(&page.body)
+}
+
+/// The base32 secret of the first `otpauth://` URI in `text`.
+pub fn otpauth_secret(text: &str) -> String {
+    let start = text.find("secret=").expect("an otpauth URI") + 7;
+    text[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric())
         .collect()
+}
+
+/// Invites a user from the command line with `args` (`NAME` and options); returns the link's
+/// path below the host, having checked that the link is on the first app host.
+pub fn invite(gw: &TestGateway, args: &[&str]) -> String {
+    let mut all = vec!["user", "invite"];
+    all.extend_from_slice(args);
+    let out = gw.cli(&all, None);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no link in: {text}"));
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    assert!(host.starts_with("app.test:"), "{url}");
+    assert!(
+        path.starts_with(&format!("{}/invite?token=", gw.prefix())),
+        "{url}"
+    );
+    path.to_string()
 }
 
 /// The recovery codes listed on a codes page.

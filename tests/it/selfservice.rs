@@ -8,31 +8,6 @@ use crate::helpers::*;
 const CHROME_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
 const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1";
 
-/// Invites `name` from the command line; returns the link's path (below the host).
-fn invite(gw: &TestGateway, args: &[&str]) -> String {
-    let mut all = vec!["user", "invite"];
-    all.extend_from_slice(args);
-    let out = gw.cli(&all, None);
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let url = text
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no link in: {text}"));
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_at(rest.find('/').unwrap());
-    assert!(host.starts_with("app.test:"), "{url}");
-    assert!(
-        path.starts_with(&format!("{}/invite?token=", gw.prefix())),
-        "{url}"
-    );
-    path.to_string()
-}
-
 fn token_of(path: &str) -> String {
     path.split("token=").nth(1).unwrap().to_string()
 }
