@@ -159,7 +159,7 @@ fn fixture() -> Fixture {
     };
     let (hot_cookie, session) = rt
         .block_on(sessions.open(
-            Arc::new(Identity::from_user(&user, false)),
+            Arc::new(Identity::from_user(&user, Default::default())),
             Level::TwoFactor,
             &origin,
             Succession::Fresh,

@@ -73,6 +73,8 @@ struct FileConfig {
     #[serde(default)]
     admin: FileAdmin,
     #[serde(default)]
+    webauthn: FileWebauthn,
+    #[serde(default)]
     apps: Vec<FileApp>,
 }
 
@@ -296,6 +298,14 @@ impl Default for FileInvites {
     }
 }
 
+/// `[webauthn]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileWebauthn {
+    rp_id: Option<Spanned<String>>,
+    passwordless: bool,
+}
+
 /// `[admin]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -477,6 +487,7 @@ pub struct Config {
     pub portal: PortalConfig,
     pub invites: InvitesConfig,
     pub admin: AdminConfig,
+    pub webauthn: WebauthnConfig,
     pub router: Router,
 }
 
@@ -605,6 +616,16 @@ pub struct AdminConfig {
     pub groups: Vec<String>,
     /// A change in the admin area needs a second factor at most this old.
     pub reauth: Duration,
+}
+
+/// `[webauthn]`: passkeys.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WebauthnConfig {
+    /// The relying-party id passkeys are bound to; `None`: the cookie domain, else the host
+    /// the page is on.
+    pub rp_id: Option<String>,
+    /// "Sign in with a passkey" on the sign-in page.
+    pub passwordless: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -759,6 +780,7 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         portal: compile_portal(file.portal, loc)?,
         invites: compile_invites(file.invites, loc)?,
         admin: compile_admin(file.admin, loc)?,
+        webauthn: compile_webauthn(file.webauthn, loc)?,
         router: Router::new(compile_apps(file.apps, loc)?),
         server,
     })
@@ -961,6 +983,39 @@ fn compile_admin(a: FileAdmin, loc: &Locator<'_>) -> Result<AdminConfig, ConfigE
     Ok(AdminConfig {
         groups,
         reauth: a.reauth,
+    })
+}
+
+/// `[webauthn]`: an `rp_id` is a host name (a registrable domain or one under it), never an
+/// address or a URL: browsers refuse any other.
+fn compile_webauthn(w: FileWebauthn, loc: &Locator<'_>) -> Result<WebauthnConfig, ConfigError> {
+    let rp_id = match w.rp_id {
+        None => None,
+        Some(spanned) => {
+            let span = spanned.span();
+            let id = spanned
+                .into_inner()
+                .trim()
+                .trim_start_matches('.')
+                .to_ascii_lowercase();
+            let is_name = url::Host::parse(&id).is_ok_and(|h| matches!(h, url::Host::Domain(_)))
+                && !id.is_empty()
+                && id.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if !is_name {
+                return Err(loc.at(
+                    span,
+                    "[webauthn] `rp_id` must be a host name such as \"example.com\" (no scheme, port or address)",
+                ));
+            }
+            Some(id)
+        }
+    };
+    Ok(WebauthnConfig {
+        rp_id,
+        passwordless: w.passwordless,
     })
 }
 
@@ -1444,6 +1499,31 @@ mod tests {
             .to_string();
         assert!(err.starts_with("test.toml:4:1:"), "{err}");
         assert!(err.contains("polcy"), "{err}");
+    }
+
+    #[test]
+    fn an_rp_id_is_a_host_name() {
+        let app = "[[apps]]\nname = \"a\"\nupstream = \"127.0.0.1:1\"\n";
+        let ok = parse(&format!(
+            "[webauthn]\nrp_id = \"Example.COM\"\npasswordless = true\n{app}"
+        ))
+        .unwrap();
+        assert_eq!(ok.webauthn.rp_id.as_deref(), Some("example.com"));
+        assert!(ok.webauthn.passwordless);
+        assert_eq!(parse(app).unwrap().webauthn, WebauthnConfig::default());
+        for bad in [
+            "https://example.com",
+            "example.com:443",
+            "127.0.0.1",
+            "",
+            "a..b",
+        ] {
+            let err = parse(&format!("[webauthn]\nrp_id = \"{bad}\"\n{app}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("test.toml:2:9:"), "{bad}: {err}");
+            assert!(err.contains("rp_id"), "{err}");
+        }
     }
 
     #[test]

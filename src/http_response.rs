@@ -9,6 +9,11 @@ use pingora::proxy::Session;
 pub const PORTAL_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The policy of the pages that offer a passkey: the same, and scripts from our own files
+/// (never inline).
+pub const PORTAL_CSP_SCRIPT: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// A complete response.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
@@ -52,12 +57,26 @@ impl HttpResponse {
         self
     }
 
+    /// Marks a page that runs the portal's own script: [`HttpResponse::portal_headers`]
+    /// then allows scripts from the gateway's files, and still none inline.
+    pub fn with_script(self) -> HttpResponse {
+        self.header("Content-Security-Policy", PORTAL_CSP_SCRIPT)
+    }
+
     /// The headers every portal response carries, error pages included.
     pub fn portal_headers(self, tls: bool) -> HttpResponse {
+        let scripted = self
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("Content-Security-Policy"));
         let r = self
             .header("Cache-Control", "no-store")
-            .header("Pragma", "no-cache")
-            .header("Content-Security-Policy", PORTAL_CSP)
+            .header("Pragma", "no-cache");
+        let r = match scripted {
+            true => r,
+            false => r.header("Content-Security-Policy", PORTAL_CSP),
+        };
+        let r = r
             .header("Referrer-Policy", "no-referrer")
             .header("X-Content-Type-Options", "nosniff")
             .header("X-Frame-Options", "DENY");

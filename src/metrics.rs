@@ -158,9 +158,10 @@ pub enum Factor {
     Password = 0,
     Totp = 1,
     Recovery = 2,
+    Passkey = 3,
 }
 
-const FACTORS: [&str; 3] = ["password", "totp", "recovery"];
+const FACTORS: [&str; 4] = ["password", "totp", "recovery", "passkey"];
 
 /// How an attempt to sign in ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -59,17 +59,17 @@ pub fn decide(policy: Policy, rule: Option<&Rule>, session: Option<&ActiveSessio
     let Some(session) = session else {
         return Decision::Login;
     };
-    let has_totp = session.identity.has_totp;
+    let has_second_factor = session.identity.second_factor();
     match (session.level, policy) {
         (Level::Pending, _) => {
-            return if has_totp {
+            return if has_second_factor {
                 Decision::Challenge
             } else {
                 Decision::Login
             }
         }
         (Level::OneFactor, Policy::TwoFactor) => {
-            return if has_totp {
+            return if has_second_factor {
                 Decision::Challenge
             } else {
                 Decision::Enrol

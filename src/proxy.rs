@@ -400,7 +400,7 @@ impl Proxy {
         }
         // A pending session whose user turned TOTP off meanwhile can finish nothing: to the
         // portal it is no session, so the sign-in form shows instead of a loop of redirects.
-        .filter(|s| s.level != Level::Pending || s.identity.has_totp);
+        .filter(|s| s.level != Level::Pending || s.identity.second_factor());
         let page = req.uri.path()[state.prefix().len()..].to_string();
         let query = req.uri.query().map(str::to_string);
         let kind = PortalPage::from_path(&page);

@@ -25,7 +25,7 @@ use http::HeaderName;
 
 use crate::auth::Origin;
 use crate::config::{IdentityHeaders, SessionConfig};
-use crate::store::{Pending, SessionRow, Store, StoreError, User};
+use crate::store::{Enrolled, Pending, SessionRow, Store, StoreError, User};
 
 /// How far a session has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,6 +66,8 @@ pub struct Identity {
     /// The groups as sent in the groups header (comma-separated), built once.
     pub groups_header: String,
     pub has_totp: bool,
+    /// Has a passkey (a second factor too, and the only one some people have).
+    pub has_passkey: bool,
     /// Owes a second factor before any app (an invited person who has not enrolled yet).
     pub must_enrol: bool,
 }
@@ -87,22 +89,37 @@ impl Identity {
             groups_header: groups.join(","),
             groups,
             has_totp,
+            has_passkey: false,
             must_enrol: false,
         }
     }
 
-    pub fn from_user(user: &User, has_totp: bool) -> Identity {
+    pub fn from_user(user: &User, enrolled: Enrolled) -> Identity {
         Identity {
-            must_enrol: user.must_enrol && !has_totp,
+            must_enrol: user.must_enrol && !enrolled.any(),
+            has_passkey: enrolled.passkeys,
             ..Identity::new(
                 user.id,
                 user.username.clone(),
                 user.email.clone(),
                 user.display_name.clone(),
                 user.groups.clone(),
-                has_totp,
+                enrolled.totp,
             )
         }
+    }
+
+    /// The second factors the user had when this identity was read.
+    pub fn enrolled(&self) -> Enrolled {
+        Enrolled {
+            totp: self.has_totp,
+            passkeys: self.has_passkey,
+        }
+    }
+
+    /// Whether the user has a second factor (TOTP or a passkey).
+    pub fn second_factor(&self) -> bool {
+        self.has_totp || self.has_passkey
     }
 }
 
@@ -421,17 +438,17 @@ impl Sessions {
                 if user.disabled {
                     return Ok(None);
                 }
-                let has_totp = store.totp(user.id)?.is_some();
-                Ok(Some((row, user, has_totp)))
+                let enrolled = store.enrolled(user.id)?;
+                Ok(Some((row, user, enrolled)))
             })
             .await?;
-        let Some((row, user, has_totp)) = loaded else {
+        let Some((row, user, enrolled)) = loaded else {
             return Ok(None);
         };
         let Some(level) = Level::from_u8(row.level) else {
             return Ok(None);
         };
-        let identity = self.shared(Identity::from_user(&user, has_totp));
+        let identity = self.shared(Identity::from_user(&user, enrolled));
         let mut session = ActiveSession::from_row(&row, identity, level);
         session.last_seen = AtomicI64::new(now.max(row.last_seen));
         Ok(Some(Arc::new(session)))
@@ -511,17 +528,17 @@ impl Sessions {
         now: i64,
     ) -> Result<(String, Arc<ActiveSession>), StoreError> {
         let user_id = session.identity.user_id;
-        let (user, has_totp) = self
+        let (user, enrolled) = self
             .store
             .call(move |s| {
                 let user = s.user_by_id(user_id)?;
-                Ok((user, s.totp(user_id)?.is_some()))
+                Ok((user, s.enrolled(user_id)?))
             })
             .await?;
         let user = user
             .filter(|u| !u.disabled)
             .ok_or(StoreError::SessionGone)?;
-        let identity = Arc::new(Identity::from_user(&user, has_totp));
+        let identity = Arc::new(Identity::from_user(&user, enrolled));
         let succession = Succession::Raises(session.id_hash);
         // Raised to two factors: one was just typed.
         let factor_at = (level == Level::TwoFactor).then_some(now);

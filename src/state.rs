@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::auth::keys::SecretBox;
+use crate::auth::passkeys::Ceremonies;
 use crate::auth::password::Hasher;
 use crate::auth::regulation::Regulation;
 use crate::auth::second_factor::SecondFactors;
@@ -26,6 +27,8 @@ pub struct State {
     pub hasher: Hasher,
     pub regulation: Regulation,
     pub factors: SecondFactors,
+    /// Passkey ceremonies in flight.
+    pub passkeys: Ceremonies,
     pub cookies: Cookies,
     prefix: String,
     pub metrics: Metrics,
@@ -51,6 +54,7 @@ impl State {
             hasher,
             regulation,
             factors,
+            passkeys: Ceremonies::default(),
             cookies,
             prefix,
             metrics,

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
+use portcullis::store::AuditEvent;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -165,6 +166,13 @@ impl Chrome {
             "--disable-dev-shm-usage".into(),
             "--window-size=1280,800".into(),
             "--host-resolver-rules=MAP *.test 127.0.0.1".into(),
+            // WebAuthn needs a secure context: plain-HTTP `app.test` is one for these tests, on
+            // the gateway's port and on the upstream's (another origin of the same host).
+            format!(
+                "--unsafely-treat-insecure-origin-as-secure=http://app.test:{},http://app.test:{}",
+                gw.addr.port(),
+                gw.upstream.port()
+            ),
             format!("--user-data-dir={}", profile.path().display()),
         ];
         let mut caps = serde_json::Map::new();
@@ -251,6 +259,11 @@ impl Chrome {
     async fn click_to_next_page(&self, element: fantoccini::elements::Element) {
         let old = self.client.find(Locator::Css("html")).await.unwrap();
         element.click().await.unwrap();
+        self.wait_for_next_page(old).await;
+    }
+
+    /// Waits until the page whose root is `old` has been replaced and the new one has loaded.
+    async fn wait_for_next_page(&self, old: fantoccini::elements::Element) {
         let deadline = Instant::now() + Duration::from_secs(15);
         // The old document's root goes stale once the new document replaces it.
         while old.tag_name().await.is_ok() {
@@ -411,6 +424,144 @@ impl Chrome {
         let grids = image.detect_grids();
         assert_eq!(grids.len(), 1, "one QR code on the set-up page");
         grids[0].decode().expect("the QR code decodes").1
+    }
+
+    /// A platform authenticator in this tab (Chrome DevTools' virtual authenticator): it keeps
+    /// passkeys, verifies the user and is present at once. Returns its id.
+    async fn add_authenticator(&self) -> String {
+        self.cdp("WebAuthn.enable", json!({ "enableUI": false }))
+            .await;
+        let added = self
+            .cdp(
+                "WebAuthn.addVirtualAuthenticator",
+                json!({ "options": {
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserVerified": true,
+                    "automaticPresenceSimulation": true,
+                }}),
+            )
+            .await;
+        added["authenticatorId"].as_str().unwrap().to_string()
+    }
+
+    /// The authenticator's passkeys, as the authenticator holds them.
+    async fn authenticator_credentials(&self, authenticator: &str) -> Vec<Value> {
+        let got = self
+            .cdp(
+                "WebAuthn.getCredentials",
+                json!({ "authenticatorId": authenticator }),
+            )
+            .await;
+        got["credentials"].as_array().unwrap().clone()
+    }
+
+    /// Puts `credential` back into the authenticator with signature counter `count`: a copy of
+    /// the key, as a cloned authenticator would hold it.
+    async fn set_sign_count(&self, authenticator: &str, credential: &Value, count: u32) {
+        let id = credential["credentialId"].clone();
+        self.cdp(
+            "WebAuthn.removeCredential",
+            json!({ "authenticatorId": authenticator, "credentialId": id }),
+        )
+        .await;
+        let mut copy = credential.clone();
+        copy["signCount"] = json!(count);
+        self.cdp(
+            "WebAuthn.addCredential",
+            json!({ "authenticatorId": authenticator, "credential": copy }),
+        )
+        .await;
+    }
+
+    /// The passkey form of this page: its ceremony id and the options it hands the browser.
+    async fn passkey_form(&self) -> (String, String) {
+        let got = self
+            .client
+            .execute(
+                "const f = document.querySelector('form[data-passkey]');\
+                 return [f.elements.ceremony.value, f.dataset.options];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        (
+            got[0].as_str().unwrap().to_string(),
+            got[1].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Asks the authenticator for an assertion with `options` (a page's `data-options`) from
+    /// whatever page the browser is on, without the gateway's script; the browser's own JSON
+    /// of it.
+    async fn assertion(&self, options: &str) -> String {
+        let script = r#"
+            const [options, done] = arguments;
+            const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+            const o = JSON.parse(options).publicKey;
+            const publicKey = {
+                challenge: bytes(o.challenge),
+                rpId: o.rpId,
+                userVerification: o.userVerification,
+                allowCredentials: (o.allowCredentials || []).map((c) => ({ type: c.type, id: bytes(c.id) })),
+            };
+            navigator.credentials.get({ publicKey }).then(
+                (c) => done(JSON.stringify(c.toJSON())),
+                (e) => done('failed: ' + e),
+            );
+        "#;
+        let got = self
+            .client
+            .execute_async(script, vec![json!(options)])
+            .await
+            .unwrap();
+        let text = got.as_str().unwrap().to_string();
+        assert!(!text.starts_with("failed"), "{text}");
+        text
+    }
+
+    /// Sends this page's passkey form with `ceremony` and `credential` in place of what its
+    /// script would put there, and waits for the next page.
+    async fn send_passkey_form(&self, ceremony: &str, credential: &str) {
+        let old = self.client.find(Locator::Css("html")).await.unwrap();
+        self.client
+            .execute(
+                "const [ceremony, credential] = arguments;\
+                 const f = document.querySelector('form[data-passkey]');\
+                 f.elements.ceremony.value = ceremony; f.elements.credential.value = credential;\
+                 setTimeout(() => f.submit(), 0);",
+                vec![json!(ceremony), json!(credential)],
+            )
+            .await
+            .unwrap();
+        self.wait_for_next_page(old).await;
+    }
+
+    /// Signs out (from the account page), then opens the two-factor page and signs in there
+    /// with `user`'s password.
+    async fn sign_in_again(&self, prefix: &str, user: &str) {
+        self.goto(&format!("{prefix}/account")).await;
+        self.submit("/logout").await;
+        self.goto("/secure/report").await;
+        self.fill("input[name=username]", user).await;
+        self.fill("input[name=password]", PASSWORD).await;
+        self.submit("/login").await;
+    }
+
+    /// Presses this page's passkey button (the gateway's script does the rest).
+    async fn press_passkey_button(&self) {
+        let button = self
+            .client
+            .find(Locator::Css("form[data-passkey] .passkey-start"))
+            .await
+            .unwrap();
+        assert!(
+            button.is_displayed().await.unwrap(),
+            "the script shows the passkey button"
+        );
+        self.click_to_next_page(button).await;
     }
 
     async fn close(self) {
@@ -577,12 +728,7 @@ async fn every_two_factor_flow_in_a_real_browser() {
     }
 
     // Sign out, then in with a recovery code.
-    c.goto(&format!("{p}/account")).await;
-    c.submit("/logout").await;
-    c.goto("/secure/report").await;
-    c.fill("input[name=username]", "alice").await;
-    c.fill("input[name=password]", PASSWORD).await;
-    c.submit("/login").await;
+    c.sign_in_again(&p, "alice").await;
     c.click_link_to("/recovery").await;
     assert!(c.path().await.starts_with(&format!("{p}/recovery")));
     c.check_page("recovery").await;
@@ -781,5 +927,193 @@ async fn an_invite_the_account_page_and_an_admin_change_in_a_real_browser() {
     c.goto(path).await;
     assert!(c.body_text().await.contains("used already"));
     c.check_page("invite-used").await;
+    c.close().await;
+}
+
+/// The audit rows of `event` for `user`, once there are `n` of them (rows are written off the
+/// request path).
+async fn rows(gw: &TestGateway, event: &str, user: &str, n: usize) -> Vec<AuditEvent> {
+    let all = audit_until(gw, |r| count_rows(r, event, user) >= n).await;
+    let found: Vec<AuditEvent> = all
+        .into_iter()
+        .filter(|e| e.event == event && e.username.as_deref() == Some(user))
+        .collect();
+    assert_eq!(found.len(), n, "{event} rows for {user}: {found:?}");
+    found
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passkeys_in_a_real_browser() {
+    if !browser_available() {
+        return;
+    }
+    let gw = spawn_gateway_configured(
+        "",
+        "",
+        "[webauthn]\npasswordless = true\n\n[admin]\nreauth = \"2s\"\n",
+    );
+    let alice = gw.add_user("alice", &[]);
+    let p = gw.prefix().to_string();
+    let mut c = Chrome::open(&gw, "passkeys").await;
+    let authenticator = c.add_authenticator().await;
+
+    // A two-factor page for someone without a second factor: the set-up page offers a
+    // passkey beside the authenticator app.
+    c.goto("/secure/report").await;
+    c.fill("input[name=username]", "alice").await;
+    c.fill("input[name=password]", PASSWORD).await;
+    c.submit("/login").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
+    assert!(c.body_text().await.contains("Or add a passkey"));
+    c.fill("#passkey-name", "Laptop").await;
+    c.submit("/account/passkeys/new").await;
+    assert!(c
+        .path()
+        .await
+        .starts_with(&format!("{p}/account/passkeys/new")));
+    assert!(c
+        .body_text()
+        .await
+        .contains("This passkey will be called “Laptop”."));
+    c.check_page("passkey-new").await;
+    c.press_passkey_button().await;
+    // Made, stored, and the person is at two factors: straight on to the page.
+    assert_eq!(c.path().await, "/secure/report");
+    assert!(c.body_text().await.contains("alice"));
+    let keys = gw.store().passkeys(alice).unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].name, "Laptop");
+    let held = c.authenticator_credentials(&authenticator).await;
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["isResidentCredential"], json!(true), "{held:?}");
+    assert_eq!(held[0]["rpId"], json!("app.test"));
+    rows(&gw, "passkey_added", "alice", 1).await;
+
+    // Signed out and in again: the passkey is asked for first, with no code form (alice has
+    // no authenticator app).
+    c.sign_in_again(&p, "alice").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp")));
+    assert!(c.body_text().await.contains("Confirm with your passkey"));
+    assert!(c
+        .client
+        .find(Locator::Css("input[name=code]"))
+        .await
+        .is_err());
+    c.check_page("passkey-challenge").await;
+    c.press_passkey_button().await;
+    assert_eq!(c.path().await, "/secure/report");
+    let used = rows(&gw, "second_factor_success", "alice", 1).await;
+    assert_eq!(used[0].detail.as_deref(), Some("passkey \"Laptop\""));
+
+    // The account page lists it; it is renamed there.
+    c.goto(&format!("{p}/account")).await;
+    let text = c.body_text().await;
+    assert!(text.contains("Laptop"), "{text}");
+    assert!(!text.contains("last used never"), "{text}");
+    c.check_page("account-passkeys").await;
+    c.fill("input[name=name][id^=rename-]", "Work laptop").await;
+    c.submit("/account/passkeys/rename").await;
+    assert!(c.body_text().await.contains("The passkey is renamed."));
+    assert_eq!(gw.store().passkeys(alice).unwrap()[0].name, "Work laptop");
+
+    // Passwordless: the sign-in page's button alone signs in, at two factors.
+    c.submit("/logout").await;
+    c.goto("/secure/report").await;
+    assert!(c.body_text().await.contains("Sign in with a passkey"));
+    c.check_page("sign-in-passkey").await;
+    c.press_passkey_button().await;
+    assert_eq!(c.path().await, "/secure/report");
+    // The first sign-in (the password, before any second factor) was the other.
+    let logins = rows(&gw, "login", "alice", 2).await;
+    assert_eq!(
+        logins[1].detail.as_deref(),
+        Some("two_factor, passkey \"Work laptop\"")
+    );
+
+    // A replayed assertion: used once through the page's own form, then sent again, with the
+    // spent ceremony and with a new one. Both refused.
+    c.sign_in_again(&p, "alice").await;
+    let (ceremony, options) = c.passkey_form().await;
+    let assertion = c.assertion(&options).await;
+    c.send_passkey_form(&ceremony, &assertion).await;
+    assert_eq!(c.path().await, "/secure/report");
+    c.sign_in_again(&p, "alice").await;
+    c.send_passkey_form(&ceremony, &assertion).await;
+    assert!(c
+        .body_text()
+        .await
+        .contains("That passkey was not accepted"));
+    let (fresh_ceremony, _) = c.passkey_form().await;
+    c.send_passkey_form(&fresh_ceremony, &assertion).await;
+    assert!(c
+        .body_text()
+        .await
+        .contains("That passkey was not accepted"));
+    c.check_page("passkey-refused").await;
+    let failures = rows(&gw, "passkey_failure", "alice", 2).await;
+    assert!(
+        failures[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("expired or answered already"),
+        "{failures:?}"
+    );
+    assert_eq!(failures[1].detail.as_deref(), Some("wrong challenge"));
+
+    // Another origin of the same rp id (the upstream's port on app.test): the authenticator
+    // answers the gateway's challenge there, and the gateway refuses the answer.
+    let (ceremony, options) = c.passkey_form().await;
+    c.client
+        .goto(&format!("http://app.test:{}/", gw.upstream.port()))
+        .await
+        .unwrap();
+    let elsewhere = c.assertion(&options).await;
+    c.goto(&format!("{p}/totp")).await;
+    c.send_passkey_form(&ceremony, &elsewhere).await;
+    assert!(c
+        .body_text()
+        .await
+        .contains("That passkey was not accepted"));
+    let failures = rows(&gw, "passkey_failure", "alice", 3).await;
+    assert_eq!(failures[2].detail.as_deref(), Some("wrong origin"));
+
+    // A copy of the key whose counter is behind the last one seen: refused, and the audit
+    // says the key may have been copied.
+    let held = c.authenticator_credentials(&authenticator).await;
+    let seen = gw.store().passkeys(alice).unwrap()[0].counter;
+    assert!(seen >= 4, "the counter moved with each use: {seen}");
+    c.set_sign_count(&authenticator, &held[0], 1).await;
+    c.goto(&format!("{p}/totp")).await;
+    c.press_passkey_button().await;
+    assert!(c
+        .body_text()
+        .await
+        .contains("That passkey was not accepted"));
+    rows(&gw, "passkey_clone_warning", "alice", 1).await;
+    assert_eq!(gw.store().passkeys(alice).unwrap()[0].counter, seen);
+
+    // The real key again (its counter ahead), then removal from the account page. The second
+    // factor must be fresh (`reauth` is 2 s here): once it is stale, the challenge page asks
+    // for it again and comes back.
+    c.set_sign_count(&authenticator, &held[0], seen + 10).await;
+    c.goto(&format!("{p}/totp")).await;
+    c.press_passkey_button().await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    c.goto(&format!("{p}/account")).await;
+    c.submit("/account/passkeys/remove").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp?again=1")));
+    assert!(c.body_text().await.contains("Confirm it is you"));
+    c.check_page("confirm-again").await;
+    c.press_passkey_button().await;
+    assert!(c.path().await.starts_with(&format!("{p}/account")));
+    c.submit("/account/passkeys/remove").await;
+    assert!(c.body_text().await.contains("The passkey is removed."));
+    assert!(gw.store().passkeys(alice).unwrap().is_empty());
+    rows(&gw, "passkey_removed", "alice", 1).await;
+    // No second factor left: the session is at one factor, and a two-factor page asks for
+    // one to be set up.
+    c.goto("/secure/report").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
     c.close().await;
 }

@@ -13,6 +13,8 @@ admin-reauth-title = Bestätigen Sie, dass Sie es sind
 admin-reauth-text = Änderungen in der Verwaltung erfordern einen kürzlich bestätigten zweiten Faktor. Geben Sie den aktuellen Code aus Ihrer Authenticator-App ein, um fortzufahren.
 admin-reauth-submit = Bestätigen
 admin-reauth-who = Angemeldet als { $username }.
+admin-reauth-text-passkey = Änderungen in der Verwaltung brauchen einen frisch bestätigten zweiten Faktor. Bestätigen Sie mit Ihrem Passkey, um fortzufahren.
+admin-reauth-passkey = Mit einem Passkey bestätigen
 
 admin-users-title = Benutzer
 admin-search-label = Nach Benutzername, Name oder E-Mail suchen

@@ -13,6 +13,8 @@ admin-reauth-title = Confirm it is you
 admin-reauth-text = Changes in the administration need a recent second factor. Enter the current code from your authenticator app to continue.
 admin-reauth-submit = Confirm
 admin-reauth-who = Signed in as { $username }.
+admin-reauth-text-passkey = Changes in the administration need a recent second factor. Confirm with your passkey to continue.
+admin-reauth-passkey = Confirm with a passkey
 
 admin-users-title = Users
 admin-search-label = Search by username, name or email

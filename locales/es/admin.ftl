@@ -13,6 +13,8 @@ admin-reauth-title = Confirme que es usted
 admin-reauth-text = Los cambios en la administración requieren un segundo factor reciente. Introduzca el código actual de su aplicación de autenticación para continuar.
 admin-reauth-submit = Confirmar
 admin-reauth-who = Ha iniciado sesión como { $username }.
+admin-reauth-text-passkey = Los cambios en la administración necesitan un segundo factor reciente. Confirme con su llave de acceso para continuar.
+admin-reauth-passkey = Confirmar con una llave de acceso
 
 admin-users-title = Usuarios
 admin-search-label = Buscar por nombre de usuario, nombre o correo electrónico

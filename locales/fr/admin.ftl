@@ -13,6 +13,8 @@ admin-reauth-title = Confirmez votre identité
 admin-reauth-text = Les modifications dans l’administration demandent un second facteur récent. Saisissez le code actuel de votre application d’authentification pour continuer.
 admin-reauth-submit = Confirmer
 admin-reauth-who = Vous êtes connecté en tant que { $username }.
+admin-reauth-text-passkey = Les modifications dans l'administration demandent un second facteur récent. Confirmez avec votre clé d'accès pour continuer.
+admin-reauth-passkey = Confirmer avec une clé d'accès
 
 admin-users-title = Utilisateurs
 admin-search-label = Rechercher par nom d’utilisateur, nom ou adresse e-mail

@@ -13,6 +13,8 @@ admin-reauth-title = Confirme que é você
 admin-reauth-text = Alterações na administração exigem um segundo fator recente. Digite o código atual do seu aplicativo autenticador para continuar.
 admin-reauth-submit = Confirmar
 admin-reauth-who = Você entrou como { $username }.
+admin-reauth-text-passkey = Alterações na administração precisam de um segundo fator recente. Confirme com sua chave de acesso para continuar.
+admin-reauth-passkey = Confirmar com uma chave de acesso
 
 admin-users-title = Usuários
 admin-search-label = Pesquisar por nome de usuário, nome ou e-mail

@@ -6,6 +6,7 @@
 
 pub mod bans;
 pub mod keys;
+pub mod passkeys;
 pub mod password;
 pub mod password_rules;
 pub mod recovery;

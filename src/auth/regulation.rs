@@ -171,9 +171,23 @@ impl Attempt<'_> {
         now: i64,
         detail: &str,
     ) -> Result<(), Banned> {
+        self.failed_as(kind, Some(username), origin, now, detail)
+            .await
+    }
+
+    /// [`Attempt::failed`] by nobody known (a passkey that names no user): the row names
+    /// none.
+    pub async fn failed_as(
+        &self,
+        kind: AuditKind,
+        username: Option<&str>,
+        origin: &Origin<'_>,
+        now: i64,
+        detail: &str,
+    ) -> Result<(), Banned> {
         let regulation = self.regulation;
         let store = &regulation.store;
-        store.audit_later(origin.event(kind, Some(username), now, Some(detail.to_string())));
+        store.audit_later(origin.event(kind, username, now, Some(detail.to_string())));
         let mut banned = None;
         let regulator = regulation.regulator();
         for key in &self.keys {
@@ -181,7 +195,7 @@ impl Attempt<'_> {
                 regulation.bans.inc();
                 regulation.persist_ban(key, until).await;
                 let detail = Some(format!("{key} until {until}"));
-                store.audit_later(origin.event(AuditKind::Ban, Some(username), now, detail));
+                store.audit_later(origin.event(AuditKind::Ban, username, now, detail));
                 banned = banned.max(Some(until));
             }
         }

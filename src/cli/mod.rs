@@ -124,9 +124,15 @@ pub enum UserCommand {
         #[arg(long = "remove")]
         remove: Vec<String>,
     },
-    /// Remove the user's TOTP and recovery codes and end their sessions.
+    /// Remove the user's TOTP, recovery codes and passkeys, and end their sessions.
     #[command(name = "reset-2fa")]
     Reset2fa { name: String },
+    /// List the user's passkeys; `--remove ID` removes one (its id from the list).
+    Passkeys {
+        name: String,
+        #[arg(long)]
+        remove: Option<i64>,
+    },
     /// Create a user without a password and print a single-use link where they choose one
     /// (and set up two-factor sign-in). Again for the same user: a new link, the old one dies.
     Invite {

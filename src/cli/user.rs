@@ -52,7 +52,7 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 "USERNAME", "STATE", "2FA", "EMAIL", "NAME"
             )?;
             for u in users {
-                let has_totp = store.totp(u.id)?.is_some();
+                let has_totp = store.enrolled(u.id)?.any();
                 writeln!(
                     out,
                     "{:<20} {:<8} {:<5} {:<28} {:<20} {}",
@@ -170,8 +170,50 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
             audit(AuditKind::SecondFactorReset, &name);
             writeln!(
                 out,
-                "removed two-factor sign-in and recovery codes of {name}; their sessions ended"
+                "removed two-factor sign-in, recovery codes and passkeys of {name}; their sessions ended"
             )?;
+        }
+        UserCommand::Passkeys {
+            name,
+            remove: Some(id),
+        } => {
+            if !store.remove_passkey_of(&name, id)? {
+                bail!("{name} has no passkey {id} (see `portcullis user passkeys {name}`)");
+            }
+            sessions_changed(config);
+            audit_change(
+                &store,
+                AuditKind::PasskeyRemoved,
+                Some(&name),
+                Some(format!("#{id}, from the command line")),
+            );
+            writeln!(out, "removed passkey {id} of {name}")?;
+        }
+        UserCommand::Passkeys { name, remove: None } => {
+            let user = store
+                .user_by_name(&name)?
+                .ok_or_else(|| anyhow::anyhow!("no user named `{name}`"))?;
+            let keys = store.passkeys(user.id)?;
+            if keys.is_empty() {
+                writeln!(out, "{name} has no passkeys")?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<6} {:<20} {:<20} NAME",
+                    "ID", "ADDED (UTC)", "LAST USED (UTC)"
+                )?;
+                for k in keys {
+                    let last = k.last_used_at.map_or("never".to_string(), super::utc);
+                    writeln!(
+                        out,
+                        "{:<6} {:<20} {:<20} {}",
+                        k.id,
+                        super::utc(k.created_at),
+                        last,
+                        k.name
+                    )?;
+                }
+            }
         }
     }
     Ok(())

@@ -35,6 +35,14 @@ struct SessionItem {
     pending: bool,
 }
 
+/// A passkey, as the page lists it.
+struct PasskeyItem {
+    id: i64,
+    name: String,
+    created: String,
+    last_used: String,
+}
+
 /// A browser that skips the second factor, as the page lists it.
 struct BrowserItem {
     handle: String,
@@ -64,6 +72,9 @@ struct AccountPage<'a> {
     sessions: &'a [SessionItem],
     others: usize,
     browsers: &'a [BrowserItem],
+    passkeys: &'a [PasskeyItem],
+    /// Passkeys can be added on this host.
+    passkeys_here: bool,
     message: Option<String>,
     /// What went wrong with the password form.
     password_error: Option<String>,
@@ -80,7 +91,7 @@ fn when(unix: i64) -> String {
     format!("{} UTC", super::utc_minutes(unix))
 }
 
-fn describe(ui: &Frame, user_agent: &str) -> String {
+pub(super) fn describe(ui: &Frame, user_agent: &str) -> String {
     let device = Device::from_user_agent(user_agent);
     let unknown_browser = ui.t("device-unknown-browser");
     let browser = device.browser.map_or(unknown_browser, str::to_string);
@@ -145,11 +156,22 @@ async fn page(
                 .is_some_and(|p| now - p.created_at < PENDING_ENROLMENT_SECS);
             let left = s.recovery_codes_left(user_id)?;
             let browsers = s.remembered_browsers(user_id, now)?;
-            Ok((on, pending, left, browsers))
+            let passkeys = s.passkeys(user_id)?;
+            Ok((on, pending, left, browsers, passkeys))
         })
         .await;
-    let (on, pending, left, browsers) = facts.during(Task::Account)?;
+    let (on, pending, left, browsers, passkeys) = facts.during(Task::Account)?;
     let ui = &req.ui;
+    let never = ui.t("passkey-never-used");
+    let passkeys: Vec<PasskeyItem> = passkeys
+        .into_iter()
+        .map(|k| PasskeyItem {
+            id: k.id,
+            name: k.name,
+            created: when(k.created_at),
+            last_used: k.last_used_at.map_or_else(|| never.clone(), when),
+        })
+        .collect();
     let this_browser = super::remember::token_hash(state, req);
     let browsers: Vec<BrowserItem> = browsers
         .into_iter()
@@ -190,7 +212,7 @@ async fn page(
                 Level::TwoFactor => "account-level-two",
                 _ => "account-level-one",
             },
-            totp_state: if on {
+            totp_state: if on || !passkeys.is_empty() {
                 "account-2fa-on"
             } else if pending {
                 "account-2fa-pending"
@@ -203,6 +225,8 @@ async fn page(
             sessions: &sessions,
             others,
             browsers: &browsers,
+            passkeys_here: super::passkey::available_here(state, req),
+            passkeys: &passkeys,
             message,
             password_error,
             is_admin: super::admin::is_admin(id, &state.config().admin.groups),
@@ -217,9 +241,21 @@ pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, Por
         Some("session_ended") => Some("account-session-ended"),
         Some("others_ended") => Some("account-others-ended"),
         Some("browser_forgotten") => Some("account-browser-forgotten"),
+        Some("passkey_added") => Some("account-passkey-added"),
+        Some("passkey_renamed") => Some("account-passkey-renamed"),
+        Some("passkey_removed") => Some("account-passkey-removed"),
         _ => None,
     };
     page(state, req, 200, key.map(|k| req.ui.t(k)), None).await
+}
+
+/// The account page saying what was wrong with a form (catalog key `text`), with status 400.
+pub(super) async fn with_error(
+    state: &State,
+    req: &PortalRequest,
+    text: &str,
+) -> Result<HttpResponse, PortalError> {
+    page(state, req, 400, Some(req.ui.t(text)), None).await
 }
 
 /// Back to the account page, saying what was `done`.
@@ -313,7 +349,7 @@ pub async fn post_password(
     );
     // The request's session is gone already: this one is a fresh start at its level, with
     // the user as the store has them now.
-    let identity = Arc::new(Identity::from_user(&user, session.identity.has_totp));
+    let identity = Arc::new(Identity::from_user(&user, session.identity.enrolled()));
     let cookie = super::sign_in(
         state,
         req,

@@ -69,7 +69,7 @@ async fn setup_page(
             ui: &req.ui,
             csrf: &session.csrf_token(),
             rd,
-            forced: forced && !session.identity.has_totp,
+            forced: forced && !session.identity.second_factor(),
             secret_grouped: &totp::grouped(&totp::base32(&secret)),
             uri: &uri,
             qr_svg: &qr,

@@ -102,7 +102,7 @@ fn token_hash(token: &str) -> Option<[u8; 32]> {
 /// groups or them. (A `two_factor` rule for everybody asks for set-up when its path is
 /// visited, as for every user.)
 fn needs_second_factor(config: &Config, user: &User) -> bool {
-    let identity = Identity::from_user(user, false);
+    let identity = Identity::from_user(user, Default::default());
     config.invites.require_totp
         || super::admin::is_admin(&identity, &config.admin.groups)
         || config.router.apps().iter().any(|app| {
@@ -231,7 +231,7 @@ pub async fn post(
     req.audit(state, AuditKind::InviteAccepted, Some(&user.username), None);
 
     // No second factor yet: accepting the link required that.
-    let identity = Arc::new(Identity::from_user(&user, false));
+    let identity = Arc::new(Identity::from_user(&user, Default::default()));
     let cookie = super::sign_in(state, req, identity, Level::OneFactor, None, Task::SignIn).await?;
     req.audit(
         state,

@@ -22,6 +22,8 @@ struct LoginPage<'a> {
     /// Said before anything else: signed out, or banned until when.
     notice: Option<&'a str>,
     error: Option<&'a str>,
+    /// "Sign in with a passkey", when `[webauthn] passwordless` is on.
+    passkey: Option<super::passkey::Prompt>,
 }
 
 /// The same words for every failure (catalog key), so the page tells nobody which part was
@@ -50,6 +52,8 @@ fn page_with(
     error: Option<&str>,
 ) -> HttpResponse {
     let (csrf, set_cookie) = csrf_for(state, req);
+    let passkey = super::passkey::passwordless_prompt(state, req, &csrf);
+    let scripted = passkey.is_some();
     let response = req.ui.render(
         status,
         &LoginPage {
@@ -59,8 +63,14 @@ fn page_with(
             username,
             notice,
             error,
+            passkey,
         },
     );
+    let response = if scripted {
+        response.with_script()
+    } else {
+        response
+    };
     match set_cookie {
         Some(c) => response.header("Set-Cookie", c),
         None => response,
@@ -191,20 +201,22 @@ pub async fn post(
     // A browser remembered for this user skips the second factor (never the password).
     let remembered_token = super::remember::token_hash(state, req);
     let longest = super::remember::longest(state);
-    let (has_totp, remembered) = state
+    let (enrolled, remembered) = state
         .store
         .call(move |s| {
-            let has_totp = s.totp(user_id)?.is_some();
+            let enrolled = s.enrolled(user_id)?;
             let remembered = match remembered_token {
-                Some(hash) if has_totp => s.use_remembered_browser(&hash, user_id, now, longest)?,
+                Some(hash) if enrolled.any() => {
+                    s.use_remembered_browser(&hash, user_id, now, longest)?
+                }
                 _ => false,
             };
-            Ok((has_totp, remembered))
+            Ok((enrolled, remembered))
         })
         .await
         .during(Task::SignIn)?;
-    let identity = std::sync::Arc::new(Identity::from_user(&user, has_totp));
-    let (level, kind, detail, next) = match (has_totp, remembered) {
+    let identity = std::sync::Arc::new(Identity::from_user(&user, enrolled));
+    let (level, kind, detail, next) = match (enrolled.any(), remembered) {
         (false, _) => (Level::OneFactor, AuditKind::Login, "one_factor", rd),
         (true, true) => (
             Level::TwoFactor,

@@ -15,6 +15,7 @@ mod frame;
 mod invite;
 mod login;
 mod page;
+mod passkey;
 mod remember;
 mod verify;
 
@@ -75,6 +76,7 @@ pub fn return_path(prefix: &str, page: &str, query: Option<&str>) -> Option<Stri
             | PortalPage::TotpSetup
             | PortalPage::Invite
             | PortalPage::Account
+            | PortalPage::AccountPasskeyNew
             | PortalPage::Admin
             | PortalPage::AdminAudit
             | PortalPage::AdminBans
@@ -91,6 +93,7 @@ pub fn return_path(prefix: &str, page: &str, query: Option<&str>) -> Option<Stri
             | PortalPage::Style
             | PortalPage::Theme
             | PortalPage::Logo
+            | PortalPage::Script
             | PortalPage::Language,
         ) => None,
         _ => Some(PortalPage::Account.at(prefix)),
@@ -274,6 +277,13 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
         PortalPage::Style if is_get => {
             return Ok(HttpResponse::new(200, "text/css; charset=utf-8", STYLE_CSS));
         }
+        PortalPage::Script if is_get => {
+            return Ok(HttpResponse::new(
+                200,
+                "text/javascript; charset=utf-8",
+                PASSKEY_JS,
+            ));
+        }
         PortalPage::Theme if is_get => {
             let css = req
                 .ui
@@ -291,6 +301,7 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
         PortalPage::Health if is_get => return Ok(health(state).await),
         PortalPage::Verify => return Ok(verify::verify(state, req).await),
         PortalPage::Style
+        | PortalPage::Script
         | PortalPage::Theme
         | PortalPage::Logo
         | PortalPage::Language
@@ -328,6 +339,11 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
             PortalPage::AccountForgetBrowser => {
                 account::post_forget_browser(state, req, &form).await
             }
+            PortalPage::PasskeyRegister => passkey::post_register(state, req, &form).await,
+            PortalPage::AccountPasskeyRename => passkey::post_rename(state, req, &form).await,
+            PortalPage::AccountPasskeyRemove => passkey::post_remove(state, req, &form).await,
+            PortalPage::PasskeyLogin => passkey::post_login(state, req, &form).await,
+            PortalPage::PasskeyVerify => challenge::post_passkey(state, req, &form).await,
             _ => Err(PortalError::MethodNotAllowed {
                 allow: "GET",
                 text: "method-no-forms",
@@ -337,8 +353,9 @@ async fn dispatch(state: &State, req: &PortalRequest) -> Result<HttpResponse, Po
     match page {
         _ if page.is_admin() => admin::get(state, req, page).await,
         PortalPage::Login => login::get(state, req).await,
-        PortalPage::Totp => Ok(challenge::get_totp(state, req)),
+        PortalPage::Totp => challenge::get_totp(state, req).await,
         PortalPage::Recovery => Ok(challenge::get_recovery(state, req)),
+        PortalPage::AccountPasskeyNew => passkey::get_new(state, req).await,
         PortalPage::TotpSetup => enrol::get_setup(state, req).await,
         PortalPage::Account => account::get(state, req).await,
         PortalPage::Invite => invite::get(state, req).await,
@@ -607,6 +624,17 @@ fn rd_of(state: &State, req: &PortalRequest, form: Option<&Form>) -> String {
     safe_rd(state, &raw)
 }
 
+/// Whether `session`'s second factor was typed recently enough for a change: within `reauth`
+/// of `now`. A session opened by a remembered browser has had none typed, so it is never
+/// fresh until the admin confirms a code.
+pub(crate) fn factor_fresh(session: &ActiveSession, now: i64, reauth: std::time::Duration) -> bool {
+    let Some(factor_at) = session.factor_at else {
+        return false;
+    };
+    let age_ms = i128::from(now.saturating_sub(factor_at)) * 1000;
+    session.level == Level::TwoFactor && age_ms < reauth.as_millis() as i128
+}
+
 /// `YYYY-MM-DD HH:MM` (UTC) of a Unix time: how pages show dates and times.
 pub(crate) fn utc_minutes(unix: i64) -> String {
     let full = crate::auth::calendar_utc(unix);
@@ -672,6 +700,9 @@ fn to_login(state: &State, rd: &str) -> HttpResponse {
 }
 
 pub const STYLE_CSS: &str = include_str!("../../templates/style.css");
+
+/// The one script the portal serves: passkeys, on the pages that offer one.
+pub const PASSKEY_JS: &str = include_str!("../../assets/passkey.js");
 
 #[cfg(test)]
 mod tests {

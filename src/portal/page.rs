@@ -17,6 +17,14 @@ pub enum PortalPage {
     AccountForgetBrowser,
     /// `POST`: a new password.
     AccountPassword,
+    /// `GET`: the page that creates a passkey.
+    AccountPasskeyNew,
+    /// `POST`: the browser's new passkey.
+    PasskeyRegister,
+    /// `POST`: renames a passkey.
+    AccountPasskeyRename,
+    /// `POST`: removes a passkey.
+    AccountPasskeyRemove,
     Admin,
     AdminAudit,
     AdminBans,
@@ -29,6 +37,12 @@ pub enum PortalPage {
     Login,
     Logo,
     Logout,
+    /// `POST`: signing in with a passkey alone.
+    PasskeyLogin,
+    /// `POST`: a passkey as the second factor.
+    PasskeyVerify,
+    /// The passkey script.
+    Script,
     Recovery,
     RecoveryCodes,
     Style,
@@ -39,12 +53,16 @@ pub enum PortalPage {
     Verify,
 }
 
-const PAGES: [PortalPage; 25] = [
+const PAGES: [PortalPage; 32] = [
     PortalPage::Account,
     PortalPage::AccountEndSession,
     PortalPage::AccountEndOthers,
     PortalPage::AccountForgetBrowser,
     PortalPage::AccountPassword,
+    PortalPage::AccountPasskeyNew,
+    PortalPage::PasskeyRegister,
+    PortalPage::AccountPasskeyRename,
+    PortalPage::AccountPasskeyRemove,
     PortalPage::Admin,
     PortalPage::AdminAudit,
     PortalPage::AdminBans,
@@ -57,6 +75,9 @@ const PAGES: [PortalPage; 25] = [
     PortalPage::Login,
     PortalPage::Logo,
     PortalPage::Logout,
+    PortalPage::PasskeyLogin,
+    PortalPage::PasskeyVerify,
+    PortalPage::Script,
     PortalPage::Recovery,
     PortalPage::RecoveryCodes,
     PortalPage::Style,
@@ -76,6 +97,10 @@ impl PortalPage {
             PortalPage::AccountEndOthers => "/account/sessions/end-others",
             PortalPage::AccountForgetBrowser => "/account/browsers/forget",
             PortalPage::AccountPassword => "/account/password",
+            PortalPage::AccountPasskeyNew => "/account/passkeys/new",
+            PortalPage::PasskeyRegister => "/account/passkeys/register",
+            PortalPage::AccountPasskeyRename => "/account/passkeys/rename",
+            PortalPage::AccountPasskeyRemove => "/account/passkeys/remove",
             PortalPage::Admin => "/admin",
             PortalPage::AdminAudit => "/admin/audit",
             PortalPage::AdminBans => "/admin/bans",
@@ -88,6 +113,9 @@ impl PortalPage {
             PortalPage::Login => "/login",
             PortalPage::Logo => "/static/logo",
             PortalPage::Logout => "/logout",
+            PortalPage::PasskeyLogin => "/passkey/login",
+            PortalPage::PasskeyVerify => "/passkey/verify",
+            PortalPage::Script => "/static/passkey.js",
             PortalPage::Recovery => "/recovery",
             PortalPage::RecoveryCodes => "/recovery-codes",
             PortalPage::Style => "/static/style.css",

@@ -85,15 +85,28 @@ pub enum AuditKind {
     BrowserRemembered,
     /// A remembered browser was forgotten.
     BrowserForgotten,
-    /// An admin confirmed a second factor again before changes.
+    /// A second factor confirmed again before a sensitive change (the admin area's changes,
+    /// adding or removing a passkey).
     AdminReauth,
     /// A password was refused by the password rules.
     PasswordRefused,
+    /// A passkey was added to an account.
+    PasskeyAdded,
+    /// A passkey was renamed.
+    PasskeyRenamed,
+    /// A passkey was removed from an account.
+    PasskeyRemoved,
+    /// A passkey assertion was refused (a bad or replayed answer, another origin, an unknown
+    /// key).
+    PasskeyFailure,
+    /// A passkey's signature counter went backwards: the key may have been copied. The
+    /// sign-in was refused.
+    PasskeyCloneWarning,
 }
 
 impl AuditKind {
     /// Every kind, in the order declared (for choosing one, as the admin pages' filter does).
-    pub const ALL: [AuditKind; 30] = [
+    pub const ALL: [AuditKind; 35] = [
         AuditKind::Login,
         AuditKind::LoginFailure,
         AuditKind::LoginRefusedBanned,
@@ -124,6 +137,11 @@ impl AuditKind {
         AuditKind::BrowserForgotten,
         AuditKind::AdminReauth,
         AuditKind::PasswordRefused,
+        AuditKind::PasskeyAdded,
+        AuditKind::PasskeyRenamed,
+        AuditKind::PasskeyRemoved,
+        AuditKind::PasskeyFailure,
+        AuditKind::PasskeyCloneWarning,
     ];
 
     /// The event's name as stored.
@@ -159,6 +177,11 @@ impl AuditKind {
             AuditKind::BrowserForgotten => "browser_forgotten",
             AuditKind::AdminReauth => "admin_reauth",
             AuditKind::PasswordRefused => "password_refused",
+            AuditKind::PasskeyAdded => "passkey_added",
+            AuditKind::PasskeyRenamed => "passkey_renamed",
+            AuditKind::PasskeyRemoved => "passkey_removed",
+            AuditKind::PasskeyFailure => "passkey_failure",
+            AuditKind::PasskeyCloneWarning => "passkey_clone_warning",
         }
     }
 }

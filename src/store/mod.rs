@@ -13,12 +13,13 @@
 //! migrations, [`StoreError`], the `meta` table (the generation counter) and the write of the
 //! outbox. Each aggregate has its own file with its SQL and row types in its own `impl Store`:
 //! `users.rs` (and groups), `sessions.rs`, `second_factor.rs` (TOTP, pending enrolment,
-//! recovery codes), `remembered.rs` (browsers that skip it), `invites.rs`, `bans.rs` and `audit.rs`. Callers see one flat `store::` namespace.
+//! recovery codes), `remembered.rs` (browsers that skip it), `passkeys.rs`, `invites.rs`, `bans.rs` and `audit.rs`. Callers see one flat `store::` namespace.
 
 mod audit;
 mod bans;
 mod invites;
 mod outbox;
+mod passkeys;
 mod remembered;
 mod second_factor;
 mod sessions;
@@ -34,8 +35,9 @@ pub use audit::{AuditEvent, AuditKind, AuditQuery};
 pub use bans::BanRow;
 pub use invites::{InviteState, NO_PASSWORD};
 pub use outbox::{Outbox, Pending, MAX_PENDING_BANS, MAX_PENDING_REVOCATIONS};
+pub use passkeys::{NewPasskey, PasskeyRow};
 pub use remembered::RememberedBrowser;
-pub use second_factor::{PendingEnrolment, RecoveryCodeRow, SealedSecret, TotpRow};
+pub use second_factor::{Enrolled, PendingEnrolment, RecoveryCodeRow, SealedSecret, TotpRow};
 pub use sessions::{SessionListing, SessionRow};
 pub use users::{NewUser, User};
 
@@ -160,6 +162,22 @@ const MIGRATIONS: &[&str] = &[
     // 5: a user who must set up a second factor before reaching any app (an invited person).
     r#"
     ALTER TABLE users ADD COLUMN must_enrol INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 6: passkeys, and the random handle that names a user to their authenticators.
+    r#"
+    ALTER TABLE users ADD COLUMN webauthn_handle BLOB;
+    CREATE UNIQUE INDEX users_webauthn_handle ON users(webauthn_handle);
+    CREATE TABLE passkeys (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        credential_id BLOB NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        credential TEXT NOT NULL,
+        counter INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+    );
+    CREATE INDEX passkeys_user ON passkeys(user_id);
     "#,
 ];
 

@@ -41,7 +41,36 @@ pub struct RecoveryCodeRow {
     pub hash: String,
 }
 
+/// Which second factors a user has set up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Enrolled {
+    pub totp: bool,
+    pub passkeys: bool,
+}
+
+impl Enrolled {
+    /// Whether the user has any second factor.
+    pub fn any(self) -> bool {
+        self.totp || self.passkeys
+    }
+}
+
 impl Store {
+    /// Which second factors a user has set up, in one read.
+    pub fn enrolled(&self, user_id: i64) -> Result<Enrolled> {
+        Ok(self.read()?.query_row(
+            "SELECT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1),
+                    EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)",
+            [user_id],
+            |r| {
+                Ok(Enrolled {
+                    totp: r.get(0)?,
+                    passkeys: r.get(1)?,
+                })
+            },
+        )?)
+    }
+
     // -- TOTP --------------------------------------------------------------------------------
 
     /// The enabled TOTP secret of a user.
@@ -168,11 +197,12 @@ impl Store {
         Ok(())
     }
 
-    /// Removes TOTP (enabled and pending), recovery codes and remembered browsers, and ends
-    /// every session.
+    /// Removes TOTP (enabled and pending), recovery codes, passkeys and remembered browsers,
+    /// and ends every session.
     pub fn reset_second_factor(&self, username: &str) -> Result<()> {
         self.change_user(username, |tx, id| {
             Self::delete_second_factor(tx, id)?;
+            Self::delete_passkeys_of(tx, id)?;
             Self::delete_user_sessions(tx, id)?;
             Ok(())
         })

@@ -94,6 +94,9 @@ fn every_message_formats_without_error_in_every_catalog() {
                     "last_active",
                     "since",
                     "until",
+                    "name",
+                    "created",
+                    "last_used",
                 ] {
                     args.set(name, "x");
                 }

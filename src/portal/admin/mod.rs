@@ -20,11 +20,12 @@ mod invite;
 mod users;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use askama::Template;
 
-use super::{encode_query, told, Form, Frame, PortalError, PortalPage, PortalRequest};
+use super::{
+    encode_query, factor_fresh, told, Form, Frame, PortalError, PortalPage, PortalRequest,
+};
 use super::{utc_minutes as when, Task, MAX_CODE};
 use crate::auth::second_factor::CodeCheck;
 use crate::http_response::HttpResponse;
@@ -166,17 +167,6 @@ fn gate<'r>(
     }
 }
 
-/// Whether `session`'s second factor was typed recently enough for a change: within `reauth`
-/// of `now`. A session opened by a remembered browser has had none typed, so it is never
-/// fresh until the admin confirms a code.
-fn factor_fresh(session: &ActiveSession, now: i64, reauth: Duration) -> bool {
-    let Some(factor_at) = session.factor_at else {
-        return false;
-    };
-    let age_ms = i128::from(now.saturating_sub(factor_at)) * 1000;
-    session.level == Level::TwoFactor && age_ms < reauth.as_millis() as i128
-}
-
 /// Where a form or the query says to come back to: an admin page, else the users list.
 fn back_to(state: &State, req: &PortalRequest, form: Option<&Form>) -> String {
     let list = PortalPage::Admin.at(state.prefix());
@@ -197,6 +187,10 @@ struct ReauthPage<'a> {
     rd: &'a str,
     username: &'a str,
     error: Option<&'a str>,
+    has_totp: bool,
+    /// The challenge page, asked to confirm the second factor again, for an admin with a
+    /// passkey.
+    passkey_link: Option<String>,
 }
 
 fn reauth_page(
@@ -215,6 +209,14 @@ fn reauth_page(
             rd,
             username: &admin.identity.username,
             error: error.as_deref(),
+            has_totp: admin.identity.has_totp,
+            passkey_link: admin.identity.has_passkey.then(|| {
+                format!(
+                    "{}?again=1&rd={}",
+                    PortalPage::Totp.at(&req.ui.prefix),
+                    encode_query(rd)
+                )
+            }),
         },
     )
 }
@@ -265,6 +267,7 @@ fn link(state: &State, page: PortalPage, query: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn session(level: Level, factor_at: Option<i64>) -> ActiveSession {
         let identity = Arc::new(Identity::new(1, "root".into(), None, None, vec![], true));

@@ -110,7 +110,7 @@ pub(super) async fn list(
                     .get(&u.username.to_lowercase())
                     .copied()
                     .or((count > 0).then_some(newest));
-                out.push((s.totp(u.id)?.is_some(), count, signed_in, u));
+                out.push((s.enrolled(u.id)?.any(), count, signed_in, u));
             }
             Ok(out)
         })
@@ -229,7 +229,7 @@ async fn details(state: &State, name: &str, now: i64) -> Result<Option<Details>,
                 .filter(|b| keys.contains(&b.key))
                 .collect();
             Ok(Some(Details {
-                totp_on: s.totp(user.id)?.is_some(),
+                totp_on: s.enrolled(user.id)?.any(),
                 codes_left: s.recovery_codes_left(user.id)?,
                 last_sign_in: s
                     .last_sign_ins(Some(&user.username))?

@@ -1,0 +1,262 @@
+//! Passkeys: the relying party a page's host makes, the ceremonies in flight, and the check
+//! of an assertion against the stored credential and its counter.
+//!
+//! The WebAuthn ceremonies themselves are `webauthn-rs`'s (its passkey flavour: user
+//! verification required, so a passkey is two factors in itself). A ceremony's state never
+//! leaves the gateway: it waits here under a random id, bound to whoever asked (the hash of the
+//! page's CSRF token, which belongs to one session or one pre-session cookie), and is taken
+//! out at its first answer, so a challenge is answered once at most. Ceremonies live as long
+//! as the browser is told to wait, in a bounded cache.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+use sha2::{Digest, Sha256};
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration, Url, Webauthn,
+    WebauthnBuilder, WebauthnError,
+};
+
+use crate::config::Config;
+
+/// How long the browser is given, and a ceremony kept.
+pub const CEREMONY_LIFETIME: Duration = Duration::from_secs(300);
+/// Ceremonies in flight at most; the oldest go first beyond it.
+const MAX_CEREMONIES: u64 = 100_000;
+/// The longest name a person may give a passkey, in characters.
+pub const MAX_NAME: usize = 64;
+/// Largest credential (JSON from the browser) read.
+pub const MAX_CREDENTIAL_JSON: usize = 8 * 1024;
+
+/// What a ceremony is for, with its state.
+pub enum Step {
+    /// Adding a passkey named `name` for `user_id`.
+    Register {
+        user_id: i64,
+        name: String,
+        state: PasskeyRegistration,
+    },
+    /// The second factor of `user_id`, with one of their passkeys.
+    SecondFactor {
+        user_id: i64,
+        state: PasskeyAuthentication,
+    },
+    /// Signing in with a passkey alone: whoever the authenticator names.
+    Passwordless { state: DiscoverableAuthentication },
+}
+
+/// A ceremony in flight.
+pub struct Ceremony {
+    /// Who may answer it: the SHA-256 of the CSRF token of the page that started it.
+    owner: [u8; 32],
+    /// The relying party it was started for (the host of that page).
+    pub rp: Webauthn,
+    pub step: Step,
+}
+
+/// The ceremonies in flight.
+pub struct Ceremonies {
+    cache: Cache<String, Arc<Ceremony>>,
+}
+
+impl std::fmt::Debug for Ceremonies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ceremonies")
+            .field("in_flight", &self.cache.entry_count())
+            .finish()
+    }
+}
+
+impl Default for Ceremonies {
+    fn default() -> Self {
+        Ceremonies {
+            cache: Cache::builder()
+                .max_capacity(MAX_CEREMONIES)
+                .time_to_live(CEREMONY_LIFETIME)
+                .build(),
+        }
+    }
+}
+
+fn owner_of(csrf: &str) -> [u8; 32] {
+    Sha256::digest(csrf.as_bytes()).into()
+}
+
+impl Ceremonies {
+    /// Keeps a ceremony for the page whose CSRF token is `csrf`; returns its id.
+    pub fn start(&self, csrf: &str, rp: Webauthn, step: Step) -> String {
+        let id = crate::session::random_token();
+        let ceremony = Ceremony {
+            owner: owner_of(csrf),
+            rp,
+            step,
+        };
+        self.cache.insert(id.clone(), Arc::new(ceremony));
+        id
+    }
+
+    /// Takes ceremony `id` out, if it is live and the form answering it carries `csrf`, the
+    /// token of the page that started it. A ceremony is taken once: a second answer finds
+    /// nothing. One asked by another browser is left alone.
+    pub fn take(&self, id: &str, csrf: &str) -> Option<Arc<Ceremony>> {
+        if id.is_empty() || id.len() > 64 {
+            return None;
+        }
+        let found = self.cache.get(id)?;
+        let same: bool =
+            subtle::ConstantTimeEq::ct_eq(&found.owner[..], &owner_of(csrf)[..]).into();
+        if !same {
+            return None;
+        }
+        self.cache.remove(id)
+    }
+}
+
+/// The relying party for a page on `host` (the `Host` header, with any port), or `None` when
+/// passkeys cannot work there: a host that is not one of the apps' (or under the cookie
+/// domain), an address rather than a name, or one outside the configured `rp_id`.
+///
+/// The rp id is `[webauthn] rp_id`, else the cookie domain, else the host itself. The one
+/// origin accepted is the page's own: `https://host`, and `http://host` too when the request
+/// came in plain and cookies are not marked `Secure` (a local set-up; behind a proxy that ends
+/// TLS, browsers are on `https`).
+pub fn relying_party(config: &Config, host: &str, tls: bool) -> Option<Webauthn> {
+    let origin = Url::parse(&format!("https://{host}")).ok()?;
+    let name = origin.domain()?.to_ascii_lowercase();
+    if !crate::portal::host_is_ours(config, &name) {
+        return None;
+    }
+    let rp_id = config
+        .webauthn
+        .rp_id
+        .clone()
+        .or_else(|| config.session.cookie_domain.clone())
+        .unwrap_or_else(|| name.clone());
+    let mut builder = WebauthnBuilder::new(&rp_id, &origin)
+        .ok()?
+        .rp_name(&config.totp.issuer)
+        .timeout(CEREMONY_LIFETIME);
+    let plain = Url::parse(&format!("http://{host}")).ok()?;
+    if !tls && !config.session.secure {
+        builder = builder.append_allowed_origin(&plain);
+    }
+    builder.build().ok()
+}
+
+/// The options a page hands the browser to create a passkey, as JSON. The library asks for
+/// a key the authenticator need not keep; a kept ("discoverable") one is asked for instead,
+/// when the authenticator can, so that the same passkey also signs in without a username.
+pub fn creation_options_json(ccr: &webauthn_rs::prelude::CreationChallengeResponse) -> String {
+    let mut value = serde_json::to_value(ccr).unwrap_or_default();
+    if let Some(selection) = value
+        .pointer_mut("/publicKey/authenticatorSelection")
+        .and_then(|v| v.as_object_mut())
+    {
+        selection.insert("residentKey".into(), "preferred".into());
+        selection.insert("requireResidentKey".into(), false.into());
+    }
+    value.to_string()
+}
+
+/// The options a page hands the browser to use a passkey, as JSON. A sign-in without a
+/// username is asked for with a button, not in the username field's suggestions.
+pub fn request_options_json(rcr: &webauthn_rs::prelude::RequestChallengeResponse) -> String {
+    let mut value = serde_json::to_value(rcr).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.remove("mediation");
+    }
+    value.to_string()
+}
+
+/// A stored passkey as the library reads it; `None` when its record does not parse.
+pub fn parse(credential: &str) -> Option<Passkey> {
+    serde_json::from_str(credential).ok()
+}
+
+/// What became of an assertion.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a credential, not this user's, a bad signature, no user verification: refused.
+    Invalid(&'static str),
+    /// The signature counter did not move forward: the key may have been copied.
+    PossibleClone,
+}
+
+/// Reads a library error on an assertion as a refusal, with the words of its audit row.
+pub fn refusal(e: &WebauthnError) -> Refusal {
+    match e {
+        WebauthnError::CredentialPossibleCompromise => Refusal::PossibleClone,
+        WebauthnError::InvalidRPOrigin => Refusal::Invalid("wrong origin"),
+        WebauthnError::UserNotVerified => Refusal::Invalid("user not verified"),
+        WebauthnError::MismatchedChallenge => Refusal::Invalid("wrong challenge"),
+        WebauthnError::CredentialNotFound | WebauthnError::InvalidUserUniqueId => {
+            Refusal::Invalid("unknown passkey")
+        }
+        _ => Refusal::Invalid("assertion refused"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            "[session]\nsecure = false\n{extra}\n[[apps]]\nname = \"app\"\n\
+             hosts = [\"app.example.com\"]\nupstream = \"127.0.0.1:1\"\n"
+        );
+        Config::parse(std::path::Path::new("t.toml"), &text).unwrap()
+    }
+
+    #[test]
+    fn passkeys_work_only_on_the_apps_hosts_by_name() {
+        let c = config("");
+        assert!(relying_party(&c, "app.example.com", false).is_some());
+        assert!(relying_party(&c, "app.example.com:8443", true).is_some());
+        assert!(relying_party(&c, "evil.example.net", false).is_none());
+        assert!(relying_party(&c, "127.0.0.1:8080", false).is_none());
+        assert!(relying_party(&c, "[::1]:8080", false).is_none());
+    }
+
+    #[test]
+    fn the_page_origin_is_the_only_one_accepted() {
+        let c = config("");
+        let rp = relying_party(&c, "app.example.com:8080", false).unwrap();
+        let origins: Vec<String> = rp
+            .get_allowed_origins()
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(
+            origins,
+            [
+                "https://app.example.com:8080/",
+                "http://app.example.com:8080/"
+            ]
+        );
+        let rp = relying_party(&c, "app.example.com", true).unwrap();
+        assert_eq!(rp.get_allowed_origins().len(), 1);
+    }
+
+    #[test]
+    fn an_rp_id_outside_the_host_leaves_passkeys_off_there() {
+        let c = config("[webauthn]\nrp_id = \"other.org\"");
+        assert!(relying_party(&c, "app.example.com", false).is_none());
+        let c = config("[webauthn]\nrp_id = \"example.com\"");
+        assert!(relying_party(&c, "app.example.com", false).is_some());
+    }
+
+    #[test]
+    fn a_ceremony_is_answered_once_and_only_by_the_page_that_asked() {
+        let c = config("");
+        let rp = relying_party(&c, "app.example.com", false).unwrap();
+        let (_, state) = rp.start_discoverable_authentication().unwrap();
+        let ceremonies = Ceremonies::default();
+        let id = ceremonies.start("token-a", rp, Step::Passwordless { state });
+        assert!(ceremonies.take(&id, "token-b").is_none());
+        assert!(ceremonies.take(&id, "token-a").is_some());
+        assert!(ceremonies.take(&id, "token-a").is_none());
+        assert!(ceremonies.take("", "token-a").is_none());
+    }
+}

@@ -1,0 +1,281 @@
+//! Passkeys: the `passkeys` table and each user's WebAuthn handle.
+//!
+//! A passkey is stored with its user: the credential id (unique across users, so one
+//! authenticator's key never names two people), the name its owner gave it, the library's
+//! record of its public key and flags (JSON), and its signature counter, kept in a column of
+//! its own so that recording a use is conditional on its moving forward: two uses with the same
+//! counter cannot both be recorded. The handle is 16 random bytes, the only name of the user
+//! an authenticator holds (never the username). Rows go with the user (`ON DELETE CASCADE`)
+//! and with a second-factor reset.
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{Result, Store};
+
+/// A stored passkey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    /// The library's record of the credential (JSON).
+    pub credential: String,
+    pub counter: u32,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A passkey to store.
+#[derive(Debug, Clone)]
+pub struct NewPasskey {
+    pub user_id: i64,
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    pub credential: String,
+    pub counter: u32,
+}
+
+const COLUMNS: &str =
+    "id, user_id, credential_id, name, credential, counter, created_at, last_used_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PasskeyRow> {
+    Ok(PasskeyRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        credential_id: r.get(2)?,
+        name: r.get(3)?,
+        credential: r.get(4)?,
+        counter: r.get(5)?,
+        created_at: r.get(6)?,
+        last_used_at: r.get(7)?,
+    })
+}
+
+impl Store {
+    /// The passkeys of a user, oldest first.
+    pub fn passkeys(&self, user_id: i64) -> Result<Vec<PasskeyRow>> {
+        let conn = self.read()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM passkeys WHERE user_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([user_id], row)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Whether a user has a passkey.
+    pub fn has_passkeys(&self, user_id: i64) -> Result<bool> {
+        Ok(self
+            .read()?
+            .query_row(
+                "SELECT 1 FROM passkeys WHERE user_id = ?1 LIMIT 1",
+                [user_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// The passkey with this credential id, whoever owns it.
+    pub fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRow>> {
+        Ok(self
+            .read()?
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = ?1"),
+                [credential_id],
+                row,
+            )
+            .optional()?)
+    }
+
+    /// The user's WebAuthn handle, made from `fresh` if they have none yet.
+    pub fn webauthn_handle(&self, user_id: i64, fresh: [u8; 16]) -> Result<Vec<u8>> {
+        let conn = self.write()?;
+        conn.execute(
+            "UPDATE users SET webauthn_handle = ?2 WHERE id = ?1 AND webauthn_handle IS NULL",
+            params![user_id, &fresh[..]],
+        )?;
+        Ok(conn.query_row(
+            "SELECT webauthn_handle FROM users WHERE id = ?1",
+            [user_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The user whose WebAuthn handle this is.
+    pub fn user_id_by_webauthn_handle(&self, handle: &[u8]) -> Result<Option<i64>> {
+        Ok(self
+            .read()?
+            .query_row(
+                "SELECT id FROM users WHERE webauthn_handle = ?1",
+                [handle],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Stores a new passkey for an enabled user, who then owes no enrolment; returns its id,
+    /// or `None` when the credential is registered already (to anyone) or the user is gone or
+    /// disabled. One transaction.
+    pub fn add_passkey(&self, new: &NewPasskey, now: i64) -> Result<Option<i64>> {
+        let mut conn = self.write()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let inserted = tx.execute(
+            "INSERT INTO passkeys (user_id, credential_id, name, credential, counter, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM users WHERE id = ?1 AND disabled = 0
+             ON CONFLICT (credential_id) DO NOTHING",
+            params![
+                new.user_id,
+                new.credential_id,
+                new.name,
+                new.credential,
+                new.counter,
+                now
+            ],
+        )?;
+        if inserted == 0 {
+            return Ok(None);
+        }
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE users SET must_enrol = 0 WHERE id = ?1",
+            [new.user_id],
+        )?;
+        tx.commit()?;
+        Ok(Some(id))
+    }
+
+    /// Renames one of a user's passkeys; false when it is not theirs.
+    pub fn rename_passkey(&self, user_id: i64, id: i64, name: &str) -> Result<bool> {
+        Ok(self.write()?.execute(
+            "UPDATE passkeys SET name = ?3 WHERE id = ?2 AND user_id = ?1",
+            params![user_id, id, name],
+        )? == 1)
+    }
+
+    /// Removes one of a user's passkeys; false when it is not theirs.
+    pub fn remove_passkey(&self, user_id: i64, id: i64) -> Result<bool> {
+        Ok(self.write()?.execute(
+            "DELETE FROM passkeys WHERE id = ?2 AND user_id = ?1",
+            params![user_id, id],
+        )? == 1)
+    }
+
+    /// Removes passkey `id` of the named user (the command line); false when the user has no
+    /// such passkey. Bumps the generation, so running gateways see it at once.
+    pub fn remove_passkey_of(&self, username: &str, id: i64) -> Result<bool> {
+        let mut removed = false;
+        self.change_user(username, |tx, user_id| {
+            removed = tx.execute(
+                "DELETE FROM passkeys WHERE id = ?2 AND user_id = ?1",
+                params![user_id, id],
+            )? == 1;
+            Ok(())
+        })?;
+        Ok(removed)
+    }
+
+    /// Records a use of passkey `id` with signature counter `counter`, and its new record:
+    /// only if the counter moved past the stored one (or the authenticator keeps none, 0).
+    /// False when it did not, which means the use came second to another with the same or a
+    /// later counter (a copied key), or the passkey is gone: the use is then not accepted.
+    pub fn record_passkey_use(
+        &self,
+        id: i64,
+        credential: &str,
+        counter: u32,
+        now: i64,
+    ) -> Result<bool> {
+        Ok(self.write()?.execute(
+            "UPDATE passkeys SET credential = ?2, counter = ?3, last_used_at = ?4
+             WHERE id = ?1 AND (counter < ?3 OR ?3 = 0)",
+            params![id, credential, counter, now],
+        )? == 1)
+    }
+
+    /// Deletes every passkey of a user, within the caller's transaction.
+    pub(super) fn delete_passkeys_of(tx: &Connection, user_id: i64) -> Result<usize> {
+        Ok(tx.execute("DELETE FROM passkeys WHERE user_id = ?1", [user_id])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{store, user};
+
+    fn new(user_id: i64, credential_id: &[u8]) -> NewPasskey {
+        NewPasskey {
+            user_id,
+            credential_id: credential_id.to_vec(),
+            name: "Laptop".into(),
+            credential: "{}".into(),
+            counter: 0,
+        }
+    }
+
+    #[test]
+    fn a_credential_belongs_to_one_user_and_only_they_change_it() {
+        let (_d, s) = store();
+        let alice = user(&s, "alice");
+        let bob = user(&s, "bob");
+        let id = s.add_passkey(&new(alice, b"k1"), 10).unwrap().unwrap();
+        // The same authenticator key for bob (or again for alice) is refused.
+        assert_eq!(s.add_passkey(&new(bob, b"k1"), 11).unwrap(), None);
+        assert_eq!(s.add_passkey(&new(alice, b"k1"), 11).unwrap(), None);
+        assert!(s.has_passkeys(alice).unwrap());
+        assert!(!s.has_passkeys(bob).unwrap());
+        assert!(!s.rename_passkey(bob, id, "mine").unwrap());
+        assert!(!s.remove_passkey(bob, id).unwrap());
+        assert!(s.rename_passkey(alice, id, "Phone").unwrap());
+        let found = s.passkey_by_credential(b"k1").unwrap().unwrap();
+        assert_eq!((found.user_id, found.name.as_str()), (alice, "Phone"));
+        assert!(s.remove_passkey(alice, id).unwrap());
+        assert!(s.passkeys(alice).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_use_is_recorded_once_per_counter_value() {
+        let (_d, s) = store();
+        let alice = user(&s, "alice");
+        let id = s.add_passkey(&new(alice, b"k1"), 10).unwrap().unwrap();
+        assert!(s.record_passkey_use(id, "{\"c\":5}", 5, 20).unwrap());
+        // The same counter again, or an older one: a copy of the key, or a use that lost the
+        // race to a later one. Not recorded.
+        assert!(!s.record_passkey_use(id, "{\"c\":5}", 5, 21).unwrap());
+        assert!(!s.record_passkey_use(id, "{\"c\":4}", 4, 21).unwrap());
+        let row = s.passkeys(alice).unwrap().remove(0);
+        assert_eq!((row.counter, row.last_used_at), (5, Some(20)));
+        assert_eq!(row.credential, "{\"c\":5}");
+        assert!(s.record_passkey_use(id, "{\"c\":6}", 6, 22).unwrap());
+    }
+
+    #[test]
+    fn passkeys_go_with_a_reset_and_with_the_user_and_never_reach_a_disabled_one() {
+        let (_d, s) = store();
+        let alice = user(&s, "alice");
+        s.add_passkey(&new(alice, b"k1"), 10).unwrap().unwrap();
+        s.reset_second_factor("alice").unwrap();
+        assert!(!s.has_passkeys(alice).unwrap());
+        let id = s.add_passkey(&new(alice, b"k2"), 10).unwrap().unwrap();
+        assert!(!s.remove_passkey_of("alice", id + 1).unwrap());
+        assert!(s.remove_passkey_of("alice", id).unwrap());
+        s.add_passkey(&new(alice, b"k3"), 10).unwrap().unwrap();
+        s.delete_user("alice").unwrap();
+        assert!(s.passkey_by_credential(b"k3").unwrap().is_none());
+        let bob = user(&s, "bob");
+        s.set_disabled("bob", true).unwrap();
+        assert_eq!(s.add_passkey(&new(bob, b"k4"), 10).unwrap(), None);
+    }
+
+    #[test]
+    fn a_handle_is_made_once_and_names_its_user() {
+        let (_d, s) = store();
+        let alice = user(&s, "alice");
+        let first = s.webauthn_handle(alice, [7; 16]).unwrap();
+        assert_eq!(first, vec![7; 16]);
+        assert_eq!(s.webauthn_handle(alice, [8; 16]).unwrap(), first);
+        assert_eq!(s.user_id_by_webauthn_handle(&[7; 16]).unwrap(), Some(alice));
+        assert_eq!(s.user_id_by_webauthn_handle(&[8; 16]).unwrap(), None);
+    }
+}
