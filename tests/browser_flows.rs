@@ -1117,3 +1117,78 @@ async fn passkeys_in_a_real_browser() {
     assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
     c.close().await;
 }
+
+/// Records the ceremonies the unit tests of `auth::passkeys` replay
+/// (`tests/fixtures/passkeys.json`): a registration and an assertion made by Chromium's
+/// virtual authenticator for `app.test`, with the server-side state of each. Run it again with
+/// `cargo test --test browser_flows -- --ignored record_passkey_fixtures` after a change of
+/// library that changes the state's format.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "records fixtures; run by hand"]
+async fn record_passkey_fixtures() {
+    use webauthn_rs::prelude::{Url, Uuid, WebauthnBuilder};
+    if !browser_available() {
+        return;
+    }
+    let gw = spawn_gateway();
+    let c = Chrome::open(&gw, "record").await;
+    c.add_authenticator().await;
+    let p = gw.prefix().to_string();
+    c.goto(&format!("{p}/login")).await;
+    let origin = format!("http://app.test:{}", gw.addr.port());
+    let rp = WebauthnBuilder::new("app.test", &Url::parse(&origin).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let handle = Uuid::from_bytes([7; 16]);
+    let (ccr, registration) = rp
+        .start_passkey_registration(handle, "alice", "Alice Example", None)
+        .unwrap();
+    let options = portcullis::auth::passkeys::creation_options_json(&ccr);
+    let script = r#"
+        const [options, done] = arguments;
+        const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+        const o = JSON.parse(options).publicKey;
+        const publicKey = Object.assign({}, o, {
+            challenge: bytes(o.challenge),
+            user: Object.assign({}, o.user, { id: bytes(o.user.id) }),
+            excludeCredentials: [],
+        });
+        navigator.credentials.create({ publicKey }).then(
+            (c) => done(JSON.stringify(c.toJSON())),
+            (e) => done('failed: ' + e),
+        );
+    "#;
+    let created = c
+        .client
+        .execute_async(script, vec![json!(options)])
+        .await
+        .unwrap();
+    let created = created.as_str().unwrap().to_string();
+    assert!(!created.starts_with("failed"), "{created}");
+    let response: webauthn_rs::prelude::RegisterPublicKeyCredential =
+        serde_json::from_str(&created).unwrap();
+    let passkey = rp
+        .finish_passkey_registration(&response, &registration)
+        .unwrap();
+    let (rcr, authentication) = rp.start_passkey_authentication(&[passkey]).unwrap();
+    let asserted = c
+        .assertion(&portcullis::auth::passkeys::request_options_json(&rcr))
+        .await;
+    let fixture = json!({
+        "origin": origin,
+        "rp_id": "app.test",
+        "registration": {
+            "state": registration,
+            "response": serde_json::from_str::<Value>(&created).unwrap(),
+        },
+        "authentication": {
+            "state": authentication,
+            "response": serde_json::from_str::<Value>(&asserted).unwrap(),
+        },
+    });
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/passkeys.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, serde_json::to_string_pretty(&fixture).unwrap()).unwrap();
+    c.close().await;
+}

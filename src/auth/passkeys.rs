@@ -259,4 +259,165 @@ mod tests {
         assert!(ceremonies.take(&id, "token-a").is_none());
         assert!(ceremonies.take("", "token-a").is_none());
     }
+
+    /// Ceremonies recorded from Chromium's virtual authenticator (see the browser test
+    /// `record_passkey_fixtures`): a registration, then an assertion with that passkey.
+    mod recorded {
+        use serde_json::Value;
+        use webauthn_rs::prelude::{
+            PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+            RegisterPublicKeyCredential,
+        };
+
+        use super::super::*;
+
+        fn fixture() -> Value {
+            serde_json::from_str(include_str!("../../tests/fixtures/passkeys.json")).unwrap()
+        }
+
+        fn rp_for(origin: &str) -> Webauthn {
+            let origin = Url::parse(origin).unwrap();
+            WebauthnBuilder::new("app.test", &origin)
+                .unwrap()
+                .build()
+                .unwrap()
+        }
+
+        fn part<T: serde::de::DeserializeOwned>(f: &Value, pointer: &str) -> T {
+            serde_json::from_value(f.pointer(pointer).unwrap().clone()).unwrap()
+        }
+
+        /// The recorded passkey, registered as the gateway would.
+        fn registered(f: &Value) -> Passkey {
+            let rp = rp_for(f["origin"].as_str().unwrap());
+            let state: PasskeyRegistration = part(f, "/registration/state");
+            let response: RegisterPublicKeyCredential = part(f, "/registration/response");
+            rp.finish_passkey_registration(&response, &state).unwrap()
+        }
+
+        #[test]
+        fn the_recorded_registration_gives_the_browsers_credential() {
+            let f = fixture();
+            let passkey = registered(&f);
+            let response: RegisterPublicKeyCredential = part(&f, "/registration/response");
+            assert_eq!(passkey.cred_id().to_vec(), response.raw_id.to_vec());
+            // What the store keeps reads back as the same passkey.
+            let stored = serde_json::to_string(&passkey).unwrap();
+            assert_eq!(parse(&stored).unwrap().cred_id(), passkey.cred_id());
+        }
+
+        #[test]
+        fn a_registration_made_on_another_origin_is_refused() {
+            let f = fixture();
+            let rp = rp_for("http://app.test:1");
+            let state: PasskeyRegistration = part(&f, "/registration/state");
+            let response: RegisterPublicKeyCredential = part(&f, "/registration/response");
+            let err = rp
+                .finish_passkey_registration(&response, &state)
+                .unwrap_err();
+            assert_eq!(refusal(&err), Refusal::Invalid("wrong origin"));
+        }
+
+        #[test]
+        fn the_recorded_assertion_checks_out_verified_and_counted() {
+            let f = fixture();
+            registered(&f);
+            let rp = rp_for(f["origin"].as_str().unwrap());
+            let state: PasskeyAuthentication = part(&f, "/authentication/state");
+            let response: PublicKeyCredential = part(&f, "/authentication/response");
+            let result = rp.finish_passkey_authentication(&response, &state).unwrap();
+            assert!(result.user_verified());
+            assert!(result.counter() > 0, "the virtual authenticator counts");
+        }
+
+        #[test]
+        fn an_assertion_on_another_origin_is_refused() {
+            let f = fixture();
+            let rp = rp_for("https://app.test");
+            let state: PasskeyAuthentication = part(&f, "/authentication/state");
+            let response: PublicKeyCredential = part(&f, "/authentication/response");
+            let err = rp
+                .finish_passkey_authentication(&response, &state)
+                .unwrap_err();
+            assert_eq!(refusal(&err), Refusal::Invalid("wrong origin"));
+        }
+
+        #[test]
+        fn an_assertion_for_another_challenge_is_refused() {
+            let f = fixture();
+            let passkey = registered(&f);
+            let rp = rp_for(f["origin"].as_str().unwrap());
+            // A new challenge for the same passkey: the recorded answer does not answer it.
+            let (_, state) = rp.start_passkey_authentication(&[passkey]).unwrap();
+            let response: PublicKeyCredential = part(&f, "/authentication/response");
+            let err = rp
+                .finish_passkey_authentication(&response, &state)
+                .unwrap_err();
+            assert_eq!(refusal(&err), Refusal::Invalid("wrong challenge"));
+        }
+
+        #[test]
+        fn a_counter_that_does_not_move_forward_is_a_possible_clone() {
+            let f = fixture();
+            let rp = rp_for(f["origin"].as_str().unwrap());
+            let response: PublicKeyCredential = part(&f, "/authentication/response");
+            let counter = {
+                let state: PasskeyAuthentication = part(&f, "/authentication/state");
+                rp.finish_passkey_authentication(&response, &state)
+                    .unwrap()
+                    .counter()
+            };
+            // The stored counter has reached the assertion's (another copy of the key was used
+            // since): the same answer is now a sign of a copied key.
+            let mut state = f.pointer("/authentication/state").unwrap().clone();
+            let credentials = state
+                .pointer_mut("/ast/credentials")
+                .and_then(Value::as_array_mut)
+                .unwrap();
+            for credential in credentials.iter_mut() {
+                credential["counter"] = counter.into();
+            }
+            let state: PasskeyAuthentication = serde_json::from_value(state).unwrap();
+            let err = rp
+                .finish_passkey_authentication(&response, &state)
+                .unwrap_err();
+            assert_eq!(refusal(&err), Refusal::PossibleClone);
+        }
+
+        #[test]
+        fn a_tampered_signature_is_refused() {
+            let f = fixture();
+            let rp = rp_for(f["origin"].as_str().unwrap());
+            let state: PasskeyAuthentication = part(&f, "/authentication/state");
+            let mut response = f.pointer("/authentication/response").unwrap().clone();
+            let signature = response["response"]["signature"].as_str().unwrap();
+            // Change one character in the middle of the base64url signature.
+            let mut chars: Vec<char> = signature.chars().collect();
+            let i = chars.len() / 2;
+            chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+            response["response"]["signature"] = chars.into_iter().collect::<String>().into();
+            let response: PublicKeyCredential = serde_json::from_value(response).unwrap();
+            let err = rp
+                .finish_passkey_authentication(&response, &state)
+                .unwrap_err();
+            assert_eq!(refusal(&err), Refusal::Invalid("assertion refused"));
+        }
+
+        #[test]
+        fn options_ask_for_a_kept_key_and_a_button_not_autofill() {
+            let f = fixture();
+            let rp = rp_for(f["origin"].as_str().unwrap());
+            let (ccr, _) = rp
+                .start_passkey_registration(webauthn_rs::prelude::Uuid::nil(), "a", "A", None)
+                .unwrap();
+            let options: Value = serde_json::from_str(&creation_options_json(&ccr)).unwrap();
+            let selection = &options["publicKey"]["authenticatorSelection"];
+            assert_eq!(selection["residentKey"], "preferred");
+            assert_eq!(selection["userVerification"], "required");
+            let (rcr, _) = rp.start_discoverable_authentication().unwrap();
+            let options: Value = serde_json::from_str(&request_options_json(&rcr)).unwrap();
+            assert!(options.get("mediation").is_none());
+            assert_eq!(options["publicKey"]["userVerification"], "required");
+        }
+    }
 }

@@ -17,6 +17,7 @@ mod lifecycle;
 mod malformed_input;
 mod metrics;
 mod pages;
+mod passkeys;
 mod paths;
 mod portal_headers;
 mod proxy;

@@ -1,0 +1,457 @@
+//! Passkeys over HTTP: which pages carry the script, a user whose only second factor is a
+//! passkey, refusals counted by regulation, confirming a second factor again before a change,
+//! and the command line. The ceremonies themselves, in a real browser with a virtual
+//! authenticator, are in `tests/browser_flows.rs`.
+
+use serde_json::Value;
+use webauthn_rs::prelude::{
+    PasskeyRegistration, RegisterPublicKeyCredential, Url, WebauthnBuilder,
+};
+
+use portcullis::store::NewPasskey;
+
+use crate::helpers::*;
+
+/// The passkey of the recorded registration (`tests/fixtures/passkeys.json`): its stored form
+/// and its credential id.
+fn recorded_passkey() -> (String, Vec<u8>) {
+    let f: Value = serde_json::from_str(include_str!("../fixtures/passkeys.json")).unwrap();
+    let origin = Url::parse(f["origin"].as_str().unwrap()).unwrap();
+    let rp = WebauthnBuilder::new("app.test", &origin)
+        .unwrap()
+        .build()
+        .unwrap();
+    let state: PasskeyRegistration =
+        serde_json::from_value(f["registration"]["state"].clone()).unwrap();
+    let response: RegisterPublicKeyCredential =
+        serde_json::from_value(f["registration"]["response"].clone()).unwrap();
+    let passkey = rp.finish_passkey_registration(&response, &state).unwrap();
+    (
+        serde_json::to_string(&passkey).unwrap(),
+        passkey.cred_id().to_vec(),
+    )
+}
+
+/// Gives `user_id` the recorded passkey (under credential id `credential_id`, which must be
+/// new) named `name`; returns its id.
+fn give_passkey(gw: &TestGateway, user_id: i64, name: &str, credential_id: &[u8]) -> i64 {
+    let (credential, _) = recorded_passkey();
+    let new = NewPasskey {
+        user_id,
+        credential_id: credential_id.to_vec(),
+        name: name.into(),
+        credential,
+        counter: 1,
+    };
+    gw.store().add_passkey(&new, now() as i64).unwrap().unwrap()
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_pages_that_offer_a_passkey_run_a_script() {
+    let gw = spawn_gateway();
+    let p = gw.prefix().to_string();
+    let mut b = gw.browser();
+    let login = b.get(&format!("{p}/login")).await;
+    assert_eq!(login.status, 200);
+    let csp = login.header("content-security-policy").unwrap().to_string();
+    assert!(!csp.contains("script-src"), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(!login.body.contains("<script"), "{}", login.body);
+    // Without passwordless sign-in there is no such form to send.
+    let csrf = login.field("csrf");
+    let refused = b
+        .post_form(&format!("{p}/passkey/login"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(refused.status, 404);
+
+    let script = b.get(&format!("{p}/static/passkey.js")).await;
+    assert_eq!(script.status, 200);
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(script.header("x-content-type-options"), Some("nosniff"));
+    assert!(script.body.contains("navigator.credentials.get"));
+
+    let gw = spawn_gateway_configured("", "", "[webauthn]\npasswordless = true\n");
+    let mut b = gw.browser();
+    let login = b.get(&format!("{p}/login")).await;
+    let csps: Vec<_> = login
+        .headers
+        .get_all("content-security-policy")
+        .iter()
+        .collect();
+    assert_eq!(csps.len(), 1, "one policy: {csps:?}");
+    let csp = csps[0].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    // One script, from the gateway's file; nothing inline.
+    assert_eq!(login.body.matches("<script").count(), 1, "{}", login.body);
+    assert!(login.body.contains(&format!(
+        "<script src=\"{p}/static/passkey.js\" defer></script>"
+    )));
+    assert!(login.body.contains("data-passkey=\"get\""));
+    let options = html_unescape(
+        login
+            .body
+            .split("data-options=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap(),
+    );
+    let options: Value = serde_json::from_str(&options).unwrap();
+    assert_eq!(options["publicKey"]["rpId"], "app.test");
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    // The password form still works without the script: it is a plain form.
+    assert!(login.body.contains(&format!("action=\"{p}/login\"")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_whose_second_factor_is_a_passkey_is_asked_for_it_not_sent_to_set_up() {
+    let gw = spawn_gateway_configured(
+        "",
+        "",
+        "[regulation]\nmax_failures = 3\nwindow = \"5m\"\nban = \"15m\"\n",
+    );
+    let p = gw.prefix().to_string();
+    let bob = gw.add_user("bob", &[]);
+    let (_, credential_id) = recorded_passkey();
+    give_passkey(&gw, bob, "Phone", &credential_id);
+    let mut b = gw.browser();
+    let signed = b.login(&p, "bob", PASSWORD, "/secure/x").await;
+    signed.assert_redirect_to(&format!("{p}/totp?rd=%2Fsecure%2Fx"));
+    // Waiting for the second factor: no app, whatever its policy.
+    b.get("/secure/x")
+        .await
+        .assert_redirect_to(&format!("{p}/totp?rd=%2Fsecure%2Fx"));
+    b.get("/")
+        .await
+        .assert_redirect_to(&format!("{p}/totp?rd=%2F"));
+
+    let page = b.get(&format!("{p}/totp?rd=%2Fsecure%2Fx")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Confirm with your passkey"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&base64url(&credential_id)),
+        "the passkey is allowed"
+    );
+    assert!(
+        !page.body.contains("name=\"code\""),
+        "bob has no authenticator app"
+    );
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    // No recovery codes come with a passkey alone.
+    b.get(&format!("{p}/recovery?rd=%2F"))
+        .await
+        .assert_redirect_to(&format!("{p}/totp?rd=%2F"));
+
+    // Answers that do not check out are refused and counted like wrong codes, until the ban.
+    for attempt in 1..=3 {
+        let page = b.get(&format!("{p}/totp?rd=%2Fsecure%2Fx")).await;
+        let (csrf, ceremony) = (page.field("csrf"), page.field("ceremony"));
+        let answer = b
+            .post_form(
+                &format!("{p}/passkey/verify"),
+                &[
+                    ("csrf", &csrf),
+                    ("ceremony", &ceremony),
+                    ("rd", "/secure/x"),
+                    ("credential", "{\"id\":\"forged\"}"),
+                ],
+            )
+            .await;
+        if attempt < 3 {
+            assert_eq!(answer.status, 200);
+            assert!(answer.body.contains("That passkey was not accepted"));
+        } else {
+            assert_banned(&answer, 15 * 60);
+        }
+    }
+    let rows = audit_rows(&gw, "passkey_failure", "bob").await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(
+        rows[0].detail.as_deref(),
+        Some("no credential in the answer")
+    );
+    // Still waiting for the second factor.
+    b.get("/secure/x")
+        .await
+        .assert_redirect_to(&format!("{p}/totp?rd=%2Fsecure%2Fx"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwordless_answers_that_name_nobody_count_against_the_client() {
+    let gw = spawn_gateway_configured(
+        "",
+        "",
+        "[webauthn]\npasswordless = true\n\n[regulation]\nmax_failures = 2\nwindow = \"5m\"\nban = \"10m\"\n",
+    );
+    let p = gw.prefix().to_string();
+    let mut b = gw.browser();
+    for attempt in 1..=2 {
+        let page = b.get(&format!("{p}/login")).await;
+        let fields = [
+            ("csrf", page.field("csrf")),
+            ("ceremony", page.field("ceremony")),
+            ("rd", "/".to_string()),
+            ("credential", "not json".to_string()),
+        ];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let answer = b.post_form(&format!("{p}/passkey/login"), &fields).await;
+        if attempt < 2 {
+            assert_eq!(answer.status, 200);
+            assert!(answer.body.contains("That passkey was not accepted"));
+            assert!(answer
+                .set_cookies()
+                .iter()
+                .all(|c| !c.starts_with("portcullis_session=")));
+        } else {
+            assert_banned(&answer, 10 * 60);
+        }
+    }
+    let rows = audit_until(&gw, |r| {
+        r.iter().filter(|e| e.event == "passkey_failure").count() >= 2
+    })
+    .await;
+    let failures: Vec<_> = rows
+        .iter()
+        .filter(|e| e.event == "passkey_failure")
+        .collect();
+    assert_eq!(failures.len(), 2);
+    assert!(
+        failures.iter().all(|e| e.username.is_none()),
+        "{failures:?}"
+    );
+    // The client is banned, from the password form too.
+    let page = b.login(&p, "nobody", "whatever password", "/").await;
+    assert_eq!(page.status, 429, "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adding_a_passkey_needs_a_second_factor_confirmed_lately() {
+    let gw = spawn_gateway_configured("", "", "[admin]\nreauth = \"1s\"\n");
+    let p = gw.prefix().to_string();
+    gw.add_user("carol", &[]);
+    let mut carol = enrol(&gw, "carol").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let new = format!("{p}/account/passkeys/new?name=Phone");
+    let asked = carol.browser.get(&new).await;
+    let again = format!(
+        "{p}/totp?again=1&rd={}",
+        form_urlencoded::byte_serialize(new.as_bytes()).collect::<String>()
+    );
+    asked.assert_redirect_to(&again);
+    let page = carol.browser.get(&again).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Confirm it is you"));
+    assert!(page.body.contains("name=\"again\" value=\"1\""));
+    let (code, t) = fresh_code(&carol.secret_base32, carol.last_code_time).await;
+    carol.last_code_time = t;
+    let csrf = page.field("csrf");
+    let confirmed = carol
+        .browser
+        .post_form(
+            &format!("{p}/totp"),
+            &[
+                ("csrf", &csrf),
+                ("code", &code),
+                ("again", "1"),
+                ("rd", &new),
+            ],
+        )
+        .await;
+    confirmed.assert_redirect_to(&new);
+    let rows = audit_rows(&gw, "admin_reauth", "carol").await;
+    assert_eq!(rows[0].detail.as_deref(), Some("confirmed again: totp"));
+    // Confirmed: the page that creates the passkey, with its script.
+    let page = carol.browser.get(&new).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("This passkey will be called “Phone”."));
+    assert!(page.body.contains("data-passkey=\"create\""));
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("script-src 'self'"));
+    // A registration that answers no ceremony of this session adds nothing.
+    let refused = carol
+        .browser
+        .post_form(
+            &format!("{p}/account/passkeys/register"),
+            &[
+                ("csrf", &page.field("csrf")),
+                ("ceremony", "made-up"),
+                ("credential", "{}"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 200);
+    assert!(
+        refused.body.contains("That attempt expired"),
+        "{}",
+        refused.body
+    );
+    assert!(gw.store().passkeys(carol_id(&gw)).unwrap().is_empty());
+
+    // Asking again where there is nothing to confirm: a fresh session goes straight on, and a
+    // person without a second factor is sent to set one up, never raised.
+    carol
+        .browser
+        .get(&format!("{p}/totp?again=1&rd=%2Fx"))
+        .await
+        .assert_redirect_to("/x");
+    gw.add_user("dave", &[]);
+    let mut dave = gw.browser();
+    dave.login(&p, "dave", PASSWORD, "/").await;
+    dave.get(&format!("{p}/totp?again=1&rd=%2Fx"))
+        .await
+        .assert_redirect_to(&format!("{p}/totp/setup?rd=%2Fx"));
+}
+
+fn carol_id(gw: &TestGateway) -> i64 {
+    gw.store().user_by_name("carol").unwrap().unwrap().id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_its_owner_renames_or_removes_a_passkey() {
+    let gw = spawn_gateway();
+    let p = gw.prefix().to_string();
+    let bob = gw.add_user("bob", &[]);
+    let (_, credential_id) = recorded_passkey();
+    let id = give_passkey(&gw, bob, "Phone", &credential_id).to_string();
+    gw.add_user("alice", &[]);
+    let mut alice = gw.browser();
+    alice.login(&p, "alice", PASSWORD, "/").await;
+    let account = alice.get(&format!("{p}/account")).await;
+    let csrf = account.field("csrf");
+    for (action, fields) in [
+        ("rename", vec![("passkey", id.as_str()), ("name", "mine")]),
+        ("remove", vec![("passkey", id.as_str())]),
+    ] {
+        let mut all = fields.clone();
+        all.push(("csrf", &csrf));
+        let page = alice
+            .post_form(&format!("{p}/account/passkeys/{action}"), &all)
+            .await;
+        assert_eq!(page.status, 404, "{action}: {}", page.body);
+    }
+    let keys = gw.store().passkeys(bob).unwrap();
+    assert_eq!((keys.len(), keys[0].name.as_str()), (1, "Phone"));
+    // A name of nothing but spaces and control characters is no name.
+    let page = alice
+        .post_form(
+            &format!("{p}/account/passkeys/rename"),
+            &[("passkey", &id), ("name", " \u{7} "), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("Give the passkey a name."));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_lists_and_removes_passkeys() {
+    let gw = spawn_gateway();
+    let bob = gw.add_user("bob", &[]);
+    let (_, credential_id) = recorded_passkey();
+    let phone = give_passkey(&gw, bob, "Phone", &credential_id);
+    let key = give_passkey(&gw, bob, "Security key", b"another credential id");
+    let text = |args: &[&str]| {
+        let out = gw.cli(args, None);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, listed, _) = text(&["user", "passkeys", "bob"]);
+    assert!(ok);
+    assert!(listed.starts_with("ID"), "{listed}");
+    assert!(
+        listed.contains(&format!("{phone:<6}")) && listed.contains("Phone"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("Security key") && listed.contains("never"),
+        "{listed}"
+    );
+
+    let (ok, _, err) = text(&["user", "passkeys", "bob", "--remove", "999"]);
+    assert!(!ok);
+    assert_eq!(
+        err.trim(),
+        "error: bob has no passkey 999 (see `portcullis user passkeys bob`)"
+    );
+    let (ok, _, err) = text(&["user", "passkeys", "nobody"]);
+    assert!(!ok);
+    assert!(err.contains("no user named `nobody`"), "{err}");
+
+    let (ok, said, _) = text(&["user", "passkeys", "bob", "--remove", &key.to_string()]);
+    assert!(ok);
+    assert_eq!(said.trim(), format!("removed passkey {key} of bob"));
+    let left = gw.store().passkeys(bob).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, phone);
+    let rows = audit_rows(&gw, "passkey_removed", "bob").await;
+    assert_eq!(
+        rows[0].detail.as_deref(),
+        Some(format!("#{key}, from the command line").as_str())
+    );
+
+    // A reset of the second factor takes passkeys too; deleting the user takes them all.
+    let (ok, _, _) = text(&["user", "reset-2fa", "bob"]);
+    assert!(ok);
+    let (_, listed, _) = text(&["user", "passkeys", "bob"]);
+    assert_eq!(listed.trim(), "bob has no passkeys");
+    give_passkey(&gw, bob, "Phone", &credential_id);
+    let (ok, _, _) = text(&["user", "delete", "bob"]);
+    assert!(ok);
+    assert!(gw
+        .store()
+        .passkey_by_credential(&credential_id)
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_passkey_and_an_app_the_code_still_works_without_the_script() {
+    let gw = spawn_gateway();
+    let p = gw.prefix().to_string();
+    let erin = gw.add_user("erin", &[]);
+    let enrolled = enrol(&gw, "erin").await;
+    let (_, credential_id) = recorded_passkey();
+    give_passkey(&gw, erin, "Phone", &credential_id);
+    let mut b = gw.browser();
+    b.login(&p, "erin", PASSWORD, "/secure/x")
+        .await
+        .assert_redirect_to(&format!("{p}/totp?rd=%2Fsecure%2Fx"));
+    let page = b.get(&format!("{p}/totp?rd=%2Fsecure%2Fx")).await;
+    // The passkey first, then the code form: a plain form that needs no script.
+    let passkey_at = page
+        .body
+        .find("data-passkey=\"get\"")
+        .expect("a passkey form");
+    let code_at = page.body.find("name=\"code\"").expect("a code form");
+    assert!(passkey_at < code_at);
+    assert!(page.body.contains("Or enter a code"));
+    let (code, _) = fresh_code(&enrolled.secret_base32, enrolled.last_code_time).await;
+    let csrf = page.field("csrf");
+    b.post_form(
+        &format!("{p}/totp"),
+        &[("csrf", &csrf), ("code", &code), ("rd", "/secure/x")],
+    )
+    .await
+    .assert_redirect_to("/secure/x");
+    assert_signed_in(&mut b, "erin").await;
+}
