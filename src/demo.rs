@@ -156,6 +156,9 @@ key_file = "{key}"
 [session]
 secure = false
 
+[webauthn]
+passwordless = true
+
 [[apps]]
 name = "demo"
 upstream = "{upstream}"

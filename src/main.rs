@@ -123,9 +123,17 @@ fn demo(listen: &str) -> anyhow::Result<()> {
         },
         portcullis::auth::unix_now(),
     )?;
+    // Browsers offer passkeys on a host name (and `localhost` counts as secure over plain
+    // HTTP), never on an address.
+    let passkeys = match listen.strip_prefix("127.0.0.1:") {
+        Some(port) => {
+            format!("  passkeys  http://localhost:{port}/   (add one on the account page)\n")
+        }
+        None => String::new(),
+    };
     println!(
-        "\nPortcullis demo\n\n  open      http://{listen}/\n  user      demo\n  password  {password}   (shown only now)\n\n  \
-         /public/   needs no sign-in\n  /          needs a password\n  /admin/    needs a second factor: you will be asked to set up TOTP\n  \
+        "\nPortcullis demo\n\n  open      http://{listen}/\n  user      demo\n  password  {password}   (shown only now)\n{passkeys}\n  \
+         /public/   needs no sign-in\n  /          needs a password\n  /admin/    needs a second factor: you will be asked to set up TOTP or a passkey\n  \
          /.portcullis/account   your account\n\n  data      {}   (removed when you stop with Ctrl-C)\n  \
          config    {}\n\n  another address: portcullis demo --listen 127.0.0.1:9000\n",
         dir.display(),

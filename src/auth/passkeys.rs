@@ -115,7 +115,8 @@ impl Ceremonies {
 
 /// The relying party for a page on `host` (the `Host` header, with any port), or `None` when
 /// passkeys cannot work there: a host that is not one of the apps' (or under the cookie
-/// domain), an address rather than a name, or one outside the configured `rp_id`.
+/// domain) while no app serves every host, an address rather than a name, or one outside the
+/// configured `rp_id`.
 ///
 /// The rp id is `[webauthn] rp_id`, else the cookie domain, else the host itself. The one
 /// origin accepted is the page's own: `https://host`, and `http://host` too when the request
@@ -124,7 +125,8 @@ impl Ceremonies {
 pub fn relying_party(config: &Config, host: &str, tls: bool) -> Option<Webauthn> {
     let origin = Url::parse(&format!("https://{host}")).ok()?;
     let name = origin.domain()?.to_ascii_lowercase();
-    if !crate::portal::host_is_ours(config, &name) {
+    // An app without `hosts` serves every host: any name is then an app's.
+    if !crate::portal::host_is_ours(config, &name) && !config.router.has_catch_all() {
         return None;
     }
     let rp_id = config
@@ -217,6 +219,19 @@ mod tests {
         assert!(relying_party(&c, "evil.example.net", false).is_none());
         assert!(relying_party(&c, "127.0.0.1:8080", false).is_none());
         assert!(relying_party(&c, "[::1]:8080", false).is_none());
+    }
+
+    #[test]
+    fn an_app_on_every_host_takes_passkeys_on_any_name() {
+        let text =
+            "[session]\nsecure = false\n[[apps]]\nname = \"any\"\nupstream = \"127.0.0.1:1\"\n";
+        let c = Config::parse(std::path::Path::new("t.toml"), text).unwrap();
+        let rp = relying_party(&c, "localhost:8080", false).unwrap();
+        assert_eq!(
+            rp.get_allowed_origins()[1].as_str(),
+            "http://localhost:8080/"
+        );
+        assert!(relying_party(&c, "127.0.0.1:8080", false).is_none());
     }
 
     #[test]
