@@ -9,10 +9,15 @@ use pingora::proxy::Session;
 pub const PORTAL_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The policy of the pages that offer a passkey: the same, and scripts from our own files
-/// (never inline).
-pub const PORTAL_CSP_SCRIPT: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The policy of the pages that offer a passkey: the same, and the one script file at
+/// `script` (an exact URL, not `'self'`: the apps share the portal's origin, and none of their
+/// scripts may run on its pages), never inline.
+pub fn portal_csp_with_script(script: &str) -> String {
+    format!(
+        "default-src 'none'; script-src {script}; style-src 'self'; img-src 'self' data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
 
 /// A complete response.
 #[derive(Debug, Clone)]
@@ -57,10 +62,10 @@ impl HttpResponse {
         self
     }
 
-    /// Marks a page that runs the portal's own script: [`HttpResponse::portal_headers`]
-    /// then allows scripts from the gateway's files, and still none inline.
-    pub fn with_script(self) -> HttpResponse {
-        self.header("Content-Security-Policy", PORTAL_CSP_SCRIPT)
+    /// Marks a page that runs the portal's script at `script` (its exact URL):
+    /// [`HttpResponse::portal_headers`] then allows that file, and still nothing inline.
+    pub fn with_script(self, script: &str) -> HttpResponse {
+        self.header("Content-Security-Policy", portal_csp_with_script(script))
     }
 
     /// The headers every portal response carries, error pages included.

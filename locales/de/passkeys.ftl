@@ -11,6 +11,7 @@ passkey-challenge-intro = Verwenden Sie den Passkey oder Sicherheitsschlüssel, 
 passkey-or-code = Oder einen Code eingeben
 passkey-use = Meinen Passkey verwenden
 passkey-unavailable-here = Unter dieser Adresse können keine Passkeys verwendet werden. Öffnen Sie die Website unter ihrem üblichen Namen, um sie zu verwenden.
+passkey-elsewhere = Ihre Passkeys wurden für { $places } erstellt. Öffnen Sie diese Adresse, um sie zu verwenden, oder wählen Sie einen anderen Weg.
 passkey-needs-script = Passkeys brauchen JavaScript in Ihrem Browser. Schalten Sie es ein, um hier einen zu verwenden.
 passkey-browser-failed = Ihr Browser hat den Vorgang mit dem Passkey nicht abgeschlossen. Versuchen Sie es erneut oder wählen Sie einen anderen Weg.
 passkey-refused = Dieser Passkey wurde nicht akzeptiert. Versuchen Sie es erneut oder wählen Sie einen anderen Weg.

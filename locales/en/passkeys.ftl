@@ -11,6 +11,7 @@ passkey-challenge-intro = Use the passkey or security key you added for { $usern
 passkey-or-code = Or enter a code
 passkey-use = Use my passkey
 passkey-unavailable-here = Passkeys cannot be used at this address. Open this site by its usual name to use them.
+passkey-elsewhere = Your passkeys were made for { $places }. Open that address to use them, or use another way.
 passkey-needs-script = Passkeys need JavaScript in your browser. Turn it on to use one here.
 passkey-browser-failed = Your browser did not finish with the passkey. Try again, or use another way.
 passkey-refused = That passkey was not accepted. Try again, or use another way.

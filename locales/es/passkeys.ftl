@@ -11,6 +11,7 @@ passkey-challenge-intro = Use la llave de acceso o la llave de seguridad que añ
 passkey-or-code = O introduzca un código
 passkey-use = Usar mi llave de acceso
 passkey-unavailable-here = Las llaves de acceso no funcionan en esta dirección. Abra el sitio con su nombre habitual para usarlas.
+passkey-elsewhere = Sus llaves de acceso se crearon para { $places }. Abra esa dirección para usarlas o use otro método.
 passkey-needs-script = Las llaves de acceso necesitan JavaScript en su navegador. Actívelo para usar una aquí.
 passkey-browser-failed = Su navegador no terminó la operación con la llave de acceso. Inténtelo de nuevo o use otro método.
 passkey-refused = Esa llave de acceso no fue aceptada. Inténtelo de nuevo o use otro método.

@@ -11,6 +11,7 @@ passkey-challenge-intro = Utilisez la clé d'accès ou la clé de sécurité ajo
 passkey-or-code = Ou saisissez un code
 passkey-use = Utiliser ma clé d'accès
 passkey-unavailable-here = Les clés d'accès ne fonctionnent pas à cette adresse. Ouvrez ce site sous son nom habituel pour les utiliser.
+passkey-elsewhere = Vos clés d'accès ont été créées pour { $places }. Ouvrez cette adresse pour les utiliser, ou choisissez un autre moyen.
 passkey-needs-script = Les clés d'accès demandent que JavaScript soit activé dans votre navigateur. Activez-le pour en utiliser une ici.
 passkey-browser-failed = Votre navigateur n'a pas terminé l'opération avec la clé d'accès. Réessayez ou choisissez un autre moyen.
 passkey-refused = Cette clé d'accès n'a pas été acceptée. Réessayez ou choisissez un autre moyen.

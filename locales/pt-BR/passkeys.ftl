@@ -11,6 +11,7 @@ passkey-challenge-intro = Use a chave de acesso ou a chave de segurança que voc
 passkey-or-code = Ou digite um código
 passkey-use = Usar minha chave de acesso
 passkey-unavailable-here = As chaves de acesso não funcionam neste endereço. Abra o site pelo nome de sempre para usá-las.
+passkey-elsewhere = Suas chaves de acesso foram criadas para { $places }. Abra esse endereço para usá-las ou use outra forma.
 passkey-needs-script = As chaves de acesso precisam de JavaScript no seu navegador. Ative-o para usar uma aqui.
 passkey-browser-failed = Seu navegador não concluiu a operação com a chave de acesso. Tente de novo ou use outra forma.
 passkey-refused = Essa chave de acesso não foi aceita. Tente de novo ou use outra forma.

@@ -6,11 +6,15 @@
 //! leaves the gateway: it waits here under a random id, bound to whoever asked (the hash of the
 //! page's CSRF token, which belongs to one session or one pre-session cookie), and is taken
 //! out at its first answer, so a challenge is answered once at most. Ceremonies live as long
-//! as the browser is told to wait, in a bounded cache.
+//! as the browser is told to wait, in bounded caches that drop the least recently made first:
+//! one for signed-in people (adding a passkey, the second factor) and a smaller one for the
+//! sign-in page's passwordless button, which anyone can load, so that a flood of sign-in pages
+//! never pushes out the ceremonies of people signed in.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{
@@ -22,8 +26,10 @@ use crate::config::Config;
 
 /// How long the browser is given, and a ceremony kept.
 pub const CEREMONY_LIFETIME: Duration = Duration::from_secs(300);
-/// Ceremonies in flight at most; the oldest go first beyond it.
-const MAX_CEREMONIES: u64 = 100_000;
+/// Ceremonies of signed-in people in flight at most; the least recently made go first.
+const MAX_SIGNED_IN_CEREMONIES: u64 = 100_000;
+/// Passwordless ceremonies in flight at most (one per sign-in page shown).
+const MAX_PASSWORDLESS_CEREMONIES: u64 = 20_000;
 /// The longest name a person may give a passkey, in characters.
 pub const MAX_NAME: usize = 64;
 /// Largest credential (JSON from the browser) read.
@@ -46,35 +52,51 @@ pub enum Step {
     Passwordless { state: DiscoverableAuthentication },
 }
 
+/// A relying party: its id (a host name) and the library's checks for it.
+pub struct RelyingParty {
+    pub id: String,
+    pub webauthn: Webauthn,
+    /// The page's host and port, as checked (for the page's script source).
+    pub authority: String,
+}
+
 /// A ceremony in flight.
 pub struct Ceremony {
     /// Who may answer it: the SHA-256 of the CSRF token of the page that started it.
     owner: [u8; 32],
     /// The relying party it was started for (the host of that page).
-    pub rp: Webauthn,
+    pub rp: RelyingParty,
     pub step: Step,
 }
 
 /// The ceremonies in flight.
 pub struct Ceremonies {
-    cache: Cache<String, Arc<Ceremony>>,
+    signed_in: Cache<String, Arc<Ceremony>>,
+    passwordless: Cache<String, Arc<Ceremony>>,
 }
 
 impl std::fmt::Debug for Ceremonies {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ceremonies")
-            .field("in_flight", &self.cache.entry_count())
+            .field("signed_in", &self.signed_in.entry_count())
+            .field("passwordless", &self.passwordless.entry_count())
             .finish()
     }
+}
+
+fn ceremony_cache(capacity: u64) -> Cache<String, Arc<Ceremony>> {
+    Cache::builder()
+        .max_capacity(capacity)
+        .eviction_policy(EvictionPolicy::lru())
+        .time_to_live(CEREMONY_LIFETIME)
+        .build()
 }
 
 impl Default for Ceremonies {
     fn default() -> Self {
         Ceremonies {
-            cache: Cache::builder()
-                .max_capacity(MAX_CEREMONIES)
-                .time_to_live(CEREMONY_LIFETIME)
-                .build(),
+            signed_in: ceremony_cache(MAX_SIGNED_IN_CEREMONIES),
+            passwordless: ceremony_cache(MAX_PASSWORDLESS_CEREMONIES),
         }
     }
 }
@@ -85,14 +107,18 @@ fn owner_of(csrf: &str) -> [u8; 32] {
 
 impl Ceremonies {
     /// Keeps a ceremony for the page whose CSRF token is `csrf`; returns its id.
-    pub fn start(&self, csrf: &str, rp: Webauthn, step: Step) -> String {
+    pub fn start(&self, csrf: &str, rp: RelyingParty, step: Step) -> String {
         let id = crate::session::random_token();
+        let cache = match step {
+            Step::Passwordless { .. } => &self.passwordless,
+            _ => &self.signed_in,
+        };
         let ceremony = Ceremony {
             owner: owner_of(csrf),
             rp,
             step,
         };
-        self.cache.insert(id.clone(), Arc::new(ceremony));
+        cache.insert(id.clone(), Arc::new(ceremony));
         id
     }
 
@@ -103,30 +129,46 @@ impl Ceremonies {
         if id.is_empty() || id.len() > 64 {
             return None;
         }
-        let found = self.cache.get(id)?;
+        let cache = [&self.signed_in, &self.passwordless]
+            .into_iter()
+            .find(|c| c.contains_key(id))?;
+        let found = cache.get(id)?;
         let same: bool =
             subtle::ConstantTimeEq::ct_eq(&found.owner[..], &owner_of(csrf)[..]).into();
         if !same {
             return None;
         }
-        self.cache.remove(id)
+        cache.remove(id)
     }
 }
 
 /// The relying party for a page on `host` (the `Host` header, with any port), or `None` when
-/// passkeys cannot work there: a host that is not one of the apps' (or under the cookie
-/// domain) while no app serves every host, an address rather than a name, or one outside the
-/// configured `rp_id`.
+/// passkeys cannot work there: a host no app serves, an address rather than a name, or one
+/// outside the configured `rp_id`.
 ///
 /// The rp id is `[webauthn] rp_id`, else the cookie domain, else the host itself. The one
 /// origin accepted is the page's own: `https://host`, and `http://host` too when the request
 /// came in plain and cookies are not marked `Secure` (a local set-up; behind a proxy that ends
 /// TLS, browsers are on `https`).
-pub fn relying_party(config: &Config, host: &str, tls: bool) -> Option<Webauthn> {
+pub fn relying_party(config: &Config, host: &str, tls: bool) -> Option<RelyingParty> {
     let origin = Url::parse(&format!("https://{host}")).ok()?;
+    // A host and an optional port, nothing else (a `Host` header can hold anything).
+    let bare = origin.username().is_empty()
+        && origin.password().is_none()
+        && origin.path() == "/"
+        && origin.query().is_none()
+        && origin.fragment().is_none();
+    if !bare {
+        return None;
+    }
     let name = origin.domain()?.to_ascii_lowercase();
-    // An app without `hosts` serves every host: any name is then an app's.
-    if !crate::portal::host_is_ours(config, &name) && !config.router.has_catch_all() {
+    let authority = match origin.port() {
+        Some(port) => format!("{name}:{port}"),
+        None => name.clone(),
+    };
+    // An app's host, never merely one under the cookie domain (a sibling the gateway does not
+    // serve); an app without `hosts` serves every host.
+    if !config.router.knows_host(&name) && !config.router.has_catch_all() {
         return None;
     }
     let rp_id = config
@@ -139,11 +181,16 @@ pub fn relying_party(config: &Config, host: &str, tls: bool) -> Option<Webauthn>
         .ok()?
         .rp_name(&config.totp.issuer)
         .timeout(CEREMONY_LIFETIME);
-    let plain = Url::parse(&format!("http://{host}")).ok()?;
+    let plain = Url::parse(&format!("http://{authority}")).ok()?;
     if !tls && !config.session.secure {
         builder = builder.append_allowed_origin(&plain);
     }
-    builder.build().ok()
+    let webauthn = builder.build().ok()?;
+    Some(RelyingParty {
+        id: rp_id,
+        webauthn,
+        authority,
+    })
 }
 
 /// The options a page hands the browser to create a passkey, as JSON. The library asks for
@@ -219,6 +266,18 @@ mod tests {
         assert!(relying_party(&c, "evil.example.net", false).is_none());
         assert!(relying_party(&c, "127.0.0.1:8080", false).is_none());
         assert!(relying_party(&c, "[::1]:8080", false).is_none());
+        // A `Host` header holds whatever the client sends: only a host and a port pass.
+        for odd in [
+            "x script-src *@app.example.com",
+            "app.example.com/evil",
+            "app.example.com?x",
+            "app.example.com#x",
+            "a:b@app.example.com",
+        ] {
+            assert!(relying_party(&c, odd, false).is_none(), "{odd}");
+        }
+        let rp = relying_party(&c, "APP.example.com:8443", true).unwrap();
+        assert_eq!(rp.authority, "app.example.com:8443");
     }
 
     #[test]
@@ -228,7 +287,7 @@ mod tests {
         let c = Config::parse(std::path::Path::new("t.toml"), text).unwrap();
         let rp = relying_party(&c, "localhost:8080", false).unwrap();
         assert_eq!(
-            rp.get_allowed_origins()[1].as_str(),
+            rp.webauthn.get_allowed_origins()[1].as_str(),
             "http://localhost:8080/"
         );
         assert!(relying_party(&c, "127.0.0.1:8080", false).is_none());
@@ -239,6 +298,7 @@ mod tests {
         let c = config("");
         let rp = relying_party(&c, "app.example.com:8080", false).unwrap();
         let origins: Vec<String> = rp
+            .webauthn
             .get_allowed_origins()
             .iter()
             .map(|u| u.to_string())
@@ -251,7 +311,7 @@ mod tests {
             ]
         );
         let rp = relying_party(&c, "app.example.com", true).unwrap();
-        assert_eq!(rp.get_allowed_origins().len(), 1);
+        assert_eq!(rp.webauthn.get_allowed_origins().len(), 1);
     }
 
     #[test]
@@ -259,14 +319,26 @@ mod tests {
         let c = config("[webauthn]\nrp_id = \"other.org\"");
         assert!(relying_party(&c, "app.example.com", false).is_none());
         let c = config("[webauthn]\nrp_id = \"example.com\"");
-        assert!(relying_party(&c, "app.example.com", false).is_some());
+        assert_eq!(
+            relying_party(&c, "app.example.com", false).unwrap().id,
+            "example.com"
+        );
+        // A cookie domain is the default rp id, but a host under it that no app serves gets
+        // no passkeys.
+        let c = config("cookie_domain = \"example.com\"");
+        assert_eq!(
+            relying_party(&c, "app.example.com", false).unwrap().id,
+            "example.com"
+        );
+        assert!(relying_party(&c, "sibling.example.com", false).is_none());
     }
 
     #[test]
     fn a_ceremony_is_answered_once_and_only_by_the_page_that_asked() {
         let c = config("");
         let rp = relying_party(&c, "app.example.com", false).unwrap();
-        let (_, state) = rp.start_discoverable_authentication().unwrap();
+        assert_eq!(rp.id, "app.example.com");
+        let (_, state) = rp.webauthn.start_discoverable_authentication().unwrap();
         let ceremonies = Ceremonies::default();
         let id = ceremonies.start("token-a", rp, Step::Passwordless { state });
         assert!(ceremonies.take(&id, "token-b").is_none());

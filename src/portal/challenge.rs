@@ -41,6 +41,8 @@ struct TotpPage<'a> {
     /// The user has passkeys, but this host cannot use them (an address, or outside the rp
     /// id).
     passkey_unavailable: bool,
+    /// The user's passkeys were made for these other site names.
+    passkey_elsewhere: Option<String>,
     has_totp: bool,
     again: bool,
 }
@@ -105,8 +107,15 @@ async fn totp_page(
     again: bool,
     error: Option<&str>,
 ) -> Result<HttpResponse, PortalError> {
-    let passkey = super::passkey::second_factor_prompt(state, req, session, again).await?;
-    let scripted = passkey.is_some();
+    use super::passkey::Offer;
+    let offer = super::passkey::second_factor_offer(state, req, session, again).await?;
+    let (passkey, passkey_unavailable, passkey_elsewhere) = match offer {
+        Offer::Prompt(prompt) => (Some(prompt), false, None),
+        Offer::Nothing => (None, false, None),
+        Offer::NotHere => (None, true, None),
+        Offer::Elsewhere(places) => (None, false, Some(places)),
+    };
+    let script = passkey.as_ref().map(|p| p.script.clone());
     let page = req.ui.render(
         status,
         &TotpPage {
@@ -121,13 +130,17 @@ async fn totp_page(
                 .filter(|_| !again)
                 .map(super::remember::days_or_hours),
             error,
-            passkey_unavailable: session.identity.has_passkey && !scripted,
+            passkey_unavailable,
+            passkey_elsewhere,
             passkey,
             has_totp: session.identity.has_totp,
             again,
         },
     );
-    Ok(if scripted { page.with_script() } else { page })
+    Ok(match script {
+        Some(script) => page.with_script(&script),
+        None => page,
+    })
 }
 
 fn recovery_page(
@@ -216,6 +229,8 @@ async fn answer<'r>(
         Challenger::Ready(s) => s,
         other => return Ok(Err(not_ready(state, other, &rd))),
     };
+    // Asked again only means something to a session at two factors; any other is signing in.
+    let again = again && session.level == Level::TwoFactor;
     let keys = Regulation::second_factor_keys(&session.identity.username, req.client_ip);
     let attempt = (state.regulation.begin(keys, req.now).await)
         .inspect_err(|_| state.metrics.sign_in(factor, SignInResult::Banned))?;
@@ -361,7 +376,8 @@ pub async fn post_passkey(
                 user_id: owner,
                 state: ceremony_state,
             } if *owner == user_id => {
-                c.rp.finish_passkey_authentication(cred, ceremony_state)
+                c.rp.webauthn
+                    .finish_passkey_authentication(cred, ceremony_state)
                     .map_err(|e| passkeys::refusal(&e))
             }
             _ => Err(Refusal::Invalid("not this session's passkey challenge")),

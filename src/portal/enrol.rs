@@ -46,6 +46,22 @@ fn needs_current(session: &ActiveSession) -> bool {
     session.identity.has_totp
 }
 
+/// Someone whose second factor is a passkey has no code to type: they set up an authenticator
+/// app with the passkey confirmed lately, so that a session left open with the password alone
+/// (or a stale one) cannot add a second factor of its own. Else the challenge page asks for
+/// it, then comes back to `here`.
+fn passkey_first(
+    state: &State,
+    req: &PortalRequest,
+    session: &ActiveSession,
+    here: &str,
+) -> Option<HttpResponse> {
+    let identity = &session.identity;
+    let fresh = super::factor_fresh(session, req.now, state.config().admin.reauth);
+    (identity.has_passkey && !identity.has_totp && !fresh)
+        .then(|| super::confirm_again(state, here))
+}
+
 async fn setup_page(
     state: &State,
     req: &PortalRequest,
@@ -84,6 +100,15 @@ pub async fn get_setup(state: &State, req: &PortalRequest) -> Result<HttpRespons
     let session = req.signed_in()?;
     let rd = rd_of(state, req, None);
     let forced = req.query_param("required").is_some();
+    let here = format!(
+        "{}{}?{}",
+        state.prefix(),
+        req.page,
+        req.query.as_deref().unwrap_or("")
+    );
+    if let Some(confirm) = passkey_first(state, req, session, &here) {
+        return Ok(confirm);
+    }
     setup_page(state, req, session, 200, &rd, forced, None).await
 }
 
@@ -98,6 +123,10 @@ pub async fn post_setup(
     let session = req.signed_in()?;
     let rd = rd_of(state, req, Some(form));
     let forced = form.get("required") == "1";
+    let here = PortalPage::TotpSetup.url(state.prefix(), &rd);
+    if let Some(confirm) = passkey_first(state, req, session, &here) {
+        return Ok(confirm);
+    }
     let code = form.get("code");
     let current = form.get("current_code");
     if code.trim().is_empty() || code.len() > MAX_CODE || current.len() > MAX_CODE {
@@ -240,7 +269,12 @@ pub async fn post_disable(
         .during(Task::Account)?;
     req.audit(state, AuditKind::TotpDisabled, Some(username), None);
     state.sessions.forget_user(user_id);
-    let (cookie, _) = super::raise(state, req, session, Level::OneFactor).await?;
+    // With a passkey left, two factors remain.
+    let level = match session.identity.has_passkey {
+        true => Level::TwoFactor,
+        false => Level::OneFactor,
+    };
+    let (cookie, _) = super::raise(state, req, session, level).await?;
     let done = format!("{account}?done=totp_disabled");
     Ok(HttpResponse::redirect(303, &done).header("Set-Cookie", cookie))
 }

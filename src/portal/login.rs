@@ -53,7 +53,7 @@ fn page_with(
 ) -> HttpResponse {
     let (csrf, set_cookie) = csrf_for(state, req);
     let passkey = super::passkey::passwordless_prompt(state, req, &csrf);
-    let scripted = passkey.is_some();
+    let script = passkey.as_ref().map(|p| p.script.clone());
     let response = req.ui.render(
         status,
         &LoginPage {
@@ -66,10 +66,9 @@ fn page_with(
             passkey,
         },
     );
-    let response = if scripted {
-        response.with_script()
-    } else {
-        response
+    let response = match script {
+        Some(script) => response.with_script(&script),
+        None => response,
     };
     match set_cookie {
         Some(c) => response.header("Set-Cookie", c),

@@ -635,6 +635,16 @@ pub(crate) fn factor_fresh(session: &ActiveSession, now: i64, reauth: std::time:
     session.level == Level::TwoFactor && age_ms < reauth.as_millis() as i128
 }
 
+/// To the challenge page, to confirm the second factor again, then back to `back`.
+pub(super) fn confirm_again(state: &State, back: &str) -> HttpResponse {
+    let url = format!(
+        "{}?again=1&rd={}",
+        PortalPage::Totp.at(state.prefix()),
+        encode_query(back)
+    );
+    HttpResponse::redirect(303, &url)
+}
+
 /// `YYYY-MM-DD HH:MM` (UTC) of a Unix time: how pages show dates and times.
 pub(crate) fn utc_minutes(unix: i64) -> String {
     let full = crate::auth::calendar_utc(unix);

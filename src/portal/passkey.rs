@@ -14,11 +14,8 @@ use webauthn_rs::prelude::{
     AuthenticationResult, Passkey, PublicKeyCredential, RegisterPublicKeyCredential, Uuid,
 };
 
-use super::{
-    encode_query, message, rd_of, During, Form, Frame, PortalError, PortalPage, PortalRequest, Task,
-};
+use super::{message, rd_of, During, Form, Frame, PortalError, PortalPage, PortalRequest, Task};
 use crate::auth::passkeys::{self, Refusal, Step, MAX_CREDENTIAL_JSON, MAX_NAME};
-use crate::auth::regulation::Regulation;
 use crate::auth::throttle::Regulator;
 use crate::http_response::HttpResponse;
 use crate::metrics::{Factor, SignInResult};
@@ -39,9 +36,18 @@ pub(super) struct Prompt {
     pub button: &'static str,
     /// A second factor confirmed again (the challenge page's `again`).
     pub again: bool,
+    /// The script's exact URL, for the page's Content-Security-Policy.
+    pub script: String,
 }
 
-fn relying_party(state: &State, req: &PortalRequest) -> Option<webauthn_rs::prelude::Webauthn> {
+/// The exact URL of the passkey script on the page's host, as `rp` checked it.
+fn script_url(state: &State, req: &PortalRequest, rp: &passkeys::RelyingParty) -> String {
+    let scheme = if req.tls { "https" } else { "http" };
+    let path = PortalPage::Script.at(state.prefix());
+    format!("{scheme}://{}{path}", rp.authority)
+}
+
+fn relying_party(state: &State, req: &PortalRequest) -> Option<passkeys::RelyingParty> {
     passkeys::relying_party(&state.config(), &req.host, req.tls)
 }
 
@@ -50,19 +56,31 @@ pub(super) fn available_here(state: &State, req: &PortalRequest) -> bool {
     relying_party(state, req).is_some()
 }
 
+/// What the challenge page can offer a user with passkeys.
+pub(super) enum Offer {
+    /// The user has no passkey.
+    Nothing,
+    /// The passkey button.
+    Prompt(Prompt),
+    /// Passkeys cannot be used on this host (an address, or a host outside the rp id).
+    NotHere,
+    /// The user's passkeys were made for other relying-party ids (named, comma-separated).
+    Elsewhere(String),
+}
+
 /// The prompt for `session`'s user to answer the second-factor challenge with a passkey, when
-/// they have one and passkeys work on this host.
-pub(super) async fn second_factor_prompt(
+/// they have one made for this host's relying party.
+pub(super) async fn second_factor_offer(
     state: &State,
     req: &PortalRequest,
     session: &ActiveSession,
     again: bool,
-) -> Result<Option<Prompt>, PortalError> {
+) -> Result<Offer, PortalError> {
     if !session.identity.has_passkey {
-        return Ok(None);
+        return Ok(Offer::Nothing);
     }
     let Some(rp) = relying_party(state, req) else {
-        return Ok(None);
+        return Ok(Offer::NotHere);
     };
     let user_id = session.identity.user_id;
     let rows = state
@@ -70,32 +88,40 @@ pub(super) async fn second_factor_prompt(
         .call(move |s| s.passkeys(user_id))
         .await
         .during(Task::CheckCode)?;
-    let keys: Vec<Passkey> = rows
+    let (here, elsewhere): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.rp_id == rp.id);
+    let keys: Vec<Passkey> = here
         .iter()
         .filter_map(|r| passkeys::parse(&r.credential))
         .collect();
     if keys.is_empty() {
-        return Ok(None);
+        let mut places: Vec<&str> = elsewhere.iter().map(|r| r.rp_id.as_str()).collect();
+        places.dedup();
+        return Ok(match places.is_empty() {
+            true => Offer::Nothing,
+            false => Offer::Elsewhere(places.join(", ")),
+        });
     }
-    let (rcr, ceremony) = match rp.start_passkey_authentication(&keys) {
+    let (rcr, ceremony) = match rp.webauthn.start_passkey_authentication(&keys) {
         Ok(started) => started,
         Err(e) => {
             tracing::warn!("could not start a passkey challenge: {e}");
-            return Ok(None);
+            return Ok(Offer::NotHere);
         }
     };
     let step = Step::SecondFactor {
         user_id,
         state: ceremony,
     };
+    let script = script_url(state, req, &rp);
     let id = state.passkeys.start(&session.csrf_token(), rp, step);
-    Ok(Some(Prompt {
+    Ok(Offer::Prompt(Prompt {
         action: PortalPage::PasskeyVerify.at(state.prefix()),
         kind: "get",
         ceremony: id,
         options: passkeys::request_options_json(&rcr),
         button: "passkey-use",
         again,
+        script,
     }))
 }
 
@@ -111,9 +137,11 @@ pub(super) fn passwordless_prompt(
     }
     let rp = relying_party(state, req)?;
     let (rcr, ceremony) = rp
+        .webauthn
         .start_discoverable_authentication()
         .inspect_err(|e| tracing::warn!("could not start a passkey sign-in: {e}"))
         .ok()?;
+    let script = script_url(state, req, &rp);
     let id = state
         .passkeys
         .start(csrf, rp, Step::Passwordless { state: ceremony });
@@ -124,6 +152,7 @@ pub(super) fn passwordless_prompt(
         options: passkeys::request_options_json(&rcr),
         button: "passkey-sign-in",
         again: false,
+        script,
     })
 }
 
@@ -139,7 +168,7 @@ pub(super) async fn record_use(
         return Ok(Err(Refusal::Invalid("stored passkey unreadable")));
     };
     passkey.update_credential(result);
-    let json = serde_json::to_string(&passkey).unwrap_or_default();
+    let json = serde_json::to_string(&passkey).map_err(|e| StoreError::Task(e.to_string()))?;
     let (id, counter) = (row.id, result.counter());
     let recorded = state
         .store
@@ -175,9 +204,10 @@ pub(super) fn credential_of<T: serde::de::DeserializeOwned>(form: &Form) -> Opti
 // -- passwordless sign-in ---------------------------------------------------------------------
 
 /// `POST {prefix}/passkey/login`: a passkey alone signs in, at two factors: the authenticator
-/// verified the person (PIN or biometrics) and holds the key. Failures count like wrong codes:
-/// against the user the passkey names (and the client), or the client alone when it names
-/// nobody.
+/// verified the person (PIN or biometrics) and holds the key. Every refused answer counts
+/// against the client: a signature cannot be guessed, and counting it against the user an
+/// answer names would let anyone who knows a credential id lock that user out. A user whose
+/// second factor is banned is refused unchecked, as at the challenge.
 pub async fn post_login(
     state: &State,
     req: &PortalRequest,
@@ -188,98 +218,36 @@ pub async fn post_login(
     }
     let rd = rd_of(state, req, Some(form));
     let now = req.now;
-    let refused = |text: &str| {
-        let text = req.ui.t(text);
-        super::login::page(state, req, 200, &rd, "", Some(&text))
-    };
+    // Never `succeeded()`: a sign-in with one's own passkey must not wipe the client's count
+    // of failures elsewhere (wrong passwords for others).
+    let attempt = (state.regulation)
+        .begin(vec![Regulator::ip_key(req.client_ip)], now)
+        .await
+        .inspect_err(|_| state.metrics.sign_in(Factor::Passkey, SignInResult::Banned))?;
     let ceremony = state.passkeys.take(form.get("ceremony"), form.get("csrf"));
     let credential: Option<PublicKeyCredential> = credential_of(form);
-    // What the answer names: the credential, its owner, and the owner's handle as the
-    // authenticator gave it.
-    let named = match (&ceremony, &credential) {
-        (Some(c), Some(cred)) => {
-            c.rp.identify_discoverable_authentication(cred)
-                .ok()
-                .map(|(handle, credential_id)| (handle, credential_id.to_vec()))
-        }
-        _ => None,
-    };
-    let found = match named {
-        Some((handle, credential_id)) => state
-            .store
-            .call(move |s| {
-                let Some(row) = s.passkey_by_credential(&credential_id)? else {
-                    return Ok(None);
-                };
-                if s.user_id_by_webauthn_handle(handle.as_bytes())? != Some(row.user_id) {
-                    return Ok(None);
-                }
-                let user = s.user_by_id(row.user_id)?;
-                let enrolled = s.enrolled(row.user_id)?;
-                Ok(user.map(|u| (row, u, enrolled)))
-            })
-            .await
-            .during(Task::SignIn)?,
-        None => None,
-    };
-    let origin = req.origin();
-    let Some((row, user, enrolled)) = found else {
-        // Nobody to count it against but the client.
-        let attempt = state
-            .regulation
-            .begin(vec![Regulator::ip_key(req.client_ip)], now)
-            .await?;
-        let why = match (&ceremony, &credential) {
-            (None, _) => "no such passkey sign-in in progress (expired or answered already)",
-            (_, None) => "no credential in the answer",
-            _ => "unknown passkey",
-        };
-        state
-            .metrics
-            .sign_in(Factor::Passkey, SignInResult::Failure);
-        attempt
-            .failed_as(AuditKind::PasskeyFailure, None, &origin, now, why)
-            .await?;
-        return Ok(refused("passkey-refused"));
-    };
-    let keys = Regulation::second_factor_keys(&user.username, req.client_ip);
-    let attempt = (state.regulation.begin(keys, now).await)
-        .inspect_err(|_| state.metrics.sign_in(Factor::Passkey, SignInResult::Banned))?;
     let checked = match (ceremony.as_deref(), &credential) {
-        (Some(c), Some(cred)) if !user.disabled => {
-            match (&c.step, passkeys::parse(&row.credential)) {
-                (
-                    Step::Passwordless {
-                        state: ceremony_state,
-                    },
-                    Some(passkey),
-                ) => c
-                    .rp
-                    .finish_discoverable_authentication_v2(cred, ceremony_state.clone(), &passkey)
-                    .map_err(|e| passkeys::refusal(&e)),
-                _ => Err(Refusal::Invalid("not a passkey sign-in")),
-            }
+        (None, _) => Err((
+            None,
+            Refusal::Invalid("no such passkey sign-in in progress (expired or answered already)"),
+        )),
+        (_, None) => Err((None, Refusal::Invalid("no credential in the answer"))),
+        (Some(c), Some(cred)) => check_passwordless(state, c, cred, now).await?,
+    };
+    let (row, user, enrolled) = match checked {
+        Ok(found) => found,
+        Err((username, refusal)) => {
+            let (kind, why) = refusal_row(&refusal);
+            state
+                .metrics
+                .sign_in(Factor::Passkey, SignInResult::Failure);
+            attempt
+                .failed_as(kind, username.as_deref(), &req.origin(), now, why)
+                .await?;
+            let text = req.ui.t("passkey-refused");
+            return Ok(super::login::page(state, req, 200, &rd, "", Some(&text)));
         }
-        _ => Err(Refusal::Invalid("disabled user")),
     };
-    let checked = match checked {
-        Ok(result) if result.user_verified() => record_use(state, &row, &result, now)
-            .await
-            .during(Task::SignIn)?,
-        Ok(_) => Err(Refusal::Invalid("user not verified")),
-        Err(refusal) => Err(refusal),
-    };
-    if let Err(refusal) = checked {
-        let (kind, why) = refusal_row(&refusal);
-        state
-            .metrics
-            .sign_in(Factor::Passkey, SignInResult::Failure);
-        attempt
-            .failed(kind, &user.username, &origin, now, why)
-            .await?;
-        return Ok(refused("passkey-refused"));
-    }
-    attempt.succeeded();
     state
         .metrics
         .sign_in(Factor::Passkey, SignInResult::Success);
@@ -296,6 +264,85 @@ pub async fn post_login(
     let detail = format!("two_factor, passkey \"{}\"", row.name);
     req.audit(state, AuditKind::Login, Some(&user.username), Some(detail));
     Ok(HttpResponse::redirect(303, &rd).header("Set-Cookie", cookie))
+}
+
+/// A passwordless answer, checked: the passkey it names (made for this relying party), its
+/// owner (whose handle the authenticator gave, enabled, their second factor not banned), the
+/// signature with the person verified, and the counter moving forward. Refused: the username
+/// when the answer named one, and why.
+async fn check_passwordless(
+    state: &State,
+    ceremony: &passkeys::Ceremony,
+    credential: &PublicKeyCredential,
+    now: i64,
+) -> Result<
+    Result<(PasskeyRow, crate::store::User, crate::store::Enrolled), (Option<String>, Refusal)>,
+    PortalError,
+> {
+    let Step::Passwordless { state: challenge } = &ceremony.step else {
+        return Ok(Err((None, Refusal::Invalid("not a passkey sign-in"))));
+    };
+    let rp = &ceremony.rp;
+    let Ok((handle, credential_id)) = rp.webauthn.identify_discoverable_authentication(credential)
+    else {
+        return Ok(Err((None, Refusal::Invalid("unknown passkey"))));
+    };
+    let credential_id = credential_id.to_vec();
+    let found = state
+        .store
+        .call(move |s| {
+            let Some(row) = s.passkey_by_credential(&credential_id)? else {
+                return Ok(None);
+            };
+            if s.user_id_by_webauthn_handle(handle.as_bytes())? != Some(row.user_id) {
+                return Ok(None);
+            }
+            let user = s.user_by_id(row.user_id)?;
+            let enrolled = s.enrolled(row.user_id)?;
+            Ok(user.map(|u| (row, u, enrolled)))
+        })
+        .await
+        .during(Task::SignIn)?;
+    let Some((row, user, enrolled)) = found else {
+        return Ok(Err((None, Refusal::Invalid("unknown passkey"))));
+    };
+    let named = Some(user.username.clone());
+    if user.disabled {
+        return Ok(Err((named, Refusal::Invalid("disabled user"))));
+    }
+    if row.rp_id != rp.id {
+        return Ok(Err((
+            named,
+            Refusal::Invalid("passkey made for another site name"),
+        )));
+    }
+    let banned = [Regulator::second_factor_key(&user.username)];
+    if let Some(until) = state.regulation.banned_until(&banned, now).await {
+        return Err(PortalError::Banned(crate::auth::regulation::Banned {
+            until,
+        }));
+    }
+    let Some(passkey) = passkeys::parse(&row.credential) else {
+        return Ok(Err((named, Refusal::Invalid("stored passkey unreadable"))));
+    };
+    let result = match rp.webauthn.finish_discoverable_authentication_v2(
+        credential,
+        challenge.clone(),
+        &passkey,
+    ) {
+        Ok(result) if result.user_verified() => result,
+        Ok(_) => return Ok(Err((named, Refusal::Invalid("user not verified")))),
+        Err(e) => return Ok(Err((named, passkeys::refusal(&e)))),
+    };
+    Ok(
+        match record_use(state, &row, &result, now)
+            .await
+            .during(Task::SignIn)?
+        {
+            Ok(()) => Ok((row, user, enrolled)),
+            Err(refusal) => Err((named, refusal)),
+        },
+    )
 }
 
 // -- adding, renaming, removing -----------------------------------------------------------------
@@ -331,16 +378,6 @@ fn clean_name(raw: &str) -> Option<String> {
 fn may_change(state: &State, req: &PortalRequest, session: &ActiveSession) -> bool {
     !session.identity.second_factor()
         || super::factor_fresh(session, req.now, state.config().admin.reauth)
-}
-
-/// To the challenge page, to confirm the second factor again, then back to `back`.
-fn confirm_first(state: &State, back: &str) -> HttpResponse {
-    let url = format!(
-        "{}?again=1&rd={}",
-        PortalPage::Totp.at(state.prefix()),
-        encode_query(back)
-    );
-    HttpResponse::redirect(303, &url)
 }
 
 fn account_done(state: &State, what: &str) -> String {
@@ -379,14 +416,17 @@ async fn new_page(
         task: Task::SetUp,
         cause: format!("bad webauthn handle: {e}"),
     })?;
+    // The person's passkeys for this relying party: the authenticator must not make a second.
     let exclude = existing
         .iter()
+        .filter(|r| r.rp_id == rp.id)
         .filter_map(|r| passkeys::parse(&r.credential))
         .map(|k| k.cred_id().clone())
         .collect();
     let id = &session.identity;
     let shown_as = id.display_name.as_deref().unwrap_or(&id.username);
-    let started = rp.start_passkey_registration(handle, &id.username, shown_as, Some(exclude));
+    let started =
+        (rp.webauthn).start_passkey_registration(handle, &id.username, shown_as, Some(exclude));
     let (ccr, registration) = started.map_err(|e| PortalError::Unavailable {
         task: Task::SetUp,
         cause: format!("passkey registration: {e}"),
@@ -397,6 +437,7 @@ async fn new_page(
         name: name.to_string(),
         state: registration,
     };
+    let script = script_url(state, req, &rp);
     let ceremony = state.passkeys.start(&csrf, rp, step);
     let prompt = Prompt {
         action: PortalPage::PasskeyRegister.at(state.prefix()),
@@ -405,6 +446,7 @@ async fn new_page(
         options: passkeys::creation_options_json(&ccr),
         button: "passkey-create",
         again: false,
+        script,
     };
     let back = PortalPage::Account.at(state.prefix());
     let error = error.map(|key| ui.t(key));
@@ -417,7 +459,8 @@ async fn new_page(
         p: prompt,
         error: error.as_deref(),
     };
-    Ok(ui.render(200, &page).with_script())
+    let script = page.p.script.clone();
+    Ok(ui.render(200, &page).with_script(&script))
 }
 
 /// Where to go once a passkey is added: `rd` when the page was given one (the set-up page's
@@ -441,7 +484,7 @@ pub async fn get_new(state: &State, req: &PortalRequest) -> Result<HttpResponse,
             req.page,
             req.query.as_deref().unwrap_or("")
         );
-        return Ok(confirm_first(state, &here));
+        return Ok(super::confirm_again(state, &here));
     }
     let ua = req.header("user-agent").unwrap_or("");
     let name = req
@@ -462,7 +505,7 @@ pub async fn post_register(
     let session = req.signed_in()?;
     let rd = after_adding(state, req, Some(form));
     if !may_change(state, req, session) {
-        return Ok(confirm_first(
+        return Ok(super::confirm_again(
             state,
             &PortalPage::Account.at(state.prefix()),
         ));
@@ -477,7 +520,10 @@ pub async fn post_register(
                 state: registration,
             } if *owner == user_id => {
                 let answer: Option<RegisterPublicKeyCredential> = credential_of(form);
-                let registered = answer.map(|a| c.rp.finish_passkey_registration(&a, registration));
+                let registered = answer.map(|a| {
+                    (c.rp.webauthn.finish_passkey_registration(&a, registration))
+                        .map(|passkey| (passkey, c.rp.id.clone()))
+                });
                 (name.clone(), registered)
             }
             _ => (String::new(), None),
@@ -485,8 +531,8 @@ pub async fn post_register(
         None => (String::new(), None),
     };
     let username = session.identity.username.clone();
-    let passkey = match registered {
-        Some(Ok(passkey)) => passkey,
+    let (passkey, rp_id) = match registered {
+        Some(Ok(made)) => made,
         other => {
             let (why, text) = match other {
                 None => (
@@ -515,6 +561,7 @@ pub async fn post_register(
         .unwrap_or(0) as u32;
     let new = NewPasskey {
         user_id,
+        rp_id,
         credential_id: passkey.cred_id().to_vec(),
         name: name.clone(),
         credential,
@@ -591,7 +638,7 @@ pub async fn post_remove(
     let session = req.signed_in()?;
     let account = PortalPage::Account.at(state.prefix());
     if !may_change(state, req, session) {
-        return Ok(confirm_first(state, &format!("{account}#passkeys")));
+        return Ok(super::confirm_again(state, &format!("{account}#passkeys")));
     }
     let Some(id) = passkey_id(form) else {
         return Err(PortalError::NotFound);
@@ -613,13 +660,12 @@ pub async fn post_remove(
         Some(format!("#{id}")),
     );
     state.sessions.forget_user(user_id);
-    let level = match enrolled.any() {
-        true => session.level,
-        false => Level::OneFactor,
-    };
-    let (cookie, _) = super::raise(state, req, session, level).await?;
-    Ok(
-        HttpResponse::redirect(303, &account_done(state, "passkey_removed"))
-            .header("Set-Cookie", cookie),
-    )
+    let done = HttpResponse::redirect(303, &account_done(state, "passkey_removed"));
+    if enrolled.any() {
+        return Ok(done);
+    }
+    // No second factor left: this session goes on at one factor (a new id, and no factor
+    // confirmed).
+    let (cookie, _) = super::raise(state, req, session, Level::OneFactor).await?;
+    Ok(done.header("Set-Cookie", cookie))
 }

@@ -171,6 +171,7 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         credential_id BLOB NOT NULL UNIQUE,
+        rp_id TEXT NOT NULL,
         name TEXT NOT NULL,
         credential TEXT NOT NULL,
         counter INTEGER NOT NULL,

@@ -1,7 +1,8 @@
 //! Passkeys: the `passkeys` table and each user's WebAuthn handle.
 //!
 //! A passkey is stored with its user: the credential id (unique across users, so one
-//! authenticator's key never names two people), the name its owner gave it, the library's
+//! authenticator's key never names two people), the relying-party id it was made for (it
+//! works there alone), the name its owner gave it, the library's
 //! record of its public key and flags (JSON), and its signature counter, kept in a column of
 //! its own so that recording a use is conditional on its moving forward: two uses with the same
 //! counter cannot both be recorded. The handle is 16 random bytes, the only name of the user
@@ -18,6 +19,8 @@ pub struct PasskeyRow {
     pub id: i64,
     pub user_id: i64,
     pub credential_id: Vec<u8>,
+    /// The relying-party id it was made for.
+    pub rp_id: String,
     pub name: String,
     /// The library's record of the credential (JSON).
     pub credential: String,
@@ -31,24 +34,26 @@ pub struct PasskeyRow {
 pub struct NewPasskey {
     pub user_id: i64,
     pub credential_id: Vec<u8>,
+    pub rp_id: String,
     pub name: String,
     pub credential: String,
     pub counter: u32,
 }
 
 const COLUMNS: &str =
-    "id, user_id, credential_id, name, credential, counter, created_at, last_used_at";
+    "id, user_id, credential_id, rp_id, name, credential, counter, created_at, last_used_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PasskeyRow> {
     Ok(PasskeyRow {
         id: r.get(0)?,
         user_id: r.get(1)?,
         credential_id: r.get(2)?,
-        name: r.get(3)?,
-        credential: r.get(4)?,
-        counter: r.get(5)?,
-        created_at: r.get(6)?,
-        last_used_at: r.get(7)?,
+        rp_id: r.get(3)?,
+        name: r.get(4)?,
+        credential: r.get(5)?,
+        counter: r.get(6)?,
+        created_at: r.get(7)?,
+        last_used_at: r.get(8)?,
     })
 }
 
@@ -121,12 +126,14 @@ impl Store {
         let mut conn = self.write()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let inserted = tx.execute(
-            "INSERT INTO passkeys (user_id, credential_id, name, credential, counter, created_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM users WHERE id = ?1 AND disabled = 0
+            "INSERT INTO passkeys
+                 (user_id, credential_id, rp_id, name, credential, counter, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 FROM users WHERE id = ?1 AND disabled = 0
              ON CONFLICT (credential_id) DO NOTHING",
             params![
                 new.user_id,
                 new.credential_id,
+                new.rp_id,
                 new.name,
                 new.credential,
                 new.counter,
@@ -176,7 +183,8 @@ impl Store {
     }
 
     /// Records a use of passkey `id` with signature counter `counter`, and its new record:
-    /// only if the counter moved past the stored one (or the authenticator keeps none, 0).
+    /// only if the counter moved past the stored one (or the authenticator keeps none: it was
+    /// 0 and is 0).
     /// False when it did not, which means the use came second to another with the same or a
     /// later counter (a copied key), or the passkey is gone: the use is then not accepted.
     pub fn record_passkey_use(
@@ -188,7 +196,7 @@ impl Store {
     ) -> Result<bool> {
         Ok(self.write()?.execute(
             "UPDATE passkeys SET credential = ?2, counter = ?3, last_used_at = ?4
-             WHERE id = ?1 AND (counter < ?3 OR ?3 = 0)",
+             WHERE id = ?1 AND (counter < ?3 OR (counter = 0 AND ?3 = 0))",
             params![id, credential, counter, now],
         )? == 1)
     }
@@ -208,6 +216,7 @@ mod tests {
         NewPasskey {
             user_id,
             credential_id: credential_id.to_vec(),
+            rp_id: "example.com".into(),
             name: "Laptop".into(),
             credential: "{}".into(),
             counter: 0,
@@ -248,6 +257,12 @@ mod tests {
         assert_eq!((row.counter, row.last_used_at), (5, Some(20)));
         assert_eq!(row.credential, "{\"c\":5}");
         assert!(s.record_passkey_use(id, "{\"c\":6}", 6, 22).unwrap());
+        // A key that kept a counter cannot answer with none: 0 does not put it back.
+        assert!(!s.record_passkey_use(id, "{\"c\":0}", 0, 23).unwrap());
+        // One that keeps none (always 0) is recorded each time.
+        let uncounted = s.add_passkey(&new(alice, b"k2"), 10).unwrap().unwrap();
+        assert!(s.record_passkey_use(uncounted, "{}", 0, 24).unwrap());
+        assert!(s.record_passkey_use(uncounted, "{}", 0, 25).unwrap());
     }
 
     #[test]

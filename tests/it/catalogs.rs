@@ -97,6 +97,7 @@ fn every_message_formats_without_error_in_every_catalog() {
                     "name",
                     "created",
                     "last_used",
+                    "places",
                 ] {
                     args.set(name, "x");
                 }

@@ -39,6 +39,7 @@ fn give_passkey(gw: &TestGateway, user_id: i64, name: &str, credential_id: &[u8]
     let new = NewPasskey {
         user_id,
         credential_id: credential_id.to_vec(),
+        rp_id: "app.test".into(),
         name: name.into(),
         credential,
         counter: 1,
@@ -88,7 +89,12 @@ async fn only_the_pages_that_offer_a_passkey_run_a_script() {
         .collect();
     assert_eq!(csps.len(), 1, "one policy: {csps:?}");
     let csp = csps[0].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'"), "{csp}");
+    // The one file, by its exact address: not `'self'`, which would let the apps' own
+    // scripts (same origin) run on the gateway's pages.
+    assert!(
+        csp.contains(&format!("script-src http://app.test{p}/static/passkey.js;")),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe"), "{csp}");
     assert!(csp.contains("default-src 'none'"), "{csp}");
     // One script, from the gateway's file; nothing inline.
@@ -152,7 +158,7 @@ async fn a_user_whose_second_factor_is_a_passkey_is_asked_for_it_not_sent_to_set
         "bob has no authenticator app"
     );
     let csp = page.header("content-security-policy").unwrap();
-    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(csp.contains("static/passkey.js;"), "{csp}");
     // No recovery codes come with a passkey alone.
     b.get(&format!("{p}/recovery?rd=%2F"))
         .await
@@ -284,7 +290,7 @@ async fn adding_a_passkey_needs_a_second_factor_confirmed_lately() {
     assert!(page
         .header("content-security-policy")
         .unwrap()
-        .contains("script-src 'self'"));
+        .contains("script-src http://app.test/"));
     // A registration that answers no ceremony of this session adds nothing.
     let refused = carol
         .browser
@@ -454,4 +460,154 @@ async fn with_a_passkey_and_an_app_the_code_still_works_without_the_script() {
     .await
     .assert_redirect_to("/secure/x");
     assert_signed_in(&mut b, "erin").await;
+
+    // Turning the app off leaves the passkey: the session keeps its two factors.
+    let account = b.get(&format!("{p}/account")).await;
+    let csrf = account.field("csrf");
+    let recovery = &enrolled.recovery_codes[0];
+    b.post_form(
+        &format!("{p}/totp/disable"),
+        &[("code", recovery), ("csrf", &csrf), ("confirm", "1")],
+    )
+    .await
+    .assert_redirect_to(&format!("{p}/account?done=totp_disabled"));
+    let page = b.get("/secure/x").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.echoed().header("remote-user").as_deref(), Some("erin"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_with_the_password_alone_cannot_add_an_app_beside_a_passkey() {
+    let gw = spawn_gateway();
+    let p = gw.prefix().to_string();
+    let alice = gw.add_user("alice", &[]);
+    // Signed in with the password while alice had no second factor: one factor.
+    let mut old = gw.browser();
+    old.login(&p, "alice", PASSWORD, "/")
+        .await
+        .assert_redirect_to("/");
+    // Then she adds a passkey (elsewhere).
+    let (_, credential_id) = recorded_passkey();
+    give_passkey(&gw, alice, "Phone", &credential_id);
+    gw.state.sessions.forget_user(alice);
+    // The old session cannot set up an authenticator of its own: the passkey first.
+    let setup = format!("{p}/totp/setup?rd=%2F");
+    let again = format!(
+        "{p}/totp?again=1&rd={}",
+        form_urlencoded::byte_serialize(setup.as_bytes()).collect::<String>()
+    );
+    old.get(&setup).await.assert_redirect_to(&again);
+    let account = old.get(&format!("{p}/account")).await;
+    let posted = old
+        .post_form(
+            &format!("{p}/totp/setup"),
+            &[
+                ("csrf", &account.field("csrf")),
+                ("code", "123456"),
+                ("rd", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, 303);
+    assert!(
+        posted.location().starts_with(&format!("{p}/totp?again=1")),
+        "{}",
+        posted.location()
+    );
+    assert!(gw.store().totp(alice).unwrap().is_none());
+    assert!(gw.store().totp_pending(alice).unwrap().is_none());
+    // The challenge it is sent to asks for the passkey, and no code can stand in for it.
+    let page = old.get(&again).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("data-passkey=\"get\""));
+    assert!(!page.body.contains("name=\"code\""));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passkeys_made_for_another_site_name_are_not_offered_and_the_page_says_where() {
+    let gw = spawn_gateway();
+    let p = gw.prefix().to_string();
+    let bob = gw.add_user("bob", &[]);
+    let (credential, credential_id) = recorded_passkey();
+    let new = NewPasskey {
+        user_id: bob,
+        credential_id,
+        rp_id: "example.org".into(),
+        name: "Phone".into(),
+        credential,
+        counter: 1,
+    };
+    gw.store().add_passkey(&new, now() as i64).unwrap().unwrap();
+    let mut b = gw.browser();
+    b.login(&p, "bob", PASSWORD, "/").await;
+    let page = b.get(&format!("{p}/totp?rd=%2F")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("Your passkeys were made for example.org."),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("data-passkey"));
+    assert!(!page.body.contains("<script"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwordless_failures_that_name_a_user_never_lock_that_user_out() {
+    let gw = spawn_gateway_configured(
+        TRUST_LOOPBACK,
+        "",
+        "[webauthn]\npasswordless = true\n\n[regulation]\nmax_failures = 2\nwindow = \"5m\"\nban = \"10m\"\n",
+    );
+    let p = gw.prefix().to_string();
+    let bob = gw.add_user("bob", &[]);
+    let (_, credential_id) = recorded_passkey();
+    give_passkey(&gw, bob, "Phone", &credential_id);
+    let handle = gw.store().webauthn_handle(bob, [9; 16]).unwrap();
+    // An answer that names bob's passkey and handle, with a signature nobody made.
+    let forged = serde_json::json!({
+        "id": base64url(&credential_id),
+        "rawId": base64url(&credential_id),
+        "type": "public-key",
+        "response": {
+            "authenticatorData": base64url(&[0; 37]),
+            "clientDataJSON": base64url(b"{}"),
+            "signature": base64url(&[1; 64]),
+            "userHandle": base64url(&handle),
+        },
+    })
+    .to_string();
+    for ip in ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"] {
+        let mut attacker = gw.browser();
+        let xff = [("X-Forwarded-For", ip)];
+        let page = attacker.get_with(&format!("{p}/login"), &xff).await;
+        let fields = [
+            ("csrf", page.field("csrf")),
+            ("ceremony", page.field("ceremony")),
+            ("rd", "/".to_string()),
+            ("credential", forged.clone()),
+        ];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let origin = attacker.origin();
+        let answer = attacker
+            .post_form_with(&format!("{p}/passkey/login"), &fields, Some(&origin), &xff)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert!(answer.body.contains("That passkey was not accepted"));
+    }
+    let rows = audit_until(&gw, |r| count_rows(r, "passkey_failure", "bob") >= 4).await;
+    assert_eq!(count_rows(&rows, "passkey_failure", "bob"), 4);
+    assert_eq!(
+        count_rows(&rows, "ban", "bob"),
+        0,
+        "bob's second factor is not banned"
+    );
+    // Bob, from his own address, signs in and reaches his challenge page.
+    let mut real = gw.browser();
+    let xff = [("X-Forwarded-For", "198.51.100.7")];
+    real.login_with(&p, "bob", PASSWORD, "/", &xff)
+        .await
+        .assert_redirect_to(&format!("{p}/totp?rd=%2F"));
+    let page = real.get_with(&format!("{p}/totp?rd=%2F"), &xff).await;
+    assert_eq!(page.status, 200, "{}", page.body);
 }
