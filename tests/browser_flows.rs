@@ -964,17 +964,17 @@ async fn passkeys_in_a_real_browser() {
     c.fill("input[name=password]", PASSWORD).await;
     c.submit("/login").await;
     assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
-    assert!(c.body_text().await.contains("Or add a passkey"));
-    c.fill("#passkey-name", "Laptop").await;
-    c.submit("/account/passkeys/new").await;
+    assert!(c.body_text().await.contains("Rather use a passkey"));
+    c.click_link_to("/account/passkeys/new").await;
     assert!(c
         .path()
         .await
         .starts_with(&format!("{p}/account/passkeys/new")));
+    // Named after the browser and system unless the person names it.
     assert!(c
         .body_text()
         .await
-        .contains("This passkey will be called “Laptop”."));
+        .contains("This passkey will be called “Chrome on Linux”."));
     c.check_page("passkey-new").await;
     c.press_passkey_button().await;
     // Made, stored, and the person is at two factors: straight on to the page.
@@ -982,7 +982,7 @@ async fn passkeys_in_a_real_browser() {
     assert!(c.body_text().await.contains("alice"));
     let keys = gw.store().passkeys(alice).unwrap();
     assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0].name, "Laptop");
+    assert_eq!(keys[0].name, "Chrome on Linux");
     let held = c.authenticator_credentials(&authenticator).await;
     assert_eq!(held.len(), 1);
     assert_eq!(held[0]["isResidentCredential"], json!(true), "{held:?}");
@@ -1003,12 +1003,15 @@ async fn passkeys_in_a_real_browser() {
     c.press_passkey_button().await;
     assert_eq!(c.path().await, "/secure/report");
     let used = rows(&gw, "second_factor_success", "alice", 1).await;
-    assert_eq!(used[0].detail.as_deref(), Some("passkey \"Laptop\""));
+    assert_eq!(
+        used[0].detail.as_deref(),
+        Some("passkey \"Chrome on Linux\"")
+    );
 
     // The account page lists it; it is renamed there.
     c.goto(&format!("{p}/account")).await;
     let text = c.body_text().await;
-    assert!(text.contains("Laptop"), "{text}");
+    assert!(text.contains("Chrome on Linux"), "{text}");
     assert!(!text.contains("last used never"), "{text}");
     c.check_page("account-passkeys").await;
     c.fill("input[name=name][id^=rename-]", "Work laptop").await;

@@ -21,8 +21,8 @@ passkey-login-heading = Kein Passwort?
 passkey-sign-in = Mit einem Passkey anmelden
 
 ## Einen Passkey hinzufügen
-passkey-instead-heading = Oder einen Passkey hinzufügen
-passkey-instead-text = Ein Passkey liegt auf diesem Gerät, Ihrem Telefon oder einem Sicherheitsschlüssel und wird mit Fingerabdruck, Gesicht oder PIN entsperrt.
+passkey-instead-text = Lieber einen Passkey auf diesem Gerät oder einem Sicherheitsschlüssel?
+passkey-instead-link = Stattdessen einen Passkey hinzufügen
 passkey-name-label = Name des Passkeys
 passkey-add-submit = Passkey hinzufügen
 passkey-new-title = Passkey hinzufügen

@@ -21,8 +21,8 @@ passkey-login-heading = No password?
 passkey-sign-in = Sign in with a passkey
 
 ## Adding a passkey
-passkey-instead-heading = Or add a passkey
-passkey-instead-text = A passkey lives on this device, your phone or a security key, and unlocks with your fingerprint, face or PIN.
+passkey-instead-text = Rather use a passkey, on this device or a security key?
+passkey-instead-link = Add a passkey instead
 passkey-name-label = Name of the passkey
 passkey-add-submit = Add a passkey
 passkey-new-title = Add a passkey

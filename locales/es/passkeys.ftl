@@ -21,8 +21,8 @@ passkey-login-heading = ¿Sin contraseña?
 passkey-sign-in = Iniciar sesión con una llave de acceso
 
 ## Añadir una llave de acceso
-passkey-instead-heading = O añada una llave de acceso
-passkey-instead-text = Una llave de acceso vive en este dispositivo, en su teléfono o en una llave de seguridad, y se desbloquea con su huella, su cara o un PIN.
+passkey-instead-text = ¿Prefiere una llave de acceso, en este dispositivo o en una llave de seguridad?
+passkey-instead-link = Añadir una llave de acceso en su lugar
 passkey-name-label = Nombre de la llave de acceso
 passkey-add-submit = Añadir una llave de acceso
 passkey-new-title = Añadir una llave de acceso

@@ -21,8 +21,8 @@ passkey-login-heading = Pas de mot de passe ?
 passkey-sign-in = Se connecter avec une clé d'accès
 
 ## Ajouter une clé d'accès
-passkey-instead-heading = Ou ajoutez une clé d'accès
-passkey-instead-text = Une clé d'accès se trouve sur cet appareil, votre téléphone ou une clé de sécurité, et se déverrouille avec votre empreinte, votre visage ou un code PIN.
+passkey-instead-text = Vous préférez une clé d'accès, sur cet appareil ou une clé de sécurité ?
+passkey-instead-link = Ajouter plutôt une clé d'accès
 passkey-name-label = Nom de la clé d'accès
 passkey-add-submit = Ajouter une clé d'accès
 passkey-new-title = Ajouter une clé d'accès

@@ -21,8 +21,8 @@ passkey-login-heading = Sem senha?
 passkey-sign-in = Entrar com uma chave de acesso
 
 ## Adicionar uma chave de acesso
-passkey-instead-heading = Ou adicione uma chave de acesso
-passkey-instead-text = Uma chave de acesso fica neste dispositivo, no seu celular ou em uma chave de segurança, e é desbloqueada com sua digital, seu rosto ou um PIN.
+passkey-instead-text = Prefere uma chave de acesso, neste dispositivo ou em uma chave de segurança?
+passkey-instead-link = Adicionar uma chave de acesso em vez disso
 passkey-name-label = Nome da chave de acesso
 passkey-add-submit = Adicionar uma chave de acesso
 passkey-new-title = Adicionar uma chave de acesso

@@ -19,6 +19,7 @@ struct SetupPage<'a> {
     ui: &'a Frame,
     csrf: &'a str,
     rd: &'a str,
+    rd_query: &'a str,
     /// Shown because a page needs two factors (`?required=1`, kept in the form).
     forced: bool,
     secret_grouped: &'a str,
@@ -85,6 +86,7 @@ async fn setup_page(
             ui: &req.ui,
             csrf: &session.csrf_token(),
             rd,
+            rd_query: &super::encode_query(rd),
             forced: forced && !session.identity.second_factor(),
             secret_grouped: &totp::grouped(&totp::base32(&secret)),
             uri: &uri,
