@@ -98,6 +98,7 @@ fn every_message_formats_without_error_in_every_catalog() {
                     "created",
                     "last_used",
                     "places",
+                    "rp",
                 ] {
                     args.set(name, "x");
                 }

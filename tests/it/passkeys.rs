@@ -611,3 +611,50 @@ async fn passwordless_failures_that_name_a_user_never_lock_that_user_out() {
     let page = real.get_with(&format!("{p}/totp?rd=%2F"), &xff).await;
     assert_eq!(page.status, 200, "{}", page.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_sees_a_users_passkeys_and_removes_one() {
+    let gw = spawn_gateway();
+    let p = gw.prefix().to_string();
+    gw.add_user("root", &["admins"]);
+    let mut root = enrol(&gw, "root").await;
+    let bob = gw.add_user("bob", &[]);
+    let (_, credential_id) = recorded_passkey();
+    let id = give_passkey(&gw, bob, "Phone", &credential_id).to_string();
+    let page_path = format!("{p}/admin/user?name=bob");
+    let page = root.browser.get(&page_path).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<strong>Phone</strong>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("for app.test, added"), "{}", page.body);
+    let done = root
+        .browser
+        .submit(
+            &page_path,
+            &page_path,
+            &[("action", "remove-passkey"), ("passkey", &id)],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(gw.store().passkeys(bob).unwrap().is_empty());
+    let rows = audit_until(&gw, |r| count_rows(r, "passkey_removed", "bob") > 0).await;
+    let row = rows.iter().find(|e| e.event == "passkey_removed").unwrap();
+    assert!(
+        row.detail.as_deref().unwrap().contains("by admin root"),
+        "{row:?}"
+    );
+    // Again: it is gone, and the page says so.
+    let again = root
+        .browser
+        .submit(
+            &page_path,
+            &page_path,
+            &[("action", "remove-passkey"), ("passkey", &id)],
+        )
+        .await;
+    assert_eq!(again.status, 404);
+    assert!(again.body.contains("That passkey is no longer there."));
+}

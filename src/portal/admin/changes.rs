@@ -200,6 +200,16 @@ async fn change(
             audit(AuditKind::SecondFactorReset, None);
             Outcome::Done("reset")
         }
+        "remove-passkey" => {
+            let Ok(id) = form.get("passkey").parse::<i64>() else {
+                return Ok(Outcome::Refused(400, "admin-unknown-action"));
+            };
+            if !on_user(state, &name, move |s, n| s.remove_passkey_of(n, id)).await? {
+                return Ok(Outcome::Refused(404, "admin-passkey-gone"));
+            }
+            audit(AuditKind::PasskeyRemoved, Some(&format!("#{id}")));
+            Outcome::Done("passkey")
+        }
         "end-sessions" => {
             let ended = on_user(state, &name, |s, n| s.revoke_user_sessions(n)).await?;
             audit(

@@ -53,6 +53,7 @@ fn done_text(done: &str) -> Option<&'static str> {
         "profile" => "admin-done-profile",
         "groups" => "admin-done-groups",
         "reset" => "admin-done-reset",
+        "passkey" => "admin-done-passkey",
         "sessions" => "admin-done-sessions",
         "session" => "admin-done-session",
         "ban" => "admin-done-ban",
@@ -194,8 +195,18 @@ struct UserPage<'a> {
     last_sign_in: Option<String>,
     sessions: &'a [ShownSession],
     bans: &'a [ShownBan],
+    passkeys: &'a [ShownPasskey],
     notice: Option<String>,
     error: Option<String>,
+}
+
+/// One of the user's passkeys, as the page lists it.
+struct ShownPasskey {
+    id: i64,
+    name: String,
+    rp_id: String,
+    created: String,
+    last_used: Option<String>,
 }
 
 /// What the user page needs from the store.
@@ -206,6 +217,7 @@ struct Details {
     last_sign_in: Option<i64>,
     sessions: Vec<SessionListing>,
     bans: Vec<BanRow>,
+    passkeys: Vec<crate::store::PasskeyRow>,
 }
 
 async fn details(state: &State, name: &str, now: i64) -> Result<Option<Details>, PortalError> {
@@ -237,6 +249,7 @@ async fn details(state: &State, name: &str, now: i64) -> Result<Option<Details>,
                     .copied(),
                 sessions,
                 bans,
+                passkeys: s.passkeys(user.id)?,
                 user,
             }))
         })
@@ -273,6 +286,17 @@ pub(super) async fn user_page(
         })
         .collect();
     let bans: Vec<ShownBan> = d.bans.iter().map(ShownBan::new).collect();
+    let passkeys: Vec<ShownPasskey> = d
+        .passkeys
+        .iter()
+        .map(|k| ShownPasskey {
+            id: k.id,
+            name: k.name.clone(),
+            rp_id: k.rp_id.clone(),
+            created: when(k.created_at),
+            last_used: k.last_used_at.map(when),
+        })
+        .collect();
     let action = link(state, PortalPage::AdminUser, &[("name", &d.user.username)]);
     let last = d
         .last_sign_in
@@ -290,6 +314,7 @@ pub(super) async fn user_page(
             last_sign_in: last.map(when),
             sessions: &sessions,
             bans: &bans,
+            passkeys: &passkeys,
             notice: if status == 200 { notice(req) } else { None },
             error: error.map(|key| req.ui.t(key)),
         },
