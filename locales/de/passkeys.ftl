@@ -43,6 +43,7 @@ passkey-rename-label = Neuer Name
 passkey-rename-submit = Umbenennen
 passkey-remove-submit = Entfernen
 passkey-name-missing = Geben Sie dem Passkey einen Namen.
+account-setup-app = Zusätzlich eine Authenticator-App einrichten
 account-passkey-added = Der Passkey ist hinzugefügt.
 account-passkey-renamed = Der Passkey ist umbenannt.
 account-passkey-removed = Der Passkey ist entfernt.

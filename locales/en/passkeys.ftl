@@ -43,6 +43,7 @@ passkey-rename-label = New name
 passkey-rename-submit = Rename
 passkey-remove-submit = Remove
 passkey-name-missing = Give the passkey a name.
+account-setup-app = Add an authenticator app too
 account-passkey-added = The passkey is added.
 account-passkey-renamed = The passkey is renamed.
 account-passkey-removed = The passkey is removed.

@@ -43,6 +43,7 @@ passkey-rename-label = Nuevo nombre
 passkey-rename-submit = Renombrar
 passkey-remove-submit = Quitar
 passkey-name-missing = Dé un nombre a la llave de acceso.
+account-setup-app = Añadir también una aplicación de autenticación
 account-passkey-added = La llave de acceso se ha añadido.
 account-passkey-renamed = La llave de acceso se ha renombrado.
 account-passkey-removed = La llave de acceso se ha quitado.

@@ -43,6 +43,7 @@ passkey-rename-label = Nouveau nom
 passkey-rename-submit = Renommer
 passkey-remove-submit = Retirer
 passkey-name-missing = Donnez un nom à la clé d'accès.
+account-setup-app = Ajouter aussi une application d’authentification
 account-passkey-added = La clé d'accès est ajoutée.
 account-passkey-renamed = La clé d'accès est renommée.
 account-passkey-removed = La clé d'accès est retirée.

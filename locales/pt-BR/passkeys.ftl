@@ -43,6 +43,7 @@ passkey-rename-label = Novo nome
 passkey-rename-submit = Renomear
 passkey-remove-submit = Remover
 passkey-name-missing = Dê um nome à chave de acesso.
+account-setup-app = Adicionar também um aplicativo autenticador
 account-passkey-added = A chave de acesso foi adicionada.
 account-passkey-renamed = A chave de acesso foi renomeada.
 account-passkey-removed = A chave de acesso foi removida.
