@@ -1121,6 +1121,69 @@ async fn passkeys_in_a_real_browser() {
     c.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passkey_only_admin_confirms_changes_with_the_passkey() {
+    if !browser_available() {
+        return;
+    }
+    let gw = spawn_gateway_configured("", "", "[admin]\nreauth = \"2s\"\n");
+    gw.add_user("root", &["admins"]);
+    gw.add_user("erin", &[]);
+    let p = gw.prefix().to_string();
+    let mut c = Chrome::open(&gw, "passkey-admin").await;
+    c.add_authenticator().await;
+
+    // The admin area needs two factors: root, with none, is sent to set one up, and picks a
+    // passkey there.
+    c.goto(&format!("{p}/admin")).await;
+    c.fill("input[name=username]", "root").await;
+    c.fill("input[name=password]", PASSWORD).await;
+    c.submit("/login").await;
+    assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
+    c.click_link_to("/account/passkeys/new").await;
+    c.press_passkey_button().await;
+    assert_eq!(c.path().await, format!("{p}/admin"));
+
+    // Once the factor is stale, a change waits: the page offers the passkey, and no code form
+    // (root has no authenticator app).
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    c.goto(&format!("{p}/admin/user?name=erin")).await;
+    let disable = "form:has(input[name=action][value=disable]) button[type=submit]";
+    let button = c.client.find(Locator::Css(disable)).await.unwrap();
+    c.click_to_next_page(button).await;
+    assert!(c
+        .body_text()
+        .await
+        .contains("Confirm with your passkey to continue"));
+    assert!(c
+        .client
+        .find(Locator::Css("input[name=code]"))
+        .await
+        .is_err());
+    assert!(!gw.store().user_by_name("erin").unwrap().unwrap().disabled);
+    c.check_page("admin-reauth-passkey").await;
+    c.click_link_to("/totp?again=1").await;
+    c.press_passkey_button().await;
+    assert!(c
+        .path()
+        .await
+        .starts_with(&format!("{p}/admin/user?name=erin")));
+    let button = c.client.find(Locator::Css(disable)).await.unwrap();
+    c.click_to_next_page(button).await;
+    assert!(c.body_text().await.contains("The user is disabled"));
+    assert!(gw.store().user_by_name("erin").unwrap().unwrap().disabled);
+    let confirmed = rows(&gw, "admin_reauth", "root", 1).await;
+    assert!(
+        confirmed[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("confirmed again: passkey"),
+        "{confirmed:?}"
+    );
+    c.close().await;
+}
+
 /// Records the ceremonies the unit tests of `auth::passkeys` replay
 /// (`tests/fixtures/passkeys.json`): a registration and an assertion made by Chromium's
 /// virtual authenticator for `app.test`, with the server-side state of each. Run it again with
