@@ -977,7 +977,13 @@ async fn passkeys_in_a_real_browser() {
         .contains("This passkey will be called “Chrome on Linux”."));
     c.check_page("passkey-new").await;
     c.press_passkey_button().await;
-    // Made, stored, and the person is at two factors: straight on to the page.
+    // Made and stored, the person is at two factors; recovery codes come with a first passkey,
+    // shown once, then on to the page.
+    assert!(c.body_text().await.contains("Your passkey is added."));
+    let codes = c.client.find_all(Locator::Css("ul li code")).await.unwrap();
+    assert_eq!(codes.len(), 10, "{}", c.body_text().await);
+    c.check_page("passkey-codes").await;
+    c.click_link_to("/secure/report").await;
     assert_eq!(c.path().await, "/secure/report");
     assert!(c.body_text().await.contains("alice"));
     let keys = gw.store().passkeys(alice).unwrap();
@@ -1032,6 +1038,20 @@ async fn passkeys_in_a_real_browser() {
         logins[1].detail.as_deref(),
         Some("two_factor, passkey \"Work laptop\"")
     );
+    // New recovery codes, confirmed by the passkey (again, if the sign-in is already more than
+    // `reauth` ago).
+    c.goto(&format!("{p}/account")).await;
+    c.submit("/recovery-codes").await;
+    if c.path().await.starts_with(&format!("{p}/totp?again=1")) {
+        c.press_passkey_button().await;
+        c.submit("/recovery-codes").await;
+    }
+    assert!(c
+        .body_text()
+        .await
+        .contains("Your old recovery codes no longer work."));
+    let codes = c.client.find_all(Locator::Css("ul li code")).await.unwrap();
+    assert_eq!(codes.len(), 10);
 
     // A replayed assertion: used once through the page's own form, then sent again, with the
     // spent ceremony and with a new one. Both refused.
@@ -1142,6 +1162,8 @@ async fn a_passkey_only_admin_confirms_changes_with_the_passkey() {
     assert!(c.path().await.starts_with(&format!("{p}/totp/setup")));
     c.click_link_to("/account/passkeys/new").await;
     c.press_passkey_button().await;
+    assert!(c.body_text().await.contains("Your passkey is added."));
+    c.click_link_to(&format!("{p}/admin")).await;
     assert_eq!(c.path().await, format!("{p}/admin"));
 
     // Once the factor is stale, a change waits: the page offers the passkey, and no code form

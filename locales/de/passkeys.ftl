@@ -47,3 +47,9 @@ account-setup-app = Zusätzlich eine Authenticator-App einrichten
 account-passkey-added = Der Passkey ist hinzugefügt.
 account-passkey-renamed = Der Passkey ist umbenannt.
 account-passkey-removed = Der Passkey ist entfernt.
+
+## Recovery codes with passkeys
+codes-passkey-on = Ihr Passkey ist hinzugefügt. Sollten Sie ihn verlieren, meldet Sie ein Wiederherstellungscode an.
+passkey-lost = Passkey verloren? Einen Wiederherstellungscode verwenden
+recovery-use-passkey = Stattdessen den Passkey verwenden
+passkey-codes-text = Mit Wiederherstellungscodes kommen Sie hinein, wenn Sie Ihre Passkeys verlieren. Neue ersetzen die alten.

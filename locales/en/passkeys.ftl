@@ -47,3 +47,9 @@ account-setup-app = Add an authenticator app too
 account-passkey-added = The passkey is added.
 account-passkey-renamed = The passkey is renamed.
 account-passkey-removed = The passkey is removed.
+
+## Recovery codes with passkeys
+codes-passkey-on = Your passkey is added. If you ever lose it, a recovery code lets you sign in.
+passkey-lost = Lost your passkey? Use a recovery code
+recovery-use-passkey = Use your passkey instead
+passkey-codes-text = Recovery codes let you in if you lose your passkeys. New ones replace the old.

@@ -47,3 +47,9 @@ account-setup-app = Añadir también una aplicación de autenticación
 account-passkey-added = La llave de acceso se ha añadido.
 account-passkey-renamed = La llave de acceso se ha renombrado.
 account-passkey-removed = La llave de acceso se ha quitado.
+
+## Recovery codes with passkeys
+codes-passkey-on = Su llave de acceso se ha añadido. Si alguna vez la pierde, un código de recuperación le permite iniciar sesión.
+passkey-lost = ¿Perdió su llave de acceso? Use un código de recuperación
+recovery-use-passkey = Usar su llave de acceso
+passkey-codes-text = Los códigos de recuperación le permiten entrar si pierde sus llaves de acceso. Los nuevos sustituyen a los anteriores.

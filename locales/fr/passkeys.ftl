@@ -47,3 +47,9 @@ account-setup-app = Ajouter aussi une application d’authentification
 account-passkey-added = La clé d'accès est ajoutée.
 account-passkey-renamed = La clé d'accès est renommée.
 account-passkey-removed = La clé d'accès est retirée.
+
+## Recovery codes with passkeys
+codes-passkey-on = Votre clé d'accès est ajoutée. Si vous la perdez, un code de récupération vous permet de vous connecter.
+passkey-lost = Clé d'accès perdue ? Utilisez un code de récupération
+recovery-use-passkey = Utiliser plutôt votre clé d'accès
+passkey-codes-text = Les codes de récupération vous permettent d'entrer si vous perdez vos clés d'accès. De nouveaux codes remplacent les anciens.

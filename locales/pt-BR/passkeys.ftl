@@ -47,3 +47,9 @@ account-setup-app = Adicionar também um aplicativo autenticador
 account-passkey-added = A chave de acesso foi adicionada.
 account-passkey-renamed = A chave de acesso foi renomeada.
 account-passkey-removed = A chave de acesso foi removida.
+
+## Recovery codes with passkeys
+codes-passkey-on = Sua chave de acesso foi adicionada. Se um dia perdê-la, um código de recuperação permite entrar.
+passkey-lost = Perdeu sua chave de acesso? Use um código de recuperação
+recovery-use-passkey = Usar sua chave de acesso
+passkey-codes-text = Os códigos de recuperação permitem entrar se você perder suas chaves de acesso. Os novos substituem os antigos.

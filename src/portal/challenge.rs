@@ -57,6 +57,8 @@ struct RecoveryPage<'a> {
     username: &'a str,
     error: Option<&'a str>,
     again: bool,
+    /// The way back is the authenticator app (else the passkey).
+    has_totp: bool,
 }
 
 #[derive(Template)]
@@ -161,6 +163,7 @@ fn recovery_page(
             username: &session.identity.username,
             error,
             again,
+            has_totp: session.identity.has_totp,
         },
     )
 }
@@ -189,11 +192,7 @@ pub fn get_recovery(state: &State, req: &PortalRequest) -> HttpResponse {
     let rd = rd_of(state, req, None);
     let again = asked_again(req, None);
     match challenger(state, req, again) {
-        Challenger::Ready(s) if s.identity.has_totp => recovery_page(req, s, 200, &rd, again, None),
-        // Recovery codes come with TOTP: a person with passkeys alone has none.
-        Challenger::Ready(_) => {
-            HttpResponse::redirect(303, &PortalPage::Totp.url(state.prefix(), &rd))
-        }
+        Challenger::Ready(s) => recovery_page(req, s, 200, &rd, again, None),
         other => not_ready(state, other, &rd),
     }
 }

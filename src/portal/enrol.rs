@@ -288,7 +288,8 @@ pub async fn post_regenerate(
 ) -> Result<HttpResponse, PortalError> {
     let session = req.signed_in()?;
     let account = PortalPage::Account.at(state.prefix());
-    if !session.identity.has_totp {
+    let identity = &session.identity;
+    if !identity.second_factor() {
         let ui = &req.ui;
         let title = ui.t("regen-off-title");
         return Ok(message(ui, 400, &title, &ui.t("regen-off-text"), None));
@@ -299,9 +300,19 @@ pub async fn post_regenerate(
         refused: "regen-refused",
         detail: "regenerate: wrong code",
     };
-    let _attempt = match confirm(state, req, session, form, &change).await? {
-        Ok(attempt) => attempt,
-        Err(page) => return Ok(page),
+    // With TOTP, a current code confirms it; with passkeys alone (no code to type), the
+    // passkey confirmed lately, else the challenge page asks for it and comes back.
+    let _attempt = if identity.has_totp {
+        match confirm(state, req, session, form, &change).await? {
+            Ok(attempt) => Some(attempt),
+            Err(page) => return Ok(page),
+        }
+    } else {
+        let here = format!("{account}#recovery-codes");
+        if let Some(confirm) = passkey_first(state, req, session, &here) {
+            return Ok(confirm);
+        }
+        None
     };
     let (username, user_id) = (&session.identity.username, session.identity.user_id);
     let codes = crate::auth::recovery::generate_codes(state.config().recovery_codes.count);
@@ -328,7 +339,7 @@ pub async fn post_regenerate(
 }
 
 /// The once-only page showing recovery codes, with a download of exactly these codes.
-fn codes_page(
+pub(super) fn codes_page(
     state: &State,
     req: &PortalRequest,
     username: &str,

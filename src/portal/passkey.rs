@@ -567,16 +567,22 @@ pub async fn post_register(
         credential,
         counter,
     };
+    let now = req.now;
     let added = state
         .store
-        .call(move |s| s.add_passkey(&new, crate::auth::unix_now()))
+        .call(move |s| {
+            let had = s.enrolled(new.user_id)?;
+            let codes_left = s.recovery_codes_left(new.user_id)?;
+            Ok(s.add_passkey(&new, now)?
+                .map(|_| !had.totp && codes_left == 0))
+        })
         .await
         .during(Task::SetUp)?;
-    if added.is_none() {
+    let Some(needs_codes) = added else {
         let ui = &req.ui;
         let title = ui.t("passkey-new-title");
         return Ok(message(ui, 409, &title, &ui.t("passkey-known"), None));
-    }
+    };
     req.audit(
         state,
         AuditKind::PasskeyAdded,
@@ -587,7 +593,26 @@ pub async fn post_register(
     // The passkey was made with the person verified on the authenticator: a session that had
     // one factor now has two, and this counts as a second factor just confirmed.
     let (cookie, _) = super::raise(state, req, session, Level::TwoFactor).await?;
-    Ok(HttpResponse::redirect(303, &rd).header("Set-Cookie", cookie))
+    if !needs_codes {
+        return Ok(HttpResponse::redirect(303, &rd).header("Set-Cookie", cookie));
+    }
+    // A passkey as the first second factor: recovery codes come with it, shown once, for the
+    // day the device is lost.
+    let codes = crate::auth::recovery::generate_codes(state.config().recovery_codes.count);
+    state
+        .factors
+        .replace_recovery_codes(user_id, codes.clone())
+        .await
+        .during(Task::SetUp)?;
+    let detail = Some(format!("count={}, with a first passkey", codes.len()));
+    req.audit(
+        state,
+        AuditKind::RecoveryCodesRegenerated,
+        Some(&username),
+        detail,
+    );
+    let page = super::enrol::codes_page(state, req, &username, &codes, &rd, "codes-passkey-on");
+    Ok(page.header("Set-Cookie", cookie))
 }
 
 /// The passkey id a form names.

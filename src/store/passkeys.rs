@@ -160,12 +160,18 @@ impl Store {
         )? == 1)
     }
 
-    /// Removes one of a user's passkeys; false when it is not theirs.
+    /// Removes one of a user's passkeys; false when it is not theirs. The last second factor
+    /// takes the recovery codes and remembered browsers with it.
     pub fn remove_passkey(&self, user_id: i64, id: i64) -> Result<bool> {
-        Ok(self.write()?.execute(
+        let mut conn = self.write()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let removed = tx.execute(
             "DELETE FROM passkeys WHERE id = ?2 AND user_id = ?1",
             params![user_id, id],
-        )? == 1)
+        )? == 1;
+        Self::forget_factors_if_none_left(&tx, user_id)?;
+        tx.commit()?;
+        Ok(removed)
     }
 
     /// Removes passkey `id` of the named user (the command line); false when the user has no
@@ -177,7 +183,7 @@ impl Store {
                 "DELETE FROM passkeys WHERE id = ?2 AND user_id = ?1",
                 params![user_id, id],
             )? == 1;
-            Ok(())
+            Self::forget_factors_if_none_left(tx, user_id)
         })?;
         Ok(removed)
     }
@@ -281,6 +287,25 @@ mod tests {
         let bob = user(&s, "bob");
         s.set_disabled("bob", true).unwrap();
         assert_eq!(s.add_passkey(&new(bob, b"k4"), 10).unwrap(), None);
+    }
+
+    #[test]
+    fn recovery_codes_stay_while_a_second_factor_does() {
+        let (_d, s) = store();
+        let alice = user(&s, "alice");
+        let id = s.add_passkey(&new(alice, b"k1"), 10).unwrap().unwrap();
+        s.replace_recovery_codes(alice, &["h1".into(), "h2".into()])
+            .unwrap();
+        // TOTP off (she had none): the passkey keeps the codes.
+        s.disable_totp(alice).unwrap();
+        assert_eq!(s.recovery_codes_left(alice).unwrap(), 2);
+        // The last passkey gone: nothing is a second factor, the codes go.
+        assert!(s.remove_passkey(alice, id).unwrap());
+        assert_eq!(s.recovery_codes_left(alice).unwrap(), 0);
+        let id = s.add_passkey(&new(alice, b"k2"), 10).unwrap().unwrap();
+        s.replace_recovery_codes(alice, &["h3".into()]).unwrap();
+        assert!(s.remove_passkey_of("alice", id).unwrap());
+        assert_eq!(s.recovery_codes_left(alice).unwrap(), 0);
     }
 
     #[test]

@@ -187,13 +187,30 @@ impl Store {
         Ok(true)
     }
 
-    /// Removes TOTP, recovery codes and remembered browsers of a user (the user turned 2FA
-    /// off).
+    /// Removes TOTP of a user (the user turned it off), and with it their recovery codes and
+    /// remembered browsers unless a passkey remains as their second factor.
     pub fn disable_totp(&self, user_id: i64) -> Result<()> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
-        Self::delete_second_factor(&tx, user_id)?;
+        tx.execute("DELETE FROM totp WHERE user_id = ?1", [user_id])?;
+        tx.execute("DELETE FROM totp_pending WHERE user_id = ?1", [user_id])?;
+        Self::forget_factors_if_none_left(&tx, user_id)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// When a user has no second factor left (no TOTP, no passkey), forgets what only a second
+    /// factor gives: recovery codes and remembered browsers. Within the caller's transaction.
+    pub(super) fn forget_factors_if_none_left(tx: &Connection, user_id: i64) -> Result<()> {
+        let left: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1)
+                 OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)",
+            [user_id],
+            |r| r.get(0),
+        )?;
+        if !left {
+            Self::delete_second_factor(tx, user_id)?;
+        }
         Ok(())
     }
 

@@ -159,10 +159,11 @@ async fn a_user_whose_second_factor_is_a_passkey_is_asked_for_it_not_sent_to_set
     );
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("static/passkey.js;"), "{csp}");
-    // No recovery codes come with a passkey alone.
-    b.get(&format!("{p}/recovery?rd=%2F"))
-        .await
-        .assert_redirect_to(&format!("{p}/totp?rd=%2F"));
+    // The way out when the passkey is lost: a recovery code.
+    assert!(page.body.contains("Lost your passkey? Use a recovery code"));
+    let recovery = b.get(&format!("{p}/recovery?rd=%2F")).await;
+    assert_eq!(recovery.status, 200);
+    assert!(recovery.body.contains("Use your passkey instead"));
 
     // Answers that do not check out are refused and counted like wrong codes, until the ban.
     for attempt in 1..=3 {
@@ -415,6 +416,16 @@ async fn the_command_line_lists_and_removes_passkeys() {
         Some(format!("#{key}, from the command line").as_str())
     );
 
+    // The last passkey of a person without an app takes the recovery codes with it.
+    gw.state
+        .factors
+        .replace_recovery_codes(bob, portcullis::auth::recovery::generate_codes(3))
+        .await
+        .unwrap();
+    let (ok, _, _) = text(&["user", "passkeys", "bob", "--remove", &phone.to_string()]);
+    assert!(ok);
+    assert_eq!(gw.store().recovery_codes_left(bob).unwrap(), 0);
+    give_passkey(&gw, bob, "Phone", &credential_id);
     // A reset of the second factor takes passkeys too; deleting the user takes them all.
     let (ok, _, _) = text(&["user", "reset-2fa", "bob"]);
     assert!(ok);
@@ -471,6 +482,8 @@ async fn with_a_passkey_and_an_app_the_code_still_works_without_the_script() {
     )
     .await
     .assert_redirect_to(&format!("{p}/account?done=totp_disabled"));
+    // The recovery codes stay with the passkey (one was just used).
+    assert_eq!(gw.store().recovery_codes_left(erin).unwrap(), 9);
     let page = b.get("/secure/x").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.echoed().header("remote-user").as_deref(), Some("erin"));
@@ -657,4 +670,126 @@ async fn an_admin_sees_a_users_passkeys_and_removes_one() {
         .await;
     assert_eq!(again.status, 404);
     assert!(again.body.contains("That passkey is no longer there."));
+}
+
+/// A session for `user` at two factors whose factor was confirmed at `factor_at`, as a
+/// browser would hold it after a passkey (which only a real browser can make).
+async fn two_factor_session(gw: &TestGateway, user: &str, factor_at: i64) -> Browser {
+    use portcullis::session::{Identity, Level, Succession};
+    let store = gw.store();
+    let found = store.user_by_name(user).unwrap().unwrap();
+    let enrolled = store.enrolled(found.id).unwrap();
+    let identity = std::sync::Arc::new(Identity::from_user(&found, enrolled));
+    let origin = portcullis::auth::Origin {
+        ip: "127.0.0.1".parse().unwrap(),
+        user_agent: Some("test"),
+    };
+    let (value, _) = gw
+        .state
+        .sessions
+        .open(
+            identity,
+            Level::TwoFactor,
+            &origin,
+            Succession::Fresh,
+            Some(factor_at),
+            now() as i64,
+        )
+        .await
+        .unwrap();
+    let mut b = gw.browser();
+    b.cookies.push(("portcullis_session".into(), value));
+    b
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passkey_only_user_signs_in_with_a_recovery_code_and_renews_them_with_the_passkey() {
+    let gw = spawn_gateway_configured("", "", "[admin]\nreauth = \"1m\"\n");
+    let p = gw.prefix().to_string();
+    let bob = gw.add_user("bob", &[]);
+    let (_, credential_id) = recorded_passkey();
+    give_passkey(&gw, bob, "Phone", &credential_id);
+    let codes = portcullis::auth::recovery::generate_codes(10);
+    gw.state
+        .factors
+        .replace_recovery_codes(bob, codes.clone())
+        .await
+        .unwrap();
+    // The passkey is lost: a recovery code signs bob in, at two factors.
+    let mut b = gw.browser();
+    b.login(&p, "bob", PASSWORD, "/secure/x")
+        .await
+        .assert_redirect_to(&format!("{p}/totp?rd=%2Fsecure%2Fx"));
+    let page = b.get(&format!("{p}/recovery?rd=%2Fsecure%2Fx")).await;
+    let used = b
+        .post_form(
+            &format!("{p}/recovery"),
+            &[
+                ("csrf", &page.field("csrf")),
+                ("code", &codes[0]),
+                ("rd", "/secure/x"),
+            ],
+        )
+        .await;
+    assert_eq!(used.status, 200, "{}", used.body);
+    assert!(
+        used.body.contains("That recovery code is now used up."),
+        "{}",
+        used.body
+    );
+    assert_eq!(gw.store().recovery_codes_left(bob).unwrap(), 9);
+    assert_signed_in(&mut b, "bob").await;
+
+    // New codes with a passkey confirmed long ago: the challenge asks for it again first.
+    let mut stale = two_factor_session(&gw, "bob", now() as i64 - 3600).await;
+    let account = stale.get(&format!("{p}/account")).await;
+    assert!(
+        account.body.contains("id=\"recovery-codes\""),
+        "{}",
+        account.body
+    );
+    let asked = stale
+        .post_form(
+            &format!("{p}/recovery-codes"),
+            &[("csrf", &account.field("csrf"))],
+        )
+        .await;
+    assert_eq!(asked.status, 303);
+    assert!(
+        asked.location().starts_with(&format!("{p}/totp?again=1")),
+        "{}",
+        asked.location()
+    );
+    assert_eq!(gw.store().recovery_codes_left(bob).unwrap(), 9);
+    // Confirmed just now: ten new codes, shown once; the old ones no longer work.
+    let mut fresh = two_factor_session(&gw, "bob", now() as i64).await;
+    let account = fresh.get(&format!("{p}/account")).await;
+    let renewed = fresh
+        .post_form(
+            &format!("{p}/recovery-codes"),
+            &[("csrf", &account.field("csrf"))],
+        )
+        .await;
+    assert_eq!(renewed.status, 200, "{}", renewed.body);
+    let shown = shown_codes(&renewed);
+    assert_eq!(shown.len(), 10);
+    assert!(!shown.contains(&codes[1]));
+    let mut again = gw.browser();
+    again.login(&p, "bob", PASSWORD, "/").await;
+    let page = again.get(&format!("{p}/recovery?rd=%2F")).await;
+    let refused = again
+        .post_form(
+            &format!("{p}/recovery"),
+            &[
+                ("csrf", &page.field("csrf")),
+                ("code", &codes[1]),
+                ("rd", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 200);
+    assert!(!refused
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with("portcullis_session=")));
 }
