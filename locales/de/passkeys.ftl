@@ -53,3 +53,5 @@ codes-passkey-on = Ihr Passkey ist hinzugefügt. Sollten Sie ihn verlieren, meld
 passkey-lost = Passkey verloren? Einen Wiederherstellungscode verwenden
 recovery-use-passkey = Stattdessen den Passkey verwenden
 passkey-codes-text = Mit Wiederherstellungscodes kommen Sie hinein, wenn Sie Ihre Passkeys verlieren. Neue ersetzen die alten.
+account-totp-disabled-passkey = Die Authenticator-App ist entfernt. Ihre Passkeys bleiben Ihr zweiter Faktor.
+confirm-disable-passkey = Mir ist bewusst, dass die App dann nicht mehr funktioniert; meine Passkeys bleiben.

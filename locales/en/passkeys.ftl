@@ -53,3 +53,5 @@ codes-passkey-on = Your passkey is added. If you ever lose it, a recovery code l
 passkey-lost = Lost your passkey? Use a recovery code
 recovery-use-passkey = Use your passkey instead
 passkey-codes-text = Recovery codes let you in if you lose your passkeys. New ones replace the old.
+account-totp-disabled-passkey = The authenticator app is removed. Your passkeys remain your second factor.
+confirm-disable-passkey = I understand that the app will no longer work; my passkeys stay.

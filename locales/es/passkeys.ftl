@@ -53,3 +53,5 @@ codes-passkey-on = Su llave de acceso se ha añadido. Si alguna vez la pierde, u
 passkey-lost = ¿Perdió su llave de acceso? Use un código de recuperación
 recovery-use-passkey = Usar su llave de acceso
 passkey-codes-text = Los códigos de recuperación le permiten entrar si pierde sus llaves de acceso. Los nuevos sustituyen a los anteriores.
+account-totp-disabled-passkey = La aplicación de autenticación se ha quitado. Sus llaves de acceso siguen siendo su segundo factor.
+confirm-disable-passkey = Entiendo que la aplicación dejará de funcionar; mis llaves de acceso se mantienen.

@@ -53,3 +53,5 @@ codes-passkey-on = Votre clé d'accès est ajoutée. Si vous la perdez, un code 
 passkey-lost = Clé d'accès perdue ? Utilisez un code de récupération
 recovery-use-passkey = Utiliser plutôt votre clé d'accès
 passkey-codes-text = Les codes de récupération vous permettent d'entrer si vous perdez vos clés d'accès. De nouveaux codes remplacent les anciens.
+account-totp-disabled-passkey = L'application d'authentification est retirée. Vos clés d'accès restent votre second facteur.
+confirm-disable-passkey = Je comprends que l'application ne fonctionnera plus ; mes clés d'accès restent.

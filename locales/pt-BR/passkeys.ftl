@@ -53,3 +53,5 @@ codes-passkey-on = Sua chave de acesso foi adicionada. Se um dia perdê-la, um c
 passkey-lost = Perdeu sua chave de acesso? Use um código de recuperação
 recovery-use-passkey = Usar sua chave de acesso
 passkey-codes-text = Os códigos de recuperação permitem entrar se você perder suas chaves de acesso. Os novos substituem os antigos.
+account-totp-disabled-passkey = O aplicativo autenticador foi removido. Suas chaves de acesso continuam sendo seu segundo fator.
+confirm-disable-passkey = Entendo que o aplicativo deixará de funcionar; minhas chaves de acesso continuam.

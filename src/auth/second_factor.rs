@@ -234,21 +234,22 @@ impl SecondFactors {
         Ok(check)
     }
 
-    /// Replaces `user_id`'s recovery codes with `codes` (hashed off the runtime).
+    /// Replaces `user_id`'s recovery codes with `codes` (hashed off the runtime); false, and
+    /// nothing written, when the user has no second factor.
     pub async fn replace_recovery_codes(
         &self,
         user_id: i64,
         codes: Vec<String>,
-    ) -> Result<(), FactorError> {
+    ) -> Result<bool, FactorError> {
         let hashes = self.hash_codes(codes).await?;
-        self.store
+        Ok(self
+            .store
             .call(move |s| s.replace_recovery_codes(user_id, &hashes))
-            .await?;
-        Ok(())
+            .await?)
     }
 
     /// Salted hashes of recovery codes, computed on the hashing pool.
-    async fn hash_codes(&self, codes: Vec<String>) -> Result<Vec<String>, HashingError> {
+    pub async fn hash_codes(&self, codes: Vec<String>) -> Result<Vec<String>, HashingError> {
         self.hasher
             .run(move || codes.iter().map(|c| recovery::hash_code(c)).collect())
             .await

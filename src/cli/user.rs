@@ -187,7 +187,7 @@ pub(super) fn run(config: &Config, cmd: UserCommand, out: &mut dyn Write) -> any
                 Some(&name),
                 Some(format!("#{id}, from the command line")),
             );
-            writeln!(out, "removed passkey {id} of {name}")?;
+            writeln!(out, "removed passkey {id} of {name}; their sessions ended")?;
         }
         UserCommand::Passkeys { name, remove: None } => {
             let user = store

@@ -237,6 +237,7 @@ async fn page(
 pub async fn get(state: &State, req: &PortalRequest) -> Result<HttpResponse, PortalError> {
     let key = match req.query_param("done").as_deref() {
         Some("totp_disabled") => Some("account-totp-disabled"),
+        Some("totp_disabled_passkey") => Some("account-totp-disabled-passkey"),
         Some("password") => Some("account-password-changed"),
         Some("session_ended") => Some("account-session-ended"),
         Some("others_ended") => Some("account-others-ended"),
@@ -398,6 +399,17 @@ pub async fn post_end_others(
     req: &PortalRequest,
 ) -> Result<HttpResponse, PortalError> {
     let session = req.signed_in()?;
+    end_others(state, req, session, "by the user").await?;
+    Ok(done(state, "others_ended"))
+}
+
+/// Ends every session of `session`'s user but this one, at once, and audits it with `why`.
+pub(super) async fn end_others(
+    state: &State,
+    req: &PortalRequest,
+    session: &ActiveSession,
+    why: &str,
+) -> Result<(), PortalError> {
     let others: Vec<[u8; 32]> = sessions_of(state, req, session)
         .await?
         .into_iter()
@@ -411,9 +423,9 @@ pub async fn post_end_others(
         state,
         AuditKind::SessionsRevoked,
         Some(&session.identity.username),
-        Some(format!("{} other sessions, by the user", others.len())),
+        Some(format!("{} other sessions, {why}", others.len())),
     );
-    Ok(done(state, "others_ended"))
+    Ok(())
 }
 
 /// Forgets one of the person's remembered browsers: it asks for the second factor again.

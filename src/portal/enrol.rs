@@ -20,6 +20,8 @@ struct SetupPage<'a> {
     csrf: &'a str,
     rd: &'a str,
     rd_query: &'a str,
+    /// "Add a passkey instead": passkeys work on this host and the person has none.
+    offer_passkey: bool,
     /// Shown because a page needs two factors (`?required=1`, kept in the form).
     forced: bool,
     secret_grouped: &'a str,
@@ -87,6 +89,8 @@ async fn setup_page(
             csrf: &session.csrf_token(),
             rd,
             rd_query: &super::encode_query(rd),
+            offer_passkey: !session.identity.has_passkey
+                && super::passkey::available_here(state, req),
             forced: forced && !session.identity.second_factor(),
             secret_grouped: &totp::grouped(&totp::base32(&secret)),
             uri: &uri,
@@ -264,7 +268,7 @@ pub async fn post_disable(
         Err(page) => return Ok(page),
     };
     let (username, user_id) = (&session.identity.username, session.identity.user_id);
-    state
+    let passkey_left = state
         .store
         .call(move |s| s.disable_totp(user_id))
         .await
@@ -272,12 +276,12 @@ pub async fn post_disable(
     req.audit(state, AuditKind::TotpDisabled, Some(username), None);
     state.sessions.forget_user(user_id);
     // With a passkey left, two factors remain.
-    let level = match session.identity.has_passkey {
-        true => Level::TwoFactor,
-        false => Level::OneFactor,
+    let (level, done) = match passkey_left {
+        true => (Level::TwoFactor, "totp_disabled_passkey"),
+        false => (Level::OneFactor, "totp_disabled"),
     };
     let (cookie, _) = super::raise(state, req, session, level).await?;
-    let done = format!("{account}?done=totp_disabled");
+    let done = format!("{account}?done={done}");
     Ok(HttpResponse::redirect(303, &done).header("Set-Cookie", cookie))
 }
 
@@ -316,11 +320,17 @@ pub async fn post_regenerate(
     };
     let (username, user_id) = (&session.identity.username, session.identity.user_id);
     let codes = crate::auth::recovery::generate_codes(state.config().recovery_codes.count);
-    state
+    let renewed = state
         .factors
         .replace_recovery_codes(user_id, codes.clone())
         .await
         .during(Task::Account)?;
+    if !renewed {
+        // The last second factor went meanwhile.
+        let ui = &req.ui;
+        let title = ui.t("regen-off-title");
+        return Ok(message(ui, 400, &title, &ui.t("regen-off-text"), None));
+    }
     let detail = Some(format!("count={}", codes.len()));
     req.audit(
         state,

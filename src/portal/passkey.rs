@@ -42,7 +42,13 @@ pub(super) struct Prompt {
 
 /// The exact URL of the passkey script on the page's host, as `rp` checked it.
 fn script_url(state: &State, req: &PortalRequest, rp: &passkeys::RelyingParty) -> String {
-    let scheme = if req.tls { "https" } else { "http" };
+    // Behind a proxy that ends TLS the request is plain but the page is `https`: cookies
+    // marked `Secure` say so.
+    let scheme = if req.tls || state.config().session.secure {
+        "https"
+    } else {
+        "http"
+    };
     let path = PortalPage::Script.at(state.prefix());
     format!("{scheme}://{}{path}", rp.authority)
 }
@@ -95,6 +101,7 @@ pub(super) async fn second_factor_offer(
         .collect();
     if keys.is_empty() {
         let mut places: Vec<&str> = elsewhere.iter().map(|r| r.rp_id.as_str()).collect();
+        places.sort_unstable();
         places.dedup();
         return Ok(match places.is_empty() {
             true => Offer::Nothing,
@@ -567,18 +574,28 @@ pub async fn post_register(
         credential,
         counter,
     };
+    // A first passkey on an account without an app or codes brings a set of recovery codes,
+    // written with it in one transaction (hashed first, off the runtime).
     let now = req.now;
-    let added = state
+    let had_codes = state
         .store
-        .call(move |s| {
-            let had = s.enrolled(new.user_id)?;
-            let codes_left = s.recovery_codes_left(new.user_id)?;
-            Ok(s.add_passkey(&new, now)?
-                .map(|_| !had.totp && codes_left == 0))
-        })
+        .call(move |s| Ok(s.enrolled(user_id)?.totp || s.recovery_codes_left(user_id)? > 0))
         .await
         .during(Task::SetUp)?;
-    let Some(needs_codes) = added else {
+    let codes = match had_codes {
+        true => Vec::new(),
+        false => crate::auth::recovery::generate_codes(state.config().recovery_codes.count),
+    };
+    let hashes = match codes.is_empty() {
+        true => Vec::new(),
+        false => (state.factors.hash_codes(codes.clone()).await).during(Task::SetUp)?,
+    };
+    let added = state
+        .store
+        .call(move |s| s.add_passkey_with_codes(&new, &hashes, now))
+        .await
+        .during(Task::SetUp)?;
+    let Some((_, codes_written)) = added else {
         let ui = &req.ui;
         let title = ui.t("passkey-new-title");
         return Ok(message(ui, 409, &title, &ui.t("passkey-known"), None));
@@ -593,17 +610,10 @@ pub async fn post_register(
     // The passkey was made with the person verified on the authenticator: a session that had
     // one factor now has two, and this counts as a second factor just confirmed.
     let (cookie, _) = super::raise(state, req, session, Level::TwoFactor).await?;
-    if !needs_codes {
+    if !codes_written {
         return Ok(HttpResponse::redirect(303, &rd).header("Set-Cookie", cookie));
     }
-    // A passkey as the first second factor: recovery codes come with it, shown once, for the
-    // day the device is lost.
-    let codes = crate::auth::recovery::generate_codes(state.config().recovery_codes.count);
-    state
-        .factors
-        .replace_recovery_codes(user_id, codes.clone())
-        .await
-        .during(Task::SetUp)?;
+    // Shown once, for the day the device is lost.
     let detail = Some(format!("count={}, with a first passkey", codes.len()));
     req.audit(
         state,
@@ -653,8 +663,9 @@ pub async fn post_rename(
     ))
 }
 
-/// `POST {prefix}/account/passkeys/remove`: with a second factor confirmed lately. When it was
-/// the person's last second factor, this session goes on at one factor.
+/// `POST {prefix}/account/passkeys/remove`: with a second factor confirmed lately. Every other
+/// session of the person ends (one may have come from that passkey); when it was their last
+/// second factor, this session goes on at one factor.
 pub async fn post_remove(
     state: &State,
     req: &PortalRequest,
@@ -685,6 +696,7 @@ pub async fn post_remove(
         Some(format!("#{id}")),
     );
     state.sessions.forget_user(user_id);
+    super::account::end_others(state, req, session, "a passkey removed").await?;
     let done = HttpResponse::redirect(303, &account_done(state, "passkey_removed"));
     if enrolled.any() {
         return Ok(done);

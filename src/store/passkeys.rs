@@ -123,6 +123,20 @@ impl Store {
     /// or `None` when the credential is registered already (to anyone) or the user is gone or
     /// disabled. One transaction.
     pub fn add_passkey(&self, new: &NewPasskey, now: i64) -> Result<Option<i64>> {
+        Ok(self
+            .add_passkey_with_codes(new, &[], now)?
+            .map(|(id, _)| id))
+    }
+
+    /// [`Store::add_passkey`], and in the same transaction `first_codes` (hashes) as the
+    /// user's recovery codes when they have no TOTP and no unused code: the id, and whether the
+    /// codes were written.
+    pub fn add_passkey_with_codes(
+        &self,
+        new: &NewPasskey,
+        first_codes: &[String],
+        now: i64,
+    ) -> Result<Option<(i64, bool)>> {
         let mut conn = self.write()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let inserted = tx.execute(
@@ -148,8 +162,10 @@ impl Store {
             "UPDATE users SET must_enrol = 0 WHERE id = ?1",
             [new.user_id],
         )?;
+        let written =
+            !first_codes.is_empty() && Self::write_first_codes(&tx, new.user_id, first_codes)?;
         tx.commit()?;
-        Ok(Some(id))
+        Ok(Some((id, written)))
     }
 
     /// Renames one of a user's passkeys; false when it is not theirs.
@@ -169,13 +185,17 @@ impl Store {
             "DELETE FROM passkeys WHERE id = ?2 AND user_id = ?1",
             params![user_id, id],
         )? == 1;
-        Self::forget_factors_if_none_left(&tx, user_id)?;
+        if removed {
+            Self::forget_factors_if_none_left(&tx, user_id)?;
+        }
         tx.commit()?;
         Ok(removed)
     }
 
-    /// Removes passkey `id` of the named user (the command line); false when the user has no
-    /// such passkey. Bumps the generation, so running gateways see it at once.
+    /// Removes passkey `id` of the named user (the command line, the admin area) and ends their
+    /// sessions, as a second-factor reset does (a session may have come from that passkey);
+    /// false, and nothing changed, when the user has no such passkey. Bumps the generation, so
+    /// running gateways see it at once.
     pub fn remove_passkey_of(&self, username: &str, id: i64) -> Result<bool> {
         let mut removed = false;
         self.change_user(username, |tx, user_id| {
@@ -183,7 +203,11 @@ impl Store {
                 "DELETE FROM passkeys WHERE id = ?2 AND user_id = ?1",
                 params![user_id, id],
             )? == 1;
-            Self::forget_factors_if_none_left(tx, user_id)
+            if removed {
+                Self::forget_factors_if_none_left(tx, user_id)?;
+                Self::delete_user_sessions(tx, user_id)?;
+            }
+            Ok(())
         })?;
         Ok(removed)
     }
@@ -294,8 +318,9 @@ mod tests {
         let (_d, s) = store();
         let alice = user(&s, "alice");
         let id = s.add_passkey(&new(alice, b"k1"), 10).unwrap().unwrap();
-        s.replace_recovery_codes(alice, &["h1".into(), "h2".into()])
-            .unwrap();
+        assert!(s
+            .replace_recovery_codes(alice, &["h1".into(), "h2".into()])
+            .unwrap());
         // TOTP off (she had none): the passkey keeps the codes.
         s.disable_totp(alice).unwrap();
         assert_eq!(s.recovery_codes_left(alice).unwrap(), 2);
@@ -303,9 +328,22 @@ mod tests {
         assert!(s.remove_passkey(alice, id).unwrap());
         assert_eq!(s.recovery_codes_left(alice).unwrap(), 0);
         let id = s.add_passkey(&new(alice, b"k2"), 10).unwrap().unwrap();
-        s.replace_recovery_codes(alice, &["h3".into()]).unwrap();
+        assert!(s.replace_recovery_codes(alice, &["h3".into()]).unwrap());
         assert!(s.remove_passkey_of("alice", id).unwrap());
         assert_eq!(s.recovery_codes_left(alice).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_first_passkey_brings_codes_only_to_someone_without_an_app_or_codes() {
+        let (_d, s) = store();
+        let alice = user(&s, "alice");
+        let first = ["c1".to_string(), "c2".to_string()];
+        let added = s.add_passkey_with_codes(&new(alice, b"k1"), &first, 1);
+        assert!(added.unwrap().unwrap().1);
+        assert_eq!(s.recovery_codes_left(alice).unwrap(), 2);
+        // A second passkey: she has codes already.
+        let added = s.add_passkey_with_codes(&new(alice, b"k2"), &first, 2);
+        assert!(!added.unwrap().unwrap().1);
     }
 
     #[test]

@@ -187,31 +187,59 @@ impl Store {
         Ok(true)
     }
 
-    /// Removes TOTP of a user (the user turned it off), and with it their recovery codes and
-    /// remembered browsers unless a passkey remains as their second factor.
-    pub fn disable_totp(&self, user_id: i64) -> Result<()> {
+    /// Removes TOTP of a user (the user turned it off) and the browsers it remembered, and
+    /// their recovery codes unless a passkey remains as their second factor. Returns whether
+    /// one does.
+    pub fn disable_totp(&self, user_id: i64) -> Result<bool> {
         let mut conn = self.write()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM totp WHERE user_id = ?1", [user_id])?;
         tx.execute("DELETE FROM totp_pending WHERE user_id = ?1", [user_id])?;
-        Self::forget_factors_if_none_left(&tx, user_id)?;
+        Self::forget_browsers_of(&tx, user_id)?;
+        let passkey_left = Self::forget_factors_if_none_left(&tx, user_id)?;
         tx.commit()?;
-        Ok(())
+        Ok(passkey_left)
     }
 
-    /// When a user has no second factor left (no TOTP, no passkey), forgets what only a second
-    /// factor gives: recovery codes and remembered browsers. Within the caller's transaction.
-    pub(super) fn forget_factors_if_none_left(tx: &Connection, user_id: i64) -> Result<()> {
-        let left: bool = tx.query_row(
+    /// Whether the user has a second factor (TOTP or a passkey), within the caller's
+    /// transaction.
+    fn has_second_factor(tx: &Connection, user_id: i64) -> Result<bool> {
+        Ok(tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1)
                  OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)",
             [user_id],
             |r| r.get(0),
-        )?;
+        )?)
+    }
+
+    /// When a user has no second factor left (no TOTP, no passkey), forgets what only a second
+    /// factor gives: recovery codes and remembered browsers. Within the caller's transaction;
+    /// returns whether one is left.
+    pub(super) fn forget_factors_if_none_left(tx: &Connection, user_id: i64) -> Result<bool> {
+        let left = Self::has_second_factor(tx, user_id)?;
         if !left {
             Self::delete_second_factor(tx, user_id)?;
         }
-        Ok(())
+        Ok(left)
+    }
+
+    /// Writes `hashes` as the user's recovery codes when they have no TOTP and no unused code
+    /// (a first passkey's set), within the caller's transaction; returns whether it did.
+    pub(super) fn write_first_codes(
+        tx: &Connection,
+        user_id: i64,
+        hashes: &[String],
+    ) -> Result<bool> {
+        let first: bool = tx.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1)
+                AND NOT EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL)",
+            [user_id],
+            |r| r.get(0),
+        )?;
+        if first {
+            Self::write_recovery_codes(tx, user_id, hashes)?;
+        }
+        Ok(first)
     }
 
     /// Removes TOTP (enabled and pending), recovery codes, passkeys and remembered browsers,
@@ -248,12 +276,18 @@ impl Store {
     }
 
     /// Replaces the whole set of a user's recovery codes.
-    pub fn replace_recovery_codes(&self, user_id: i64, hashes: &[String]) -> Result<()> {
+    ///
+    /// Only for a user with a second factor (TOTP or a passkey): false, and nothing written,
+    /// when theirs went meanwhile.
+    pub fn replace_recovery_codes(&self, user_id: i64, hashes: &[String]) -> Result<bool> {
         let mut conn = self.write()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !Self::has_second_factor(&tx, user_id)? {
+            return Ok(false);
+        }
         Self::write_recovery_codes(&tx, user_id, hashes)?;
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     /// Unused recovery codes of a user.
@@ -322,8 +356,21 @@ mod tests {
     fn a_recovery_code_is_consumed_once() {
         let (_d, s) = store();
         let id = user(&s, "bob");
-        s.replace_recovery_codes(id, &["h1".into(), "h2".into()])
-            .unwrap();
+        // Nobody gets codes without a second factor.
+        assert!(!s.replace_recovery_codes(id, &["h0".into()]).unwrap());
+        assert_eq!(s.recovery_codes_left(id).unwrap(), 0);
+        let key = crate::store::NewPasskey {
+            user_id: id,
+            credential_id: b"k".to_vec(),
+            rp_id: "example.com".into(),
+            name: "Key".into(),
+            credential: "{}".into(),
+            counter: 0,
+        };
+        s.add_passkey(&key, 1).unwrap();
+        assert!(s
+            .replace_recovery_codes(id, &["h1".into(), "h2".into()])
+            .unwrap());
         let codes = s.unused_recovery_codes(id).unwrap();
         assert_eq!(
             s.consume_recovery_code(id, codes[0].id, 5).unwrap(),

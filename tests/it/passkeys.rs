@@ -404,9 +404,19 @@ async fn the_command_line_lists_and_removes_passkeys() {
     assert!(!ok);
     assert!(err.contains("no user named `nobody`"), "{err}");
 
+    let mut signed_in = gw.browser();
+    signed_in
+        .login(gw.prefix(), "bob", PASSWORD, "/")
+        .await
+        .assert_redirect_to(&format!("{}/totp?rd=%2F", gw.prefix()));
     let (ok, said, _) = text(&["user", "passkeys", "bob", "--remove", &key.to_string()]);
     assert!(ok);
-    assert_eq!(said.trim(), format!("removed passkey {key} of bob"));
+    // Its sessions end with it, as with a second-factor reset.
+    assert!(gw.store().list_sessions(Some("bob")).unwrap().is_empty());
+    assert_eq!(
+        said.trim(),
+        format!("removed passkey {key} of bob; their sessions ended")
+    );
     let left = gw.store().passkeys(bob).unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id, phone);
@@ -481,9 +491,15 @@ async fn with_a_passkey_and_an_app_the_code_still_works_without_the_script() {
         &[("code", recovery), ("csrf", &csrf), ("confirm", "1")],
     )
     .await
-    .assert_redirect_to(&format!("{p}/account?done=totp_disabled"));
-    // The recovery codes stay with the passkey (one was just used).
+    .assert_redirect_to(&format!("{p}/account?done=totp_disabled_passkey"));
+    // The recovery codes stay with the passkey (one was just used), and the page says so.
     assert_eq!(gw.store().recovery_codes_left(erin).unwrap(), 9);
+    let account = b
+        .get(&format!("{p}/account?done=totp_disabled_passkey"))
+        .await;
+    assert!(account
+        .body
+        .contains("Your passkeys remain your second factor."));
     let page = b.get("/secure/x").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.echoed().header("remote-user").as_deref(), Some("erin"));
@@ -563,6 +579,8 @@ async fn passkeys_made_for_another_site_name_are_not_offered_and_the_page_says_w
     );
     assert!(!page.body.contains("data-passkey"));
     assert!(!page.body.contains("<script"));
+    // The way out is still there: a recovery code.
+    assert!(page.body.contains("Lost your passkey? Use a recovery code"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -634,6 +652,8 @@ async fn an_admin_sees_a_users_passkeys_and_removes_one() {
     let bob = gw.add_user("bob", &[]);
     let (_, credential_id) = recorded_passkey();
     let id = give_passkey(&gw, bob, "Phone", &credential_id).to_string();
+    let mut bobs = two_factor_session(&gw, "bob", now() as i64).await;
+    assert_signed_in(&mut bobs, "bob").await;
     let page_path = format!("{p}/admin/user?name=bob");
     let page = root.browser.get(&page_path).await;
     assert_eq!(page.status, 200);
@@ -653,6 +673,10 @@ async fn an_admin_sees_a_users_passkeys_and_removes_one() {
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert!(gw.store().passkeys(bob).unwrap().is_empty());
+    // Bob's session (which that passkey may have opened) is over.
+    bobs.get("/")
+        .await
+        .assert_redirect_to(&format!("{p}/login?rd=%2F"));
     let rows = audit_until(&gw, |r| count_rows(r, "passkey_removed", "bob") > 0).await;
     let row = rows.iter().find(|e| e.event == "passkey_removed").unwrap();
     assert!(
@@ -792,4 +816,32 @@ async fn a_passkey_only_user_signs_in_with_a_recovery_code_and_renews_them_with_
         .set_cookies()
         .iter()
         .any(|c| c.starts_with("portcullis_session=")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_passkey_ends_the_persons_other_sessions() {
+    let gw = spawn_gateway();
+    let p = gw.prefix().to_string();
+    let bob = gw.add_user("bob", &[]);
+    let (_, credential_id) = recorded_passkey();
+    let phone = give_passkey(&gw, bob, "Phone", &credential_id).to_string();
+    give_passkey(&gw, bob, "Key", b"a second credential id");
+    let mut elsewhere = two_factor_session(&gw, "bob", now() as i64).await;
+    assert_signed_in(&mut elsewhere, "bob").await;
+    let mut here = two_factor_session(&gw, "bob", now() as i64).await;
+    let account = here.get(&format!("{p}/account")).await;
+    here.post_form(
+        &format!("{p}/account/passkeys/remove"),
+        &[("csrf", &account.field("csrf")), ("passkey", &phone)],
+    )
+    .await
+    .assert_redirect_to(&format!("{p}/account?done=passkey_removed"));
+    // The other session is over; this one goes on, at two factors (a passkey remains).
+    elsewhere
+        .get("/")
+        .await
+        .assert_redirect_to(&format!("{p}/login?rd=%2F"));
+    assert_signed_in(&mut here, "bob").await;
+    let page = here.get("/secure/x").await;
+    assert_eq!(page.status, 200, "{}", page.body);
 }
