@@ -950,7 +950,7 @@ async fn passkeys_in_a_real_browser() {
     let gw = spawn_gateway_configured(
         "",
         "",
-        "[webauthn]\npasswordless = true\n\n[admin]\nreauth = \"2s\"\n",
+        "[webauthn]\npasswordless = true\n\n[admin]\nreauth = \"4s\"\n",
     );
     let alice = gw.add_user("alice", &[]);
     let p = gw.prefix().to_string();
@@ -1117,12 +1117,12 @@ async fn passkeys_in_a_real_browser() {
     assert_eq!(gw.store().passkeys(alice).unwrap()[0].counter, seen);
 
     // The real key again (its counter ahead), then removal from the account page. The second
-    // factor must be fresh (`reauth` is 2 s here): once it is stale, the challenge page asks
+    // factor must be fresh (`reauth` is 4 s here): once it is stale, the challenge page asks
     // for it again and comes back.
     c.set_sign_count(&authenticator, &held[0], seen + 10).await;
     c.goto(&format!("{p}/totp")).await;
     c.press_passkey_button().await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     c.goto(&format!("{p}/account")).await;
     c.submit("/account/passkeys/remove").await;
     assert!(c.path().await.starts_with(&format!("{p}/totp?again=1")));
@@ -1146,7 +1146,7 @@ async fn a_passkey_only_admin_confirms_changes_with_the_passkey() {
     if !browser_available() {
         return;
     }
-    let gw = spawn_gateway_configured("", "", "[admin]\nreauth = \"2s\"\n");
+    let gw = spawn_gateway_configured("", "", "[admin]\nreauth = \"4s\"\n");
     gw.add_user("root", &["admins"]);
     gw.add_user("erin", &[]);
     let p = gw.prefix().to_string();
@@ -1168,7 +1168,7 @@ async fn a_passkey_only_admin_confirms_changes_with_the_passkey() {
 
     // Once the factor is stale, a change waits: the page offers the passkey, and no code form
     // (root has no authenticator app).
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     c.goto(&format!("{p}/admin/user?name=erin")).await;
     let disable = "form:has(input[name=action][value=disable]) button[type=submit]";
     let button = c.client.find(Locator::Css(disable)).await.unwrap();

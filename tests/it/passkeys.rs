@@ -249,11 +249,12 @@ async fn passwordless_answers_that_name_nobody_count_against_the_client() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn adding_a_passkey_needs_a_second_factor_confirmed_lately() {
-    let gw = spawn_gateway_configured("", "", "[admin]\nreauth = \"1s\"\n");
+    let gw = spawn_gateway();
     let p = gw.prefix().to_string();
     gw.add_user("carol", &[]);
     let mut carol = enrol(&gw, "carol").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Her session confirmed its second factor an hour ago: longer than `reauth` (10 minutes).
+    carol.browser = two_factor_session(&gw, "carol", now() as i64 - 3600).await;
     let new = format!("{p}/account/passkeys/new?name=Phone");
     let asked = carol.browser.get(&new).await;
     let again = format!(
