@@ -55,3 +55,5 @@ recovery-use-passkey = Stattdessen den Passkey verwenden
 passkey-codes-text = Mit Wiederherstellungscodes kommen Sie hinein, wenn Sie Ihre Passkeys verlieren. Neue ersetzen die alten.
 account-totp-disabled-passkey = Die Authenticator-App ist entfernt. Ihre Passkeys bleiben Ihr zweiter Faktor.
 confirm-disable-passkey = Mir ist bewusst, dass die App dann nicht mehr funktioniert; meine Passkeys bleiben.
+recovered-add-passkey = Einen neuen Passkey hinzufügen
+recovered-lost-passkey = Wenn Sie Ihren Passkey verloren haben, fügen Sie jetzt einen neuen hinzu und entfernen Sie den verlorenen auf Ihrer Kontoseite.

@@ -55,3 +55,5 @@ recovery-use-passkey = Use your passkey instead
 passkey-codes-text = Recovery codes let you in if you lose your passkeys. New ones replace the old.
 account-totp-disabled-passkey = The authenticator app is removed. Your passkeys remain your second factor.
 confirm-disable-passkey = I understand that the app will no longer work; my passkeys stay.
+recovered-add-passkey = Add a new passkey
+recovered-lost-passkey = If you lost your passkey, add a new one now, then remove the lost one on your account page.

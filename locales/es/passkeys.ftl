@@ -55,3 +55,5 @@ recovery-use-passkey = Usar su llave de acceso
 passkey-codes-text = Los códigos de recuperación le permiten entrar si pierde sus llaves de acceso. Los nuevos sustituyen a los anteriores.
 account-totp-disabled-passkey = La aplicación de autenticación se ha quitado. Sus llaves de acceso siguen siendo su segundo factor.
 confirm-disable-passkey = Entiendo que la aplicación dejará de funcionar; mis llaves de acceso se mantienen.
+recovered-add-passkey = Añadir una nueva llave de acceso
+recovered-lost-passkey = Si perdió su llave de acceso, añada una nueva ahora y quite la perdida en la página de su cuenta.

@@ -55,3 +55,5 @@ recovery-use-passkey = Utiliser plutôt votre clé d'accès
 passkey-codes-text = Les codes de récupération vous permettent d'entrer si vous perdez vos clés d'accès. De nouveaux codes remplacent les anciens.
 account-totp-disabled-passkey = L'application d'authentification est retirée. Vos clés d'accès restent votre second facteur.
 confirm-disable-passkey = Je comprends que l'application ne fonctionnera plus ; mes clés d'accès restent.
+recovered-add-passkey = Ajouter une nouvelle clé d'accès
+recovered-lost-passkey = Si vous avez perdu votre clé d'accès, ajoutez-en une nouvelle maintenant, puis retirez la clé perdue sur la page de votre compte.

@@ -55,3 +55,5 @@ recovery-use-passkey = Usar sua chave de acesso
 passkey-codes-text = Os códigos de recuperação permitem entrar se você perder suas chaves de acesso. Os novos substituem os antigos.
 account-totp-disabled-passkey = O aplicativo autenticador foi removido. Suas chaves de acesso continuam sendo seu segundo fator.
 confirm-disable-passkey = Entendo que o aplicativo deixará de funcionar; minhas chaves de acesso continuam.
+recovered-add-passkey = Adicionar uma nova chave de acesso
+recovered-lost-passkey = Se você perdeu sua chave de acesso, adicione uma nova agora e remova a perdida na página da sua conta.

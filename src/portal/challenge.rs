@@ -69,6 +69,8 @@ struct RecoveredPage<'a> {
     rd: &'a str,
     rd_query: &'a str,
     remaining: i64,
+    /// The way back is a new authenticator app (else a new passkey).
+    has_totp: bool,
 }
 
 /// Who may answer a challenge: a session below two factors whose user has a second factor,
@@ -471,6 +473,7 @@ async fn promote(
                     rd,
                     rd_query: &encode_query(rd),
                     remaining,
+                    has_totp: session.identity.has_totp,
                 },
             )
             .header("Set-Cookie", cookie),

@@ -763,6 +763,9 @@ async fn a_passkey_only_user_signs_in_with_a_recovery_code_and_renews_them_with_
         used.body
     );
     assert_eq!(gw.store().recovery_codes_left(bob).unwrap(), 9);
+    // The way back is a new passkey, not an authenticator app bob never had.
+    assert!(used.body.contains("Add a new passkey"), "{}", used.body);
+    assert!(!used.body.contains("Set up a new authenticator"));
     assert_signed_in(&mut b, "bob").await;
 
     // New codes with a passkey confirmed long ago: the challenge asks for it again first.
