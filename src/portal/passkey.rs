@@ -380,6 +380,11 @@ fn clean_name(raw: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The name a passkey gets unless the person gives one: the browser and system it is made on.
+fn default_name(req: &PortalRequest) -> String {
+    super::account::describe(&req.ui, req.header("user-agent").unwrap_or(""))
+}
+
 /// Whether `session` may add or remove a passkey now: at once when the account has no second
 /// factor, else with one confirmed within `[admin] reauth`.
 fn may_change(state: &State, req: &PortalRequest, session: &ActiveSession) -> bool {
@@ -493,11 +498,10 @@ pub async fn get_new(state: &State, req: &PortalRequest) -> Result<HttpResponse,
         );
         return Ok(super::confirm_again(state, &here));
     }
-    let ua = req.header("user-agent").unwrap_or("");
     let name = req
         .query_param("name")
         .and_then(|n| clean_name(&n))
-        .unwrap_or_else(|| super::account::describe(&req.ui, ua));
+        .unwrap_or_else(|| default_name(req));
     let rd = after_adding(state, req, None);
     new_page(state, req, session, &name, &rd, None).await
 }
@@ -551,7 +555,7 @@ pub async fn post_register(
             let detail = Some(format!("add: {why}"));
             req.audit(state, AuditKind::PasskeyFailure, Some(&username), detail);
             let retry_name = if name.is_empty() {
-                super::account::describe(&req.ui, req.header("user-agent").unwrap_or(""))
+                default_name(req)
             } else {
                 name
             };

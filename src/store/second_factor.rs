@@ -58,7 +58,12 @@ impl Enrolled {
 impl Store {
     /// Which second factors a user has set up, in one read.
     pub fn enrolled(&self, user_id: i64) -> Result<Enrolled> {
-        Ok(self.read()?.query_row(
+        Self::enrolled_on(&*self.read()?, user_id)
+    }
+
+    /// [`Store::enrolled`] on `conn` (a reader, or the caller's transaction).
+    fn enrolled_on(conn: &Connection, user_id: i64) -> Result<Enrolled> {
+        Ok(conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1),
                     EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)",
             [user_id],
@@ -204,12 +209,7 @@ impl Store {
     /// Whether the user has a second factor (TOTP or a passkey), within the caller's
     /// transaction.
     fn has_second_factor(tx: &Connection, user_id: i64) -> Result<bool> {
-        Ok(tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1)
-                 OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)",
-            [user_id],
-            |r| r.get(0),
-        )?)
+        Ok(Self::enrolled_on(tx, user_id)?.any())
     }
 
     /// When a user has no second factor left (no TOTP, no passkey), forgets what only a second
