@@ -22,6 +22,7 @@ use toml::Spanned;
 use crate::i18n::{Lang, LANGUAGES};
 pub use crate::routes::{App, Policy, Rule, Upstream};
 use crate::routes::{Glob, Router};
+use crate::store::{Location, PgTarget};
 
 /// A configuration error, already rendered with its location.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +187,10 @@ struct FileStorage {
     path: String,
     #[serde(default = "default_key")]
     key_file: String,
+    url: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    #[serde(default = "default_outage_grace", with = "humantime_serde")]
+    outage_grace: Duration,
 }
 
 impl Default for FileStorage {
@@ -193,8 +198,14 @@ impl Default for FileStorage {
         FileStorage {
             path: default_db(),
             key_file: default_key(),
+            url: None,
+            password_file: None,
+            outage_grace: default_outage_grace(),
         }
     }
+}
+fn default_outage_grace() -> Duration {
+    Duration::from_secs(30)
 }
 fn default_db() -> String {
     "data/portcullis.db".into()
@@ -569,8 +580,78 @@ pub struct TlsConfig {
 
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
+    /// The SQLite file; with `url`, only where the control socket goes (`<path>.control`).
     pub path: PathBuf,
     pub key_file: PathBuf,
+    /// PostgreSQL instead of SQLite: shared by every replica.
+    pub postgres: Option<PgTarget>,
+    /// PostgreSQL unreachable: cached sessions are served this long, then 503.
+    pub outage_grace: Duration,
+}
+
+impl StorageConfig {
+    /// Where the store is.
+    pub fn location(&self) -> Location {
+        match &self.postgres {
+            Some(target) => Location::Postgres(target.clone()),
+            None => Location::Sqlite(self.path.clone()),
+        }
+    }
+
+    /// The store's name for messages: the file, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match &self.postgres {
+            Some(target) => target.shown(),
+            None => self.path.display().to_string(),
+        }
+    }
+}
+
+/// The `[storage]` section checked: a PostgreSQL URL must parse, and its password comes from
+/// the URL, else `password_file`, else the environment (`PORTCULLIS_DB_PASSWORD`).
+fn compile_storage(file: FileStorage, loc: &Locator<'_>) -> Result<StorageConfig, ConfigError> {
+    let postgres = match file.url {
+        None => {
+            if let Some(p) = &file.password_file {
+                return Err(loc.at(p.span(), "password_file is for a PostgreSQL `url`"));
+            }
+            None
+        }
+        Some(url) => {
+            let password = match &file.password_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(p.get_ref())
+                        .map_err(|e| loc.at(p.span(), format!("cannot read {}: {e}", p.get_ref())))?
+                        .trim_end_matches(['\r', '\n'])
+                        .to_string(),
+                ),
+                None => std::env::var("PORTCULLIS_DB_PASSWORD").ok(),
+            };
+            let target = PgTarget {
+                url: url.get_ref().clone(),
+                password,
+            };
+            if !(url.get_ref().starts_with("postgres://")
+                || url.get_ref().starts_with("postgresql://"))
+            {
+                return Err(loc.at(
+                    url.span(),
+                    "url must start with postgres:// (SQLite takes `path`)",
+                ));
+            }
+            target.config().map_err(|e| loc.at(url.span(), e))?;
+            Some(target)
+        }
+    };
+    if file.outage_grace.is_zero() {
+        return Err(loc.at(0..0, "[storage] outage_grace must be more than 0s"));
+    }
+    Ok(StorageConfig {
+        path: file.path.into(),
+        key_file: file.key_file.into(),
+        postgres,
+        outage_grace: file.outage_grace,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -742,10 +823,7 @@ impl Config {
             loc.at(e.span().unwrap_or(0..0), message)
         })?;
         let mut config = Config::parse(path, "")?;
-        config.storage = StorageConfig {
-            path: file.storage.path.into(),
-            key_file: file.storage.key_file.into(),
-        };
+        config.storage = compile_storage(file.storage, &loc)?;
         Ok(config)
     }
 
@@ -766,10 +844,7 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
     let server = compile_server(file.server, loc)?;
     Ok(Config {
         source: path.to_path_buf(),
-        storage: StorageConfig {
-            path: file.storage.path.into(),
-            key_file: file.storage.key_file.into(),
-        },
+        storage: compile_storage(file.storage, loc)?,
         metrics: file.metrics.map(|m| compile_metrics(m, loc)).transpose()?,
         session: compile_session(file.session, loc)?,
         totp: compile_totp(file.totp, loc)?,

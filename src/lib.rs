@@ -58,15 +58,17 @@ impl Gateway {
     /// Opens the store and the key, and prepares caches. Fails with a clear message when the
     /// database cannot be opened or the key file does not match it.
     pub fn open(config: Config) -> Result<Gateway, StartError> {
-        let store = Store::open(&config.storage.path).map_err(|source| StartError::Store {
-            path: config.storage.path.display().to_string(),
-            source,
-        })?;
+        let store =
+            Store::open_at(&config.storage.location()).map_err(|source| StartError::Store {
+                path: config.storage.describe(),
+                source,
+            })?;
         let secrets = SecretBox::load_or_create(&config.storage.key_file, &store)?;
         let limits = connections::limits(&config.server);
-        let state = State::new(config, store, secrets, auth::unix_now());
+        let state = Arc::new(State::new(config, store, secrets, auth::unix_now()));
+        state.listen_to_store();
         Ok(Gateway {
-            state: Arc::new(state),
+            state,
             connections: Arc::new(Connections::new(limits)),
         })
     }

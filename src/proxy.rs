@@ -168,6 +168,13 @@ impl ProxyHttp for Proxy {
         };
 
         // 3. The session, only when the policy depends on it. A cached session costs no I/O.
+        // A shared store unreachable for longer than its grace: what this gateway cached may
+        // have been revoked elsewhere meanwhile, so no session is trusted.
+        if route.needs_session() && state.store_outage_exceeded(now) {
+            return self
+                .answer(session, 503, "unavailable-title", "unavailable-sessions")
+                .await;
+        }
         let user_session = if route.needs_session() {
             match portal::cookie_value(&session.req_header().headers, &state.cookies.session) {
                 Some(value) => state.sessions.lookup(&value, now).await,
@@ -392,6 +399,14 @@ impl Proxy {
                     }
                 }
             }
+        }
+        if state.store_outage_exceeded(now) && !session.req_header().uri.path().ends_with("/health")
+        {
+            let frame = self.frame(session);
+            return Ok(
+                portal::told(&frame, 503, "unavailable-title", "unavailable-sessions")
+                    .portal_headers(self.tls),
+            );
         }
         let req = session.req_header();
         let user_session = match portal::cookie_value(&req.headers, &state.cookies.session) {

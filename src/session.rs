@@ -616,6 +616,12 @@ impl Sessions {
         self.revocations.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Drops one cached session (it ended elsewhere: another gateway, the command line).
+    pub fn forget(&self, id_hash: &[u8; 32]) {
+        self.revoked();
+        self.cache.invalidate(id_hash);
+    }
+
     /// Drops every cached session of a user (their identity or rights changed).
     pub fn forget_user(&self, user_id: i64) {
         // Only fails when closures are not enabled, which `new` does.

@@ -15,7 +15,7 @@ use crate::auth::Origin;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::session::{Cookies, Sessions};
-use crate::store::{AuditKind, Store};
+use crate::store::{AuditKind, Notice, Store};
 
 /// Everything a request may need.
 #[derive(Debug)]
@@ -59,6 +59,37 @@ impl State {
             prefix,
             metrics,
         }
+    }
+
+    /// Applies what the store announces (PostgreSQL's notices of changes made by any replica
+    /// or the command line) to this gateway's caches. The handler holds the state weakly: it
+    /// never keeps a stopped gateway alive.
+    pub fn listen_to_store(self: &Arc<Self>) {
+        let state = Arc::downgrade(self);
+        self.store.listen(Arc::new(move |notice| {
+            if let Some(state) = state.upgrade() {
+                state.apply(notice);
+            }
+        }));
+    }
+
+    /// One notice from the store, applied to the caches: memory only, never blocks.
+    fn apply(&self, notice: Notice) {
+        match notice {
+            Notice::SessionEnded(id_hash) => self.sessions.forget(&id_hash),
+            Notice::UserChanged(user_id) => self.sessions.forget_user(user_id),
+            Notice::Banned(key, until) => self.regulation.regulator().remember_ban(&key, until),
+            Notice::BanLifted(key) => self.regulation.regulator().forget(&key),
+            Notice::All => self.sessions.invalidate_all(),
+        }
+    }
+
+    /// Whether the store has been unreachable for longer than `[storage] outage_grace`: cached
+    /// sessions are then no longer served. Two atomic reads; always false on SQLite.
+    pub fn store_outage_exceeded(&self, now: i64) -> bool {
+        self.store
+            .down_since()
+            .is_some_and(|since| now - since >= self.config().storage.outage_grace.as_secs() as i64)
     }
 
     /// The configuration in force. Hold the snapshot for the whole of a request.

@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 // other, so Chromium's load never lands on the timing-sensitive tests of `it`.
 #[path = "it/helpers.rs"]
 mod helpers;
+#[path = "it/pg.rs"]
+mod pg;
 
 use helpers::*;
 

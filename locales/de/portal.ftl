@@ -159,6 +159,7 @@ unavailable-sign-in = Die Anmeldung ist gerade nicht verfügbar. Bitte versuchen
 unavailable-code = Codes können gerade nicht geprüft werden. Bitte versuchen Sie es gleich noch einmal.
 unavailable-setup = Die Einrichtung der Zwei-Faktor-Anmeldung ist gerade nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.
 unavailable-account = Ihr Konto ist gerade nicht verfügbar. Bitte versuchen Sie es gleich noch einmal.
+unavailable-sessions = Angemeldete Sitzungen können gerade nicht geprüft werden. Versuchen Sie es gleich noch einmal.
 not-form-title = Formular nicht unterstützt
 not-form-text = Formulare müssen als application/x-www-form-urlencoded gesendet werden.
 bad-request-title = Ungültige Anfrage

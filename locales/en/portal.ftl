@@ -159,6 +159,7 @@ unavailable-sign-in = Sign-in is unavailable right now. Try again shortly.
 unavailable-code = Codes cannot be checked right now. Try again shortly.
 unavailable-setup = Two-factor set-up is unavailable right now. Try again shortly.
 unavailable-account = Your account is unavailable right now. Try again shortly.
+unavailable-sessions = Signed-in sessions cannot be checked right now. Try again shortly.
 not-form-title = Unsupported form
 not-form-text = Forms must be sent as application/x-www-form-urlencoded.
 bad-request-title = Bad request

@@ -159,6 +159,7 @@ unavailable-sign-in = El inicio de sesión no está disponible en este momento. 
 unavailable-code = Ahora mismo no se pueden comprobar los códigos. Vuelva a intentarlo en breve.
 unavailable-setup = La configuración de la verificación en dos pasos no está disponible en este momento. Vuelva a intentarlo en breve.
 unavailable-account = Su cuenta no está disponible en este momento. Vuelva a intentarlo en breve.
+unavailable-sessions = Ahora no se pueden comprobar las sesiones iniciadas. Inténtelo de nuevo en unos momentos.
 not-form-title = Formulario no admitido
 not-form-text = Los formularios deben enviarse como application/x-www-form-urlencoded.
 bad-request-title = Solicitud incorrecta

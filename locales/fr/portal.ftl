@@ -159,6 +159,7 @@ unavailable-sign-in = La connexion est momentanément indisponible. Réessayez d
 unavailable-code = Les codes ne peuvent pas être vérifiés pour le moment. Réessayez dans un instant.
 unavailable-setup = La configuration de la validation en deux étapes est momentanément indisponible. Réessayez dans un instant.
 unavailable-account = Votre compte est momentanément indisponible. Réessayez dans un instant.
+unavailable-sessions = Les sessions ouvertes ne peuvent pas être vérifiées pour le moment. Réessayez dans un instant.
 not-form-title = Formulaire non pris en charge
 not-form-text = Les formulaires doivent être envoyés au format application/x-www-form-urlencoded.
 bad-request-title = Requête incorrecte

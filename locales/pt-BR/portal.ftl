@@ -159,6 +159,7 @@ unavailable-sign-in = A entrada está indisponível no momento. Tente novamente 
 unavailable-code = Não é possível verificar códigos no momento. Tente novamente em instantes.
 unavailable-setup = A configuração da verificação em duas etapas está indisponível no momento. Tente novamente em instantes.
 unavailable-account = Sua conta está indisponível no momento. Tente novamente em instantes.
+unavailable-sessions = Não é possível verificar as sessões conectadas agora. Tente novamente em instantes.
 not-form-title = Formulário não suportado
 not-form-text = Os formulários devem ser enviados como application/x-www-form-urlencoded.
 bad-request-title = Requisição inválida

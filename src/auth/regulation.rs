@@ -143,6 +143,38 @@ impl Regulation {
         Some(until)
     }
 
+    /// Counts a failure of `key` in the shared store, so that guesses spread over several
+    /// gateways count as if sent to one; returns the ban end when this failure starts a ban.
+    /// A store that does not answer leaves the gateway's own count to decide.
+    async fn count_shared(&self, key: &str, now: i64) -> Option<i64> {
+        let regulator = self.regulator();
+        let (max_failures, window, ban) = regulator.limits();
+        let k = key.to_string();
+        let counted = self
+            .store
+            .call(move |s| {
+                let count = s.count_failure(&k, now, window)?;
+                if count >= i64::from(max_failures) {
+                    // The ban takes over; its end starts a fresh count.
+                    s.clear_failures(&k)?;
+                }
+                Ok(count)
+            })
+            .await;
+        match counted {
+            Ok(count) if count >= i64::from(max_failures) => {
+                let until = now + ban;
+                regulator.remember_ban(key, until);
+                Some(until)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!("could not count a failure in the shared store: {e}");
+                None
+            }
+        }
+    }
+
     /// Records a ban in the store, or, when the store refuses it, in its outbox, from which
     /// the maintenance loop writes it once the store accepts writes: a ban decided during an
     /// outage still holds after a restart that follows it.
@@ -191,7 +223,11 @@ impl Attempt<'_> {
         let mut banned = None;
         let regulator = regulation.regulator();
         for key in &self.keys {
-            if let Some(until) = regulator.record_failure(key, now) {
+            let mut started = regulator.record_failure(key, now);
+            if store.is_shared() {
+                started = started.max(regulation.count_shared(key, now).await);
+            }
+            if let Some(until) = started {
                 regulation.bans.inc();
                 regulation.persist_ban(key, until).await;
                 let detail = Some(format!("{key} until {until}"));
@@ -209,6 +245,14 @@ impl Attempt<'_> {
     pub fn succeeded(&self) {
         if let Some(user) = self.keys.first() {
             self.regulation.regulator().reset(user);
+            if self.regulation.store.is_shared() {
+                let (store, key) = (self.regulation.store.clone(), user.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = store.call(move |s| s.clear_failures(&key)).await {
+                        tracing::warn!("could not clear a shared failure count: {e}");
+                    }
+                });
+            }
         }
     }
 }

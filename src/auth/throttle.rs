@@ -177,6 +177,11 @@ impl Regulator {
         guards
     }
 
+    /// The limits in force: failures that ban, within how many seconds, for how many seconds.
+    pub fn limits(&self) -> (u32, i64, i64) {
+        (self.max_failures, self.window, self.ban)
+    }
+
     /// Forgets the failures of `key` (after a success).
     pub fn reset(&self, key: &str) {
         self.failures.invalidate(key);

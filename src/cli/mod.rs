@@ -76,6 +76,14 @@ pub enum Admin {
     Bans(BansCommand),
     /// Make the running gateway re-read its configuration (as SIGHUP does).
     Reload,
+    /// Copy this configuration's SQLite store into an empty PostgreSQL database, in one
+    /// transaction, and check every table's count. The key file stays the same.
+    Migrate {
+        /// The PostgreSQL database, as `[storage] url` would name it (password from the URL
+        /// or PORTCULLIS_DB_PASSWORD).
+        #[arg(long = "to", value_name = "postgres://...")]
+        to: String,
+    },
 }
 
 /// What a new user may be given besides a name and a password.
@@ -209,7 +217,39 @@ pub fn run_admin(config_path: &Path, command: Admin, out: &mut dyn Write) -> any
         Admin::Audit(args) => audit::run(&config, args, out),
         Admin::Bans(cmd) => bans::run(&config, cmd, out),
         Admin::Reload => reload(&config, out),
+        Admin::Migrate { to } => migrate(&config, &to, out),
     }
+}
+
+/// Copies the SQLite store into PostgreSQL and says what moved.
+fn migrate(config: &Config, to: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    if config.storage.postgres.is_some() {
+        bail!("this configuration already uses PostgreSQL: migrate copies from its SQLite `path`");
+    }
+    if !config.storage.path.exists() {
+        bail!("no SQLite database at {}", config.storage.path.display());
+    }
+    let target = crate::store::PgTarget {
+        url: to.to_string(),
+        password: std::env::var("PORTCULLIS_DB_PASSWORD").ok(),
+    };
+    target.config().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    let from = open_store(config)?;
+    let into = Store::open_at(&crate::store::Location::Postgres(target.clone()))
+        .with_context(|| format!("cannot open {}", target.shown()))?;
+    let copied = crate::store::copy_into(&from, &into)
+        .with_context(|| format!("nothing was copied into {}", target.shown()))?;
+    for (table, rows) in &copied.0 {
+        writeln!(out, "{table:<20} {rows:>8} rows")?;
+    }
+    writeln!(
+        out,
+        "copied {} into {}; set [storage] url to it and keep key_file = {} on every gateway",
+        config.storage.path.display(),
+        target.shown(),
+        config.storage.key_file.display()
+    )?;
+    Ok(())
 }
 
 /// Asks the gateway running with this config's database to reload; the file has just been
@@ -237,8 +277,8 @@ fn reload(config: &Config, out: &mut dyn Write) -> anyhow::Result<()> {
 }
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::open(&config.storage.path)
-        .with_context(|| format!("cannot open the database {}", config.storage.path.display()))
+    Store::open_at(&config.storage.location())
+        .with_context(|| format!("cannot open the database {}", config.storage.describe()))
 }
 
 /// Where a running gateway listens for the command line.

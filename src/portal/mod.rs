@@ -416,6 +416,13 @@ fn choose_language(state: &State, req: &PortalRequest) -> HttpResponse {
 
 /// `/health` for load balancers: 200 when the store answers a real read, else 503.
 async fn health(state: &State) -> HttpResponse {
+    if let Some(since) = state.store.down_since() {
+        // Unreachable, or no longer hearing other gateways' revocations: out of rotation.
+        return HttpResponse::json(
+            503,
+            &serde_json::json!({"status": "unavailable", "store_down_since": since}),
+        );
+    }
     match state.store.call(|s| s.ping()).await {
         Ok(()) => HttpResponse::json(200, &serde_json::json!({"status": "ok"})),
         Err(e) => {

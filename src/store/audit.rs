@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::params;
+use super::db::{params, Sql};
 
 use super::{Result, Store};
 
@@ -252,54 +252,47 @@ impl Store {
 
     /// The events `query` selects, newest first.
     pub fn audit_search(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT at, username, event, client_ip, user_agent, detail FROM audit
-             WHERE (?1 IS NULL OR username = ?1 COLLATE NOCASE)
-               AND (?2 IS NULL OR event = ?2)
-               AND (?3 IS NULL OR at >= ?3)
-               AND (?4 IS NULL OR at < ?4)
-             ORDER BY id DESC LIMIT ?5 OFFSET ?6",
-        )?;
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
         let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
-        let rows = stmt
-            .query_map(
-                params![
-                    query.username,
-                    query.event,
-                    query.from,
-                    query.until,
-                    limit,
-                    offset
-                ],
-                |r| {
-                    Ok(AuditEvent {
-                        at: r.get(0)?,
-                        username: r.get(1)?,
-                        event: r.get(2)?,
-                        client_ip: r.get(3)?,
-                        user_agent: r.get(4)?,
-                        detail: r.get(5)?,
-                    })
-                },
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        let conn = self.read()?;
+        conn.query_all(
+            "SELECT at, username, event, client_ip, user_agent, detail FROM audit
+             WHERE (CAST(?1 AS TEXT) IS NULL OR username = ?1 COLLATE NOCASE)
+               AND (CAST(?2 AS TEXT) IS NULL OR event = ?2)
+               AND (CAST(?3 AS BIGINT) IS NULL OR at >= ?3)
+               AND (CAST(?4 AS BIGINT) IS NULL OR at < ?4)
+             ORDER BY id DESC LIMIT ?5 OFFSET ?6",
+            params![
+                query.username,
+                query.event,
+                query.from,
+                query.until,
+                limit,
+                offset
+            ],
+            |r| {
+                Ok(AuditEvent {
+                    at: r.get(0)?,
+                    username: r.get(1)?,
+                    event: r.get(2)?,
+                    client_ip: r.get(3)?,
+                    user_agent: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            },
+        )
     }
 
     /// When each user (or only `username`) last signed in: the newest sign-in or
     /// second-factor success the trail holds, by username in lower case.
     pub fn last_sign_ins(&self, username: Option<&str>) -> Result<HashMap<String, i64>> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT lower(username), MAX(at) FROM audit
+        Ok(conn
+            .query_all(
+                "SELECT lower(username), MAX(at) FROM audit
              WHERE username IS NOT NULL AND event IN (?1, ?2)
-               AND (?3 IS NULL OR username = ?3 COLLATE NOCASE)
+               AND (CAST(?3 AS TEXT) IS NULL OR username = ?3 COLLATE NOCASE)
              GROUP BY lower(username)",
-        )?;
-        let rows = stmt
-            .query_map(
                 params![
                     AuditKind::Login.as_str(),
                     AuditKind::SecondFactorSuccess.as_str(),
@@ -307,7 +300,7 @@ impl Store {
                 ],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?
-            .collect::<rusqlite::Result<HashMap<String, i64>>>()?;
-        Ok(rows)
+            .into_iter()
+            .collect())
     }
 }

@@ -6,7 +6,7 @@
 //! the store refused wait in the [`super::Outbox`] and are written by
 //! [`Store::write_pending`] with the same statement.
 
-use rusqlite::{params, OptionalExtension};
+use super::db::{params, Sql};
 
 use super::{Result, Store};
 
@@ -20,7 +20,8 @@ pub struct BanRow {
 impl Store {
     /// Records a ban, keeping the later end when the key is banned already.
     pub(super) const PUT_BAN: &'static str = "INSERT INTO bans (key, until) VALUES (?1, ?2)
-         ON CONFLICT(key) DO UPDATE SET until = MAX(until, excluded.until)";
+         ON CONFLICT(key) DO UPDATE SET
+             until = CASE WHEN excluded.until > bans.until THEN excluded.until ELSE bans.until END";
 
     /// Bans `key` until `until`, or longer if it already is.
     pub fn put_ban(&self, key: &str, until: i64) -> Result<()> {
@@ -30,29 +31,26 @@ impl Store {
 
     /// The end of the ban on `key` when it is still on at `now`.
     pub fn ban_until(&self, key: &str, now: i64) -> Result<Option<i64>> {
-        Ok(self
-            .read()?
-            .query_row(
-                "SELECT until FROM bans WHERE key = ?1 AND until > ?2",
-                params![key, now],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.read()?.query_opt(
+            "SELECT until FROM bans WHERE key = ?1 AND until > ?2",
+            params![key, now],
+            |r| r.get(0),
+        )
     }
 
     /// Every ban still on at `now`.
     pub fn active_bans(&self, now: i64) -> Result<Vec<BanRow>> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare("SELECT key, until FROM bans WHERE until > ?1")?;
-        let rows = stmt
-            .query_map([now], |r| {
+        conn.query_all(
+            "SELECT key, until FROM bans WHERE until > ?1",
+            params![now],
+            |r| {
                 Ok(BanRow {
                     key: r.get(0)?,
                     until: r.get(1)?,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+            },
+        )
     }
 
     /// Deletes the bans on `keys` (an operator lifting them), in one transaction; returns how
@@ -62,7 +60,8 @@ impl Store {
         let tx = conn.transaction()?;
         let mut lifted = 0;
         for key in keys {
-            lifted += tx.execute("DELETE FROM bans WHERE key = ?1", [key])?;
+            lifted += tx.execute("DELETE FROM bans WHERE key = ?1", params![key])?;
+            tx.execute("DELETE FROM failures WHERE key = ?1", params![key])?;
         }
         tx.commit()?;
         Ok(lifted)
@@ -70,8 +69,12 @@ impl Store {
 
     /// Deletes the bans over at `now`; returns how many.
     pub fn sweep_bans(&self, now: i64) -> Result<usize> {
-        Ok(self
-            .write()?
-            .execute("DELETE FROM bans WHERE until <= ?1", [now])?)
+        let conn = self.write()?;
+        // Shared failure counts a day old are past any window.
+        conn.execute(
+            "DELETE FROM failures WHERE since <= ?1",
+            params![now - 86_400],
+        )?;
+        conn.execute("DELETE FROM bans WHERE until <= ?1", params![now])
     }
 }

@@ -7,7 +7,7 @@
 //! A used link's row stays, so the page can say the link was used rather than unknown; a new
 //! invite for the same user removes the old unused one, and deleting the user removes them all.
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use super::db::{params, Sql};
 
 use super::{NewUser, Result, Store, StoreError, User};
 
@@ -40,14 +40,12 @@ impl Store {
         expires_at: i64,
     ) -> Result<i64> {
         let mut conn = self.write()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT id, password_hash FROM users WHERE username = ?1",
-                [&new.username],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let tx = conn.transaction()?;
+        let existing: Option<(i64, String)> = tx.query_opt(
+            "SELECT id, password_hash FROM users WHERE username = ?1",
+            params![&new.username],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let id = match existing {
             Some((_, hash)) if hash != NO_PASSWORD => {
                 return Err(StoreError::DuplicateUser(new.username.clone()));
@@ -60,22 +58,20 @@ impl Store {
                 )?;
                 tx.execute(
                     "DELETE FROM invites WHERE user_id = ?1 AND used_at IS NULL",
-                    [id],
+                    params![id],
                 )?;
                 id
             }
-            None => {
-                tx.execute(
-                    "INSERT INTO users (username, email, display_name, password_hash, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![new.username, new.email, new.display_name, NO_PASSWORD, now],
-                )?;
-                tx.last_insert_rowid()
-            }
+            None => tx.query_one(
+                "INSERT INTO users (username, email, display_name, password_hash, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                params![new.username, new.email, new.display_name, NO_PASSWORD, now],
+                |r| r.get(0),
+            )?,
         };
         for g in &new.groups {
             tx.execute(
-                "INSERT OR IGNORE INTO user_groups (user_id, name) VALUES (?1, ?2)",
+                "INSERT INTO user_groups (user_id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![id, g],
             )?;
         }
@@ -90,14 +86,11 @@ impl Store {
 
     /// What the link with this token hash is worth at `now`.
     pub fn invite(&self, token_hash: &[u8; 32], now: i64) -> Result<InviteState> {
-        let row: Option<(i64, i64, Option<i64>)> = self
-            .read()?
-            .query_row(
-                "SELECT user_id, expires_at, used_at FROM invites WHERE token_hash = ?1",
-                [&token_hash[..]],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
+        let row: Option<(i64, i64, Option<i64>)> = self.read()?.query_opt(
+            "SELECT user_id, expires_at, used_at FROM invites WHERE token_hash = ?1",
+            params![&token_hash[..]],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         Ok(match row {
             None => InviteState::Unknown,
             Some((_, _, Some(_))) => InviteState::Used,
@@ -124,19 +117,17 @@ impl Store {
     ) -> Result<Option<User>> {
         let user_id = {
             let mut conn = self.write()?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let user_id: Option<i64> = tx
-                .query_row(
-                    "UPDATE invites SET used_at = ?2
+            let tx = conn.transaction()?;
+            let user_id: Option<i64> = tx.query_opt(
+                "UPDATE invites SET used_at = ?2
                      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
                        AND user_id IN (SELECT id FROM users
-                                       WHERE disabled = 0 AND password_hash = ?3)
+                                       WHERE disabled = FALSE AND password_hash = ?3)
                        AND user_id NOT IN (SELECT user_id FROM totp)
                      RETURNING user_id",
-                    params![&token_hash[..], now, NO_PASSWORD],
-                    |r| r.get(0),
-                )
-                .optional()?;
+                params![&token_hash[..], now, NO_PASSWORD],
+                |r| r.get(0),
+            )?;
             let Some(user_id) = user_id else {
                 return Ok(None);
             };
@@ -147,7 +138,7 @@ impl Store {
             // Any other open link of theirs dies with this one.
             tx.execute(
                 "DELETE FROM invites WHERE user_id = ?1 AND used_at IS NULL",
-                [user_id],
+                params![user_id],
             )?;
             tx.commit()?;
             user_id

@@ -9,7 +9,7 @@
 //! an authenticator holds (never the username). Rows go with the user (`ON DELETE CASCADE`)
 //! and with a second-factor reset.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use super::db::{params, Row, Sql};
 
 use super::{Result, Store};
 
@@ -43,7 +43,7 @@ pub struct NewPasskey {
 const COLUMNS: &str =
     "id, user_id, credential_id, rp_id, name, credential, counter, created_at, last_used_at";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PasskeyRow> {
+fn row(r: &Row<'_>) -> Result<PasskeyRow> {
     Ok(PasskeyRow {
         id: r.get(0)?,
         user_id: r.get(1)?,
@@ -51,7 +51,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PasskeyRow> {
         rp_id: r.get(3)?,
         name: r.get(4)?,
         credential: r.get(5)?,
-        counter: r.get(6)?,
+        counter: u32::try_from(r.get::<i64>(6)?).unwrap_or(u32::MAX),
         created_at: r.get(7)?,
         last_used_at: r.get(8)?,
     })
@@ -61,36 +61,32 @@ impl Store {
     /// The passkeys of a user, oldest first.
     pub fn passkeys(&self, user_id: i64) -> Result<Vec<PasskeyRow>> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM passkeys WHERE user_id = ?1 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([user_id], row)?.collect::<Result<_, _>>()?;
-        Ok(rows)
+        conn.query_all(
+            &format!("SELECT {COLUMNS} FROM passkeys WHERE user_id = ?1 ORDER BY id"),
+            params![user_id],
+            row,
+        )
     }
 
     /// Whether a user has a passkey.
     pub fn has_passkeys(&self, user_id: i64) -> Result<bool> {
         Ok(self
             .read()?
-            .query_row(
+            .query_opt(
                 "SELECT 1 FROM passkeys WHERE user_id = ?1 LIMIT 1",
-                [user_id],
+                params![user_id],
                 |_| Ok(()),
-            )
-            .optional()?
+            )?
             .is_some())
     }
 
     /// The passkey with this credential id, whoever owns it.
     pub fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRow>> {
-        Ok(self
-            .read()?
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = ?1"),
-                [credential_id],
-                row,
-            )
-            .optional()?)
+        self.read()?.query_opt(
+            &format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = ?1"),
+            params![credential_id],
+            row,
+        )
     }
 
     /// The user's WebAuthn handle, made from `fresh` if they have none yet.
@@ -100,23 +96,20 @@ impl Store {
             "UPDATE users SET webauthn_handle = ?2 WHERE id = ?1 AND webauthn_handle IS NULL",
             params![user_id, &fresh[..]],
         )?;
-        Ok(conn.query_row(
+        conn.query_one(
             "SELECT webauthn_handle FROM users WHERE id = ?1",
-            [user_id],
+            params![user_id],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// The user whose WebAuthn handle this is.
     pub fn user_id_by_webauthn_handle(&self, handle: &[u8]) -> Result<Option<i64>> {
-        Ok(self
-            .read()?
-            .query_row(
-                "SELECT id FROM users WHERE webauthn_handle = ?1",
-                [handle],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.read()?.query_opt(
+            "SELECT id FROM users WHERE webauthn_handle = ?1",
+            params![handle],
+            |r| r.get(0),
+        )
     }
 
     /// Stores a new passkey for an enabled user, who then owes no enrolment; returns its id,
@@ -138,29 +131,39 @@ impl Store {
         now: i64,
     ) -> Result<Option<(i64, bool)>> {
         let mut conn = self.write()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let inserted = tx.execute(
+        let tx = conn.transaction()?;
+        // The user's row is written (to itself) first: held until the commit, so a disable
+        // racing this waits for it (as a session's insert does).
+        let enabled = tx.execute(
+            "UPDATE users SET disabled = disabled WHERE id = ?1 AND disabled = FALSE",
+            params![new.user_id],
+        )?;
+        if enabled == 0 {
+            return Ok(None);
+        }
+        let inserted: Option<i64> = tx.query_opt(
             "INSERT INTO passkeys
                  (user_id, credential_id, rp_id, name, credential, counter, created_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 FROM users WHERE id = ?1 AND disabled = 0
-             ON CONFLICT (credential_id) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (credential_id) DO NOTHING
+             RETURNING id",
             params![
                 new.user_id,
                 new.credential_id,
                 new.rp_id,
                 new.name,
                 new.credential,
-                new.counter,
+                i64::from(new.counter),
                 now
             ],
+            |r| r.get(0),
         )?;
-        if inserted == 0 {
+        let Some(id) = inserted else {
             return Ok(None);
-        }
-        let id = tx.last_insert_rowid();
+        };
         tx.execute(
-            "UPDATE users SET must_enrol = 0 WHERE id = ?1",
-            [new.user_id],
+            "UPDATE users SET must_enrol = FALSE WHERE id = ?1",
+            params![new.user_id],
         )?;
         let written =
             !first_codes.is_empty() && Self::write_first_codes(&tx, new.user_id, first_codes)?;
@@ -180,7 +183,7 @@ impl Store {
     /// takes the recovery codes and remembered browsers with it.
     pub fn remove_passkey(&self, user_id: i64, id: i64) -> Result<bool> {
         let mut conn = self.write()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn.transaction()?;
         let removed = tx.execute(
             "DELETE FROM passkeys WHERE id = ?2 AND user_id = ?1",
             params![user_id, id],
@@ -227,13 +230,13 @@ impl Store {
         Ok(self.write()?.execute(
             "UPDATE passkeys SET credential = ?2, counter = ?3, last_used_at = ?4
              WHERE id = ?1 AND (counter < ?3 OR (counter = 0 AND ?3 = 0))",
-            params![id, credential, counter, now],
+            params![id, credential, i64::from(counter), now],
         )? == 1)
     }
 
     /// Deletes every passkey of a user, within the caller's transaction.
-    pub(super) fn delete_passkeys_of(tx: &Connection, user_id: i64) -> Result<usize> {
-        Ok(tx.execute("DELETE FROM passkeys WHERE user_id = ?1", [user_id])?)
+    pub(super) fn delete_passkeys_of(tx: &impl Sql, user_id: i64) -> Result<usize> {
+        tx.execute("DELETE FROM passkeys WHERE user_id = ?1", params![user_id])
     }
 }
 

@@ -6,7 +6,7 @@
 //! the password, the second factor (disabled or reset), the user (disabled or deleted), or one
 //! by one from the account page.
 
-use rusqlite::{params, Connection};
+use super::db::{params, Sql};
 
 use super::{Result, Store};
 
@@ -62,16 +62,15 @@ impl Store {
     /// The browsers remembered for a user at `now`, newest first.
     pub fn remembered_browsers(&self, user_id: i64, now: i64) -> Result<Vec<RememberedBrowser>> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare(
+        conn.query_all(
             "SELECT token_hash, user_id, created_at, expires_at, last_used, client_ip,
                     user_agent
              FROM remembered_browsers WHERE user_id = ?1 AND expires_at > ?2
              ORDER BY created_at DESC",
-        )?;
-        let rows = stmt
-            .query_map(params![user_id, now], |r| {
+            params![user_id, now],
+            |r| {
                 Ok(RememberedBrowser {
-                    token_hash: super::hash_column(r, 0)?,
+                    token_hash: r.hash(0)?,
                     user_id: r.get(1)?,
                     created_at: r.get(2)?,
                     expires_at: r.get(3)?,
@@ -79,9 +78,8 @@ impl Store {
                     client_ip: r.get(5)?,
                     user_agent: r.get(6)?,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+            },
+        )
     }
 
     /// Forgets one browser of a user; false when it was not theirs or gone already.
@@ -94,18 +92,18 @@ impl Store {
 
     /// Deletes expired rows.
     pub fn sweep_remembered_browsers(&self, now: i64) -> Result<usize> {
-        Ok(self.write()?.execute(
+        self.write()?.execute(
             "DELETE FROM remembered_browsers WHERE expires_at <= ?1",
-            [now],
-        )?)
+            params![now],
+        )
     }
 
     /// Forgets every browser of a user, within the caller's transaction.
-    pub(super) fn forget_browsers_of(tx: &Connection, user_id: i64) -> Result<usize> {
-        Ok(tx.execute(
+    pub(super) fn forget_browsers_of(tx: &impl Sql, user_id: i64) -> Result<usize> {
+        tx.execute(
             "DELETE FROM remembered_browsers WHERE user_id = ?1",
-            [user_id],
-        )?)
+            params![user_id],
+        )
     }
 }
 

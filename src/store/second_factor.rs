@@ -6,7 +6,7 @@
 //! consumed at most once. Turning the second factor on or off changes all three tables in one
 //! transaction.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use super::db::{params, Row, Sql};
 
 use super::{Result, Store};
 
@@ -58,69 +58,63 @@ impl Enrolled {
 impl Store {
     /// Which second factors a user has set up, in one read.
     pub fn enrolled(&self, user_id: i64) -> Result<Enrolled> {
-        Self::enrolled_on(&*self.read()?, user_id)
+        Self::enrolled_on(&self.read()?, user_id)
     }
 
     /// [`Store::enrolled`] on `conn` (a reader, or the caller's transaction).
-    fn enrolled_on(conn: &Connection, user_id: i64) -> Result<Enrolled> {
-        Ok(conn.query_row(
+    fn enrolled_on(conn: &impl Sql, user_id: i64) -> Result<Enrolled> {
+        conn.query_one(
             "SELECT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1),
                     EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)",
-            [user_id],
+            params![user_id],
             |r| {
                 Ok(Enrolled {
                     totp: r.get(0)?,
                     passkeys: r.get(1)?,
                 })
             },
-        )?)
+        )
     }
 
     // -- TOTP --------------------------------------------------------------------------------
 
     /// The enabled TOTP secret of a user.
     pub fn totp(&self, user_id: i64) -> Result<Option<TotpRow>> {
-        Ok(self
-            .read()?
-            .query_row(
-                "SELECT nonce, ciphertext, last_step FROM totp WHERE user_id = ?1",
-                [user_id],
-                |r| {
-                    Ok(TotpRow {
-                        secret: sealed_secret_from_row(r)?,
-                        last_step: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.read()?.query_opt(
+            "SELECT nonce, ciphertext, last_step FROM totp WHERE user_id = ?1",
+            params![user_id],
+            |r| {
+                Ok(TotpRow {
+                    secret: sealed_secret_from_row(r)?,
+                    last_step: r.get(2)?,
+                })
+            },
+        )
     }
 
     /// The pending enrolment of a user.
     pub fn totp_pending(&self, user_id: i64) -> Result<Option<PendingEnrolment>> {
-        Ok(self
-            .read()?
-            .query_row(
-                "SELECT nonce, ciphertext, created_at, session_hash FROM totp_pending
+        self.read()?.query_opt(
+            "SELECT nonce, ciphertext, created_at, session_hash FROM totp_pending
                  WHERE user_id = ?1",
-                [user_id],
-                |r| {
-                    Ok(PendingEnrolment {
-                        secret: sealed_secret_from_row(r)?,
-                        created_at: r.get(2)?,
-                        session_hash: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?)
+            params![user_id],
+            |r| {
+                Ok(PendingEnrolment {
+                    secret: sealed_secret_from_row(r)?,
+                    created_at: r.get(2)?,
+                    session_hash: r.get(3)?,
+                })
+            },
+        )
     }
 
     /// Whether any user has a TOTP secret (enabled or pending).
     pub fn has_sealed_secrets(&self) -> Result<bool> {
-        Ok(self.read()?.query_row(
+        self.read()?.query_one(
             "SELECT EXISTS(SELECT 1 FROM totp) OR EXISTS(SELECT 1 FROM totp_pending)",
-            [],
+            params![],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// Starts (or restarts) the enrolment of a user from the session `session_hash`.
@@ -169,7 +163,7 @@ impl Store {
         now: i64,
     ) -> Result<bool> {
         let mut conn = self.write()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn.transaction()?;
         let removed = tx.execute(
             "DELETE FROM totp_pending WHERE user_id = ?1 AND nonce = ?2 AND ciphertext = ?3",
             params![user_id, expected.nonce, expected.ciphertext],
@@ -187,7 +181,10 @@ impl Store {
         )?;
         Self::write_recovery_codes(&tx, user_id, code_hashes)?;
         // Enrolled: nothing more is owed before reaching the apps.
-        tx.execute("UPDATE users SET must_enrol = 0 WHERE id = ?1", [user_id])?;
+        tx.execute(
+            "UPDATE users SET must_enrol = FALSE WHERE id = ?1",
+            params![user_id],
+        )?;
         tx.commit()?;
         Ok(true)
     }
@@ -197,9 +194,12 @@ impl Store {
     /// one does.
     pub fn disable_totp(&self, user_id: i64) -> Result<bool> {
         let mut conn = self.write()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM totp WHERE user_id = ?1", [user_id])?;
-        tx.execute("DELETE FROM totp_pending WHERE user_id = ?1", [user_id])?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM totp WHERE user_id = ?1", params![user_id])?;
+        tx.execute(
+            "DELETE FROM totp_pending WHERE user_id = ?1",
+            params![user_id],
+        )?;
         Self::forget_browsers_of(&tx, user_id)?;
         let passkey_left = Self::forget_factors_if_none_left(&tx, user_id)?;
         tx.commit()?;
@@ -208,14 +208,14 @@ impl Store {
 
     /// Whether the user has a second factor (TOTP or a passkey), within the caller's
     /// transaction.
-    fn has_second_factor(tx: &Connection, user_id: i64) -> Result<bool> {
+    fn has_second_factor(tx: &impl Sql, user_id: i64) -> Result<bool> {
         Ok(Self::enrolled_on(tx, user_id)?.any())
     }
 
     /// When a user has no second factor left (no TOTP, no passkey), forgets what only a second
     /// factor gives: recovery codes and remembered browsers. Within the caller's transaction;
     /// returns whether one is left.
-    pub(super) fn forget_factors_if_none_left(tx: &Connection, user_id: i64) -> Result<bool> {
+    pub(super) fn forget_factors_if_none_left(tx: &impl Sql, user_id: i64) -> Result<bool> {
         let left = Self::has_second_factor(tx, user_id)?;
         if !left {
             Self::delete_second_factor(tx, user_id)?;
@@ -226,16 +226,15 @@ impl Store {
     /// Writes `hashes` as the user's recovery codes when they have no TOTP and no unused code
     /// (a first passkey's set), within the caller's transaction; returns whether it did.
     pub(super) fn write_first_codes(
-        tx: &Connection,
+        tx: &impl Sql,
         user_id: i64,
         hashes: &[String],
     ) -> Result<bool> {
-        let first: bool = tx.query_row(
+        let first: bool = tx.query_one(
             "SELECT NOT EXISTS (SELECT 1 FROM totp WHERE user_id = ?1)
                 AND NOT EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL)",
-            [user_id],
-            |r| r.get(0),
-        )?;
+            params![user_id],
+            |r| r.get(0))?;
         if first {
             Self::write_recovery_codes(tx, user_id, hashes)?;
         }
@@ -255,22 +254,32 @@ impl Store {
 
     /// Deletes the enabled secret, the pending enrolment, the recovery codes and the
     /// remembered browsers of a user, within the caller's transaction.
-    fn delete_second_factor(tx: &Connection, user_id: i64) -> Result<()> {
+    fn delete_second_factor(tx: &impl Sql, user_id: i64) -> Result<()> {
         Self::forget_browsers_of(tx, user_id)?;
-        tx.execute("DELETE FROM totp WHERE user_id = ?1", [user_id])?;
-        tx.execute("DELETE FROM totp_pending WHERE user_id = ?1", [user_id])?;
-        tx.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [user_id])?;
+        tx.execute("DELETE FROM totp WHERE user_id = ?1", params![user_id])?;
+        tx.execute(
+            "DELETE FROM totp_pending WHERE user_id = ?1",
+            params![user_id],
+        )?;
+        tx.execute(
+            "DELETE FROM recovery_codes WHERE user_id = ?1",
+            params![user_id],
+        )?;
         Ok(())
     }
 
     // -- recovery codes ----------------------------------------------------------------------
 
-    fn write_recovery_codes(tx: &Connection, user_id: i64, hashes: &[String]) -> Result<()> {
-        tx.execute("DELETE FROM recovery_codes WHERE user_id = ?1", [user_id])?;
-        let mut stmt =
-            tx.prepare_cached("INSERT INTO recovery_codes (user_id, hash) VALUES (?1, ?2)")?;
+    fn write_recovery_codes(tx: &impl Sql, user_id: i64, hashes: &[String]) -> Result<()> {
+        tx.execute(
+            "DELETE FROM recovery_codes WHERE user_id = ?1",
+            params![user_id],
+        )?;
         for h in hashes {
-            stmt.execute(params![user_id, h])?;
+            tx.execute(
+                "INSERT INTO recovery_codes (user_id, hash) VALUES (?1, ?2)",
+                params![user_id, h],
+            )?;
         }
         Ok(())
     }
@@ -281,7 +290,7 @@ impl Store {
     /// when theirs went meanwhile.
     pub fn replace_recovery_codes(&self, user_id: i64, hashes: &[String]) -> Result<bool> {
         let mut conn = self.write()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn.transaction()?;
         if !Self::has_second_factor(&tx, user_id)? {
             return Ok(false);
         }
@@ -293,29 +302,26 @@ impl Store {
     /// Unused recovery codes of a user.
     pub fn unused_recovery_codes(&self, user_id: i64) -> Result<Vec<RecoveryCodeRow>> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
+        conn.query_all(
             "SELECT id, hash FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL ORDER BY id",
-        )?;
-        let rows = stmt
-            .query_map([user_id], |r| {
+            params![user_id],
+            |r| {
                 Ok(RecoveryCodeRow {
                     id: r.get(0)?,
                     hash: r.get(1)?,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+            },
+        )
     }
 
     /// Marks a code used if it still is unused; returns the count left, or `None` when
     /// another request used it first.
     pub fn consume_recovery_code(&self, user_id: i64, id: i64, now: i64) -> Result<Option<i64>> {
         let mut conn = self.write()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn.transaction()?;
         let changed = tx.execute(
             "UPDATE recovery_codes SET used_at = ?3 WHERE id = ?1 AND user_id = ?2 AND used_at IS NULL",
-            params![id, user_id, now],
-        )?;
+            params![id, user_id, now])?;
         if changed != 1 {
             return Ok(None);
         }
@@ -330,17 +336,17 @@ impl Store {
         Self::count_recovery_codes_left(&conn, user_id)
     }
 
-    fn count_recovery_codes_left(conn: &Connection, user_id: i64) -> Result<i64> {
-        Ok(conn.query_row(
+    fn count_recovery_codes_left(conn: &impl Sql, user_id: i64) -> Result<i64> {
+        conn.query_one(
             "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL",
-            [user_id],
+            params![user_id],
             |r| r.get(0),
-        )?)
+        )
     }
 }
 
 /// The sealed secret in the first two columns (`nonce, ciphertext`) of a row.
-fn sealed_secret_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SealedSecret> {
+fn sealed_secret_from_row(r: &Row<'_>) -> Result<SealedSecret> {
     Ok(SealedSecret {
         nonce: r.get(0)?,
         ciphertext: r.get(1)?,

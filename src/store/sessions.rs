@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering;
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use super::db::{params, Row, Sql, Tx};
 
 use super::{Result, Store, StoreError};
 
@@ -38,24 +38,33 @@ impl Store {
     /// Records a new session; [`StoreError::SessionGone`] when its user is disabled or gone
     /// (a sign-in that raced with disabling the user opens nothing).
     pub fn insert_session(&self, row: &SessionRow) -> Result<()> {
-        let conn = self.write()?;
-        match Self::insert_session_row(&conn, row)? {
-            true => Ok(()),
-            false => Err(StoreError::SessionGone),
+        let mut conn = self.write()?;
+        let tx = conn.transaction()?;
+        if !Self::insert_session_row(&tx, row)? {
+            return Err(StoreError::SessionGone);
         }
+        tx.commit()
     }
 
-    /// Inserts the row if its user exists and is enabled; whether it did.
-    fn insert_session_row(conn: &Connection, row: &SessionRow) -> Result<bool> {
-        let inserted = conn.execute(
+    /// Inserts the row if its user exists and is enabled, within the caller's transaction;
+    /// whether it did. The user's row is written first (to itself), which holds it locked
+    /// until the commit: a disable racing this sign-in waits, then deletes the new session.
+    fn insert_session_row(tx: &Tx<'_>, row: &SessionRow) -> Result<bool> {
+        let enabled = tx.execute(
+            "UPDATE users SET disabled = disabled WHERE id = ?1 AND disabled = FALSE",
+            params![row.user_id],
+        )?;
+        if enabled == 0 {
+            return Ok(false);
+        }
+        tx.execute(
             "INSERT INTO sessions (id_hash, user_id, level, created_at, last_seen, expires_at,
                                    client_ip, user_agent, factor_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
-             WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND disabled = 0)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 &row.id_hash[..],
                 row.user_id,
-                row.level,
+                i64::from(row.level),
                 row.created_at,
                 row.last_seen,
                 row.expires_at,
@@ -64,7 +73,7 @@ impl Store {
                 row.factor_at
             ],
         )?;
-        Ok(inserted == 1)
+        Ok(true)
     }
 
     /// Replaces one session by another in one transaction (a change of level). Nothing is
@@ -77,8 +86,8 @@ impl Store {
         must_exist: bool,
     ) -> Result<bool> {
         let mut conn = self.write()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let deleted = tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [&old[..]])?;
+        let tx = conn.transaction()?;
+        let deleted = tx.execute("DELETE FROM sessions WHERE id_hash = ?1", params![&old[..]])?;
         if must_exist && deleted == 0 {
             return Ok(false);
         }
@@ -93,13 +102,12 @@ impl Store {
     pub fn session(&self, id_hash: &[u8; 32]) -> Result<Option<SessionRow>> {
         self.session_reads.fetch_add(1, Ordering::Relaxed);
         let conn = self.read()?;
-        let mut stmt = conn.prepare_cached(
+        conn.query_opt(
             "SELECT id_hash, user_id, level, created_at, last_seen, expires_at, client_ip,
                     user_agent, factor_at FROM sessions WHERE id_hash = ?1",
-        )?;
-        Ok(stmt
-            .query_row([&id_hash[..]], session_from_row)
-            .optional()?)
+            params![&id_hash[..]],
+            session_from_row,
+        )
     }
 
     /// How many session rows this store (and its clones) has read.
@@ -109,10 +117,10 @@ impl Store {
 
     /// Deletes one session; false when it was gone already.
     pub fn delete_session(&self, id_hash: &[u8; 32]) -> Result<bool> {
-        Ok(self
-            .write()?
-            .execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash[..]])?
-            > 0)
+        Ok(self.write()?.execute(
+            "DELETE FROM sessions WHERE id_hash = ?1",
+            params![&id_hash[..]],
+        )? > 0)
     }
 
     /// Ends every session of a user; returns how many there were.
@@ -127,62 +135,62 @@ impl Store {
 
     /// Deletes every session of a user within the caller's transaction: how a change to the
     /// user (password, disabling, second factor) signs them out everywhere.
-    pub(super) fn delete_user_sessions(tx: &Connection, user_id: i64) -> Result<usize> {
-        Ok(tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?)
+    pub(super) fn delete_user_sessions(tx: &impl Sql, user_id: i64) -> Result<usize> {
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", params![user_id])
     }
 
     /// Records when sessions were last seen (batched by the gateway).
     pub fn touch_sessions(&self, seen: &[([u8; 32], i64)]) -> Result<()> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE sessions SET last_seen = MAX(last_seen, ?2) WHERE id_hash = ?1",
+        // In one order on every gateway: two flushing the same sessions at once wait for
+        // each other rather than deadlock.
+        let mut seen = seen.to_vec();
+        seen.sort_unstable();
+        for (hash, at) in &seen {
+            tx.execute(
+                "UPDATE sessions SET last_seen = CASE WHEN last_seen < ?2 THEN ?2 ELSE last_seen END
+                 WHERE id_hash = ?1",
+                params![&hash[..], at],
             )?;
-            for (hash, at) in seen {
-                stmt.execute(params![&hash[..], at])?;
-            }
         }
-        tx.commit()?;
-        Ok(())
+        tx.commit()
     }
 
     /// Deletes sessions past their absolute expiry or idle for longer than `idle_secs`.
     pub fn sweep_sessions(&self, now: i64, idle_secs: i64) -> Result<usize> {
-        Ok(self.write()?.execute(
+        self.write()?.execute(
             "DELETE FROM sessions WHERE expires_at <= ?1 OR last_seen + ?2 <= ?1",
             params![now, idle_secs],
-        )?)
+        )
     }
 
     /// Sessions with their user's name, of one user or of all; by user, most recently seen
     /// first.
     pub fn list_sessions(&self, username: Option<&str>) -> Result<Vec<SessionListing>> {
         let conn = self.read()?;
-        let mut stmt = conn.prepare(
+        conn.query_all(
             "SELECT s.id_hash, s.user_id, s.level, s.created_at, s.last_seen, s.expires_at,
                     s.client_ip, s.user_agent, s.factor_at, u.username
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE ?1 IS NULL OR u.username = ?1
+             WHERE CAST(?1 AS TEXT) IS NULL OR u.username = ?1 COLLATE NOCASE
              ORDER BY u.username, s.last_seen DESC",
-        )?;
-        let rows = stmt
-            .query_map([username], |r| {
+            params![username],
+            |r| {
                 Ok(SessionListing {
                     row: session_from_row(r)?,
                     username: r.get(9)?,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+            },
+        )
     }
 }
 
-fn session_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+fn session_from_row(r: &Row<'_>) -> Result<SessionRow> {
     Ok(SessionRow {
-        id_hash: super::hash_column(r, 0)?,
+        id_hash: r.hash(0)?,
         user_id: r.get(1)?,
-        level: r.get(2)?,
+        level: u8::try_from(r.get::<i64>(2)?).unwrap_or(u8::MAX),
         created_at: r.get(3)?,
         last_seen: r.get(4)?,
         expires_at: r.get(5)?,

@@ -6,7 +6,7 @@
 //! sessions or second factor does so in that same transaction. Password hashes are stored as
 //! given: hashing is `auth::password`'s.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use super::db::{is_constraint_violation, params, Row, Sql, Tx};
 
 use super::{Result, Store, StoreError};
 
@@ -42,9 +42,9 @@ impl Store {
     pub fn create_user(&self, new: &NewUser, now: i64) -> Result<i64> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
-        let inserted = tx.execute(
+        let inserted = tx.query_one(
             "INSERT INTO users (username, email, display_name, password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
             params![
                 new.username,
                 new.email,
@@ -52,19 +52,17 @@ impl Store {
                 new.password_hash,
                 now
             ],
+            |r| r.get::<i64>(0),
         );
-        match inserted {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+        let id = match inserted {
+            Err(e) if is_constraint_violation(&e) => {
                 return Err(StoreError::DuplicateUser(new.username.clone()));
             }
             other => other?,
         };
-        let id = tx.last_insert_rowid();
         for g in &new.groups {
             tx.execute(
-                "INSERT OR IGNORE INTO user_groups (user_id, name) VALUES (?1, ?2)",
+                "INSERT INTO user_groups (user_id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![id, g],
             )?;
         }
@@ -72,13 +70,13 @@ impl Store {
         Ok(id)
     }
 
-    fn user_from_row(conn: &Connection, row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    fn user_from_row(conn: &impl Sql, row: &Row<'_>) -> Result<User> {
         let id: i64 = row.get(0)?;
-        let mut stmt =
-            conn.prepare_cached("SELECT name FROM user_groups WHERE user_id = ?1 ORDER BY name")?;
-        let groups = stmt
-            .query_map([id], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let groups = conn.query_all(
+            "SELECT name FROM user_groups WHERE user_id = ?1 ORDER BY name",
+            params![id],
+            |r| r.get(0),
+        )?;
         Ok(User {
             id,
             username: row.get(1)?,
@@ -102,38 +100,29 @@ impl Store {
             "SELECT {} FROM users WHERE username = ?1",
             Self::USER_COLUMNS
         );
-        Ok(conn
-            .query_row(&sql, [username], |r| Self::user_from_row(&conn, r))
-            .optional()?)
+        conn.query_opt(&sql, params![username], |r| Self::user_from_row(&conn, r))
     }
 
     /// The user with this id.
     pub fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         let conn = self.read()?;
         let sql = format!("SELECT {} FROM users WHERE id = ?1", Self::USER_COLUMNS);
-        Ok(conn
-            .query_row(&sql, [id], |r| Self::user_from_row(&conn, r))
-            .optional()?)
+        conn.query_opt(&sql, params![id], |r| Self::user_from_row(&conn, r))
     }
 
     /// Every user, by name.
     pub fn list_users(&self) -> Result<Vec<User>> {
         let conn = self.read()?;
         let sql = format!("SELECT {} FROM users ORDER BY username", Self::USER_COLUMNS);
-        let mut stmt = conn.prepare(&sql)?;
-        let users = stmt
-            .query_map([], |r| Self::user_from_row(&conn, r))?
-            .collect::<rusqlite::Result<Vec<User>>>()?;
-        Ok(users)
+        conn.query_all(&sql, params![], |r| Self::user_from_row(&conn, r))
     }
 
-    fn require_user(tx: &Connection, username: &str) -> Result<i64> {
-        tx.query_row(
+    fn require_user(tx: &impl Sql, username: &str) -> Result<i64> {
+        tx.query_opt(
             "SELECT id FROM users WHERE username = ?1",
-            [username],
+            params![username],
             |r| r.get(0),
-        )
-        .optional()?
+        )?
         .ok_or_else(|| StoreError::UnknownUser(username.to_string()))
     }
 
@@ -150,7 +139,7 @@ impl Store {
             // A password set another way ends any link that would set it.
             tx.execute(
                 "DELETE FROM invites WHERE user_id = ?1 AND used_at IS NULL",
-                [id],
+                params![id],
             )?;
             Ok(())
         })
@@ -175,7 +164,7 @@ impl Store {
     /// Deletes a user and, by cascade, their sessions, secrets and codes.
     pub fn delete_user(&self, username: &str) -> Result<()> {
         self.change_user(username, |tx, id| {
-            tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
+            tx.execute("DELETE FROM users WHERE id = ?1", params![id])?;
             Ok(())
         })
     }
@@ -201,15 +190,13 @@ impl Store {
         self.change_user(username, |tx, id| {
             for g in add {
                 tx.execute(
-                    "INSERT OR IGNORE INTO user_groups (user_id, name) VALUES (?1, ?2)",
-                    params![id, g],
-                )?;
+                    "INSERT INTO user_groups (user_id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![id, g])?;
             }
             for g in remove {
                 tx.execute(
                     "DELETE FROM user_groups WHERE user_id = ?1 AND name = ?2",
-                    params![id, g],
-                )?;
+                    params![id, g])?;
             }
             Ok(())
         })
@@ -220,10 +207,10 @@ impl Store {
     pub(super) fn change_user(
         &self,
         username: &str,
-        f: impl FnOnce(&Connection, i64) -> Result<()>,
+        f: impl FnOnce(&Tx<'_>, i64) -> Result<()>,
     ) -> Result<()> {
         let mut conn = self.write()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn.transaction()?;
         let id = Self::require_user(&tx, username)?;
         f(&tx, id)?;
         Self::bump_generation(&tx)?;

@@ -194,6 +194,7 @@ listen = "127.0.0.1:{port}"
 [storage]
 path = "{db}"
 key_file = "{key}"
+{url}
 
 [session]
 {secure}
@@ -203,11 +204,22 @@ key_file = "{key}"
 "#,
         db = db_dir.join("portcullis.db").display(),
         key = dir.join("portcullis.key").display(),
+        url = match crate::pg::on_postgres() {
+            true => format!("url = \"{}\"", crate::pg::Cluster::get().database()),
+            false => String::new(),
+        },
     )
 }
 
 /// Starts a gateway from a complete config text (written into `dir`).
 pub fn start(dir: tempfile::TempDir, upstream: SocketAddr, text: String) -> TestGateway {
+    // The gateway's log when RUST_LOG asks for it (a failing test's output shows it).
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
     let config_path = dir.path().join("portcullis.toml");
     std::fs::write(&config_path, &text).unwrap();
     let config = Config::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
@@ -278,11 +290,14 @@ impl TestGateway {
 
     /// A second connection to the gateway's database.
     pub fn store(&self) -> Store {
-        Store::open(&self.state.config().storage.path).unwrap()
+        Store::open_at(&self.state.config().storage.location()).unwrap()
     }
 
-    /// The raw SQLite database file (and WAL), for checking what is at rest.
+    /// What the database holds at rest: the raw SQLite file (and WAL), or PostgreSQL's dump.
     pub fn database_bytes(&self) -> Vec<u8> {
+        if let Some(pg) = &self.state.config().storage.postgres {
+            return crate::pg::Cluster::get().dump(&pg.url);
+        }
         let path = &self.state.config().storage.path;
         let mut bytes = std::fs::read(path).unwrap();
         let mut wal = path.clone().into_os_string();

@@ -1,7 +1,9 @@
 //! End-to-end tests: the gateway in-process on a loopback port, a real upstream that echoes
-//! what it received, and real HTTP between them.
+//! what it received, and real HTTP between them. The same tests build twice: as `it` on
+//! SQLite, and as `it_postgres` on a throw-away PostgreSQL cluster (see `pg.rs`).
 
 mod helpers;
+mod pg;
 
 mod admin;
 mod audit;
@@ -23,6 +25,7 @@ mod portal_headers;
 mod proxy;
 mod resilience;
 mod resilience_store;
+mod scaleout;
 mod second_factor;
 mod selfservice;
 mod sessions;

@@ -58,19 +58,20 @@ async fn password_step(gw: &TestGateway, user: &str, rd: &str) -> Browser {
     b
 }
 
-/// `n` sessions of `user` pass the password step and open `{prefix}/{page}`; then all post
-/// `code` to it at the same moment. Returns each browser with its answer.
-async fn same_code_at_once(
-    gw: &TestGateway,
+/// `n` sessions of `user` pass the password step and open `{prefix}/{page}`, taking the
+/// gateways `gws` in turn; then all post `code` to it at the same moment. Returns each browser
+/// with its answer.
+pub(crate) async fn same_code_at_once(
+    gws: &[&TestGateway],
     user: &str,
     page: &str,
     code: &str,
     n: usize,
 ) -> Vec<(Browser, Page)> {
-    let p = gw.prefix().to_string();
+    let p = gws[0].prefix().to_string();
     let mut ready = Vec::new();
-    for _ in 0..n {
-        let mut b = password_step(gw, user, "/").await;
+    for i in 0..n {
+        let mut b = password_step(gws[i % gws.len()], user, "/").await;
         let form = b.get(&format!("{p}/{page}?rd=%2F")).await;
         assert_eq!(form.status, 200, "{}", form.body);
         let csrf = form.field("csrf");
@@ -473,7 +474,7 @@ async fn the_same_totp_code_sent_by_several_sessions_at_once_works_exactly_once(
     let e = enrol(&gw, "alice").await;
     let (code, _) = fresh_code(&e.secret_base32, e.last_code_time).await;
 
-    let tasks = same_code_at_once(&gw, "alice", "totp", &code, 8).await;
+    let tasks = same_code_at_once(&[&gw], "alice", "totp", &code, 8).await;
     let mut accepted = 0;
     for (_, page) in tasks {
         if page.status == 303 {
@@ -1013,7 +1014,7 @@ async fn the_same_recovery_code_sent_by_twelve_sessions_at_once_works_exactly_on
     let code = e.recovery_codes[5].clone();
 
     // Twelve pending sessions, each with its form token, send one code at the same moment.
-    let tasks = same_code_at_once(&gw, "alice", "recovery", &code, 12).await;
+    let tasks = same_code_at_once(&[&gw], "alice", "recovery", &code, 12).await;
     let mut winners = 0;
     let mut losers = 0;
     for (mut b, page) in tasks {
@@ -1043,15 +1044,6 @@ async fn the_same_recovery_code_sent_by_twelve_sessions_at_once_works_exactly_on
     }
     assert_eq!((winners, losers), (1, 11));
 
-    let db = rusqlite::Connection::open(&gw.state.config().storage.path).unwrap();
-    let used: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NOT NULL",
-            [alice],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(used, 1);
     assert_eq!(gw.store().recovery_codes_left(alice).unwrap(), 9);
 }
 
