@@ -189,6 +189,7 @@ struct FileStorage {
     key_file: String,
     url: Option<Spanned<String>>,
     password_file: Option<Spanned<String>>,
+    ca_file: Option<Spanned<String>>,
     #[serde(default = "default_outage_grace", with = "humantime_serde")]
     outage_grace: Duration,
 }
@@ -200,6 +201,7 @@ impl Default for FileStorage {
             key_file: default_key(),
             url: None,
             password_file: None,
+            ca_file: None,
             outage_grace: default_outage_grace(),
         }
     }
@@ -612,8 +614,8 @@ impl StorageConfig {
 fn compile_storage(file: FileStorage, loc: &Locator<'_>) -> Result<StorageConfig, ConfigError> {
     let postgres = match file.url {
         None => {
-            if let Some(p) = &file.password_file {
-                return Err(loc.at(p.span(), "password_file is for a PostgreSQL `url`"));
+            if let Some(p) = file.password_file.as_ref().or(file.ca_file.as_ref()) {
+                return Err(loc.at(p.span(), "this key is for a PostgreSQL `url`"));
             }
             None
         }
@@ -630,7 +632,11 @@ fn compile_storage(file: FileStorage, loc: &Locator<'_>) -> Result<StorageConfig
             let target = PgTarget {
                 url: url.get_ref().clone(),
                 password,
+                ca_file: file.ca_file.as_ref().map(|c| c.get_ref().into()),
             };
+            if let Some(ca) = &file.ca_file {
+                target.tls().map_err(|e| loc.at(ca.span(), e))?;
+            }
             if !(url.get_ref().starts_with("postgres://")
                 || url.get_ref().starts_with("postgresql://"))
             {

@@ -296,6 +296,10 @@ pub struct Sessions {
     unknown: Cache<[u8; 32], ()>,
     /// Bumped by every revocation, so that a store read that raced one is not cached.
     revocations: Arc<AtomicU64>,
+    /// The same for one session ended elsewhere (another gateway's notice), by the first
+    /// byte of its id hash: a burst of such notices (a sweep on every replica) only makes the
+    /// reads of sessions in the same bucket read again.
+    ended: Arc<[AtomicU64; ENDED_BUCKETS]>,
     store: Store,
     cfg: SessionConfig,
 }
@@ -307,6 +311,9 @@ impl std::fmt::Debug for Sessions {
             .finish()
     }
 }
+
+/// Buckets of [`Sessions::ended`].
+const ENDED_BUCKETS: usize = 64;
 
 /// At most this many sessions are held in memory; the rest are read from the store.
 pub const MAX_CACHED_SESSIONS: u64 = 250_000;
@@ -328,6 +335,7 @@ impl Sessions {
                 .time_to_live(std::time::Duration::from_secs(60))
                 .build(),
             revocations: Arc::default(),
+            ended: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
             store,
             cfg,
         }
@@ -361,20 +369,30 @@ impl Sessions {
     }
 
     /// The session named by a cookie value: from the cache, else from the store.
+    ///
+    /// While the store's change notices may have been missed (a shared store whose listening
+    /// connection is down), the cache is not trusted: the session is read again, and the cached
+    /// copy serves only when the store cannot answer (within the outage grace, which the
+    /// caller enforces).
     pub async fn lookup(&self, cookie_value: &str, now: i64) -> Option<Arc<ActiveSession>> {
         let id_hash = hash_id(cookie_value)?;
-        if let Some(s) = self.cached(&id_hash, now) {
-            return Some(s);
-        }
-        if self.unknown.contains_key(&id_hash) {
-            return None;
+        let suspect = self.store.cache_suspect();
+        if !suspect {
+            if let Some(s) = self.cached(&id_hash, now) {
+                return Some(s);
+            }
+            if self.unknown.contains_key(&id_hash) {
+                return None;
+            }
         }
         match self.load_checked(id_hash, now).await {
             Ok(Some(session)) => Some(session),
             Ok(None) => {
+                self.cache.invalidate(&id_hash);
                 self.unknown.insert(id_hash, ());
                 None
             }
+            Err(_) if suspect => self.cached(&id_hash, now),
             // A store error says nothing about the id: it is not remembered as unknown.
             Err(e) => {
                 tracing::error!("session lookup failed: {e}");
@@ -397,7 +415,11 @@ impl Sessions {
         // A revocation between the read and the caching would put a dead session back in the
         // cache: such a read is dropped and done again.
         for _ in 0..3 {
-            let epoch = self.revocations.load(Ordering::SeqCst);
+            let bucket = &self.ended[usize::from(id_hash[0]) % ENDED_BUCKETS];
+            let epoch = (
+                self.revocations.load(Ordering::SeqCst),
+                bucket.load(Ordering::SeqCst),
+            );
             let Some(session) = self.read(id_hash, now).await? else {
                 return Ok(None);
             };
@@ -406,7 +428,11 @@ impl Sessions {
                 return Ok(None);
             }
             self.cache.insert(id_hash, Arc::clone(&session));
-            if self.revocations.load(Ordering::SeqCst) == epoch {
+            if (
+                self.revocations.load(Ordering::SeqCst),
+                bucket.load(Ordering::SeqCst),
+            ) == epoch
+            {
                 return Ok(Some(session));
             }
             self.cache.invalidate(&id_hash);
@@ -618,7 +644,7 @@ impl Sessions {
 
     /// Drops one cached session (it ended elsewhere: another gateway, the command line).
     pub fn forget(&self, id_hash: &[u8; 32]) {
-        self.revoked();
+        self.ended[usize::from(id_hash[0]) % ENDED_BUCKETS].fetch_add(1, Ordering::SeqCst);
         self.cache.invalidate(id_hash);
     }
 

@@ -95,26 +95,25 @@ impl SecretBox {
             Err(e) => return Err(io(e)),
         };
         let sealer = SecretBox::from_key(&key);
-        match store.meta_get(CHECK_META)? {
-            Some(stored) => {
-                let sealed = split(&stored).ok_or(KeyError::Wrong {
-                    path: shown.clone(),
-                })?;
-                let opened = sealer
-                    .open(0, &sealed)
-                    .map_err(|_| KeyError::Wrong { path: shown })?;
-                if opened != CHECK_PLAINTEXT {
-                    return Err(KeyError::Wrong {
-                        path: path.display().to_string(),
-                    });
-                }
-            }
+        let opens = |stored: &[u8]| {
+            split(stored)
+                .and_then(|sealed| sealer.open(0, &sealed).ok())
+                .is_some_and(|opened| opened == CHECK_PLAINTEXT)
+        };
+        let stored = match store.meta_get(CHECK_META)? {
+            Some(stored) => stored,
             None => {
                 let sealed = sealer.seal(0, CHECK_PLAINTEXT);
                 let mut joined = sealed.nonce.clone();
                 joined.extend_from_slice(&sealed.ciphertext);
-                store.meta_set(CHECK_META, &joined)?;
+                // Written only if no gateway wrote one meanwhile (replicas starting together on
+                // a new database): whichever came first, every other key is checked against it.
+                store.meta_insert_new(CHECK_META, &joined)?;
+                store.meta_get(CHECK_META)?.unwrap_or_default()
             }
+        };
+        if !opens(&stored) {
+            return Err(KeyError::Wrong { path: shown });
         }
         Ok(sealer)
     }

@@ -232,6 +232,7 @@ fn migrate(config: &Config, to: &str, out: &mut dyn Write) -> anyhow::Result<()>
     let target = crate::store::PgTarget {
         url: to.to_string(),
         password: std::env::var("PORTCULLIS_DB_PASSWORD").ok(),
+        ca_file: std::env::var_os("PORTCULLIS_DB_CA_FILE").map(PathBuf::from),
     };
     target.config().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
     let from = open_store(config)?;

@@ -159,20 +159,37 @@ pub fn copy_into(from: &Store, to: &Store) -> Result<Copied> {
             "a copy goes from a SQLite file into PostgreSQL".into(),
         ));
     }
+    // A copy of a long audit trail takes longer than any one call may.
+    let deadline = std::time::Instant::now() + COPY_TIMEOUT;
+    let (from, to) = (from.until(deadline), to.until(deadline));
     let mut source = from.read()?;
     let Handle::Sqlite(snapshot) = &mut source else {
         unreachable!("checked to be SQLite above");
     };
     // One read transaction: every table from the same moment.
-    snapshot.execute_batch("BEGIN")?;
+    let snapshot = Snapshot::begin(snapshot)?;
     let mut target = to.write()?;
-    let existing: i64 = target
+    let users: i64 = target
         .value("SELECT COUNT(*) FROM users", super::db::params![])?
         .unwrap_or(0);
-    if existing > 0 {
+    if users > 0 {
         return Err(StoreError::Config(format!(
-            "the PostgreSQL database already holds {existing} users: copy into an empty one"
+            "the PostgreSQL database already holds {users} users: copy into an empty one"
         )));
+    }
+    for (table, _) in TABLES {
+        let rows: i64 = target
+            .value(
+                &format!("SELECT COUNT(*) FROM {table}{}", filter(table)),
+                super::db::params![],
+            )?
+            .unwrap_or(0);
+        if rows > 0 {
+            return Err(StoreError::Config(format!(
+                "the PostgreSQL database already holds rows in {table} (a gateway ran on it?): \
+                 copy into an empty one"
+            )));
+        }
     }
     let tx = target.transaction()?;
     let mut copied = Vec::new();
@@ -185,7 +202,7 @@ pub fn copy_into(from: &Store, to: &Store) -> Result<Copied> {
             names.join(", "),
             placeholders.join(", ")
         );
-        let rows = super::db::Conn::Sqlite(snapshot).query_all(&select, &[], |r| {
+        let rows = super::db::Conn::Sqlite(snapshot.0).query_all(&select, &[], |r| {
             columns
                 .iter()
                 .enumerate()
@@ -227,6 +244,25 @@ pub fn copy_into(from: &Store, to: &Store) -> Result<Copied> {
         )?;
     }
     tx.commit()?;
-    let _ = snapshot.execute_batch("COMMIT");
     Ok(Copied(copied))
+}
+
+/// The longest a copy may take.
+const COPY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A read transaction on a SQLite connection, ended however the copy ends (the connection
+/// goes back to its pool with none open).
+struct Snapshot<'a>(&'a rusqlite::Connection);
+
+impl<'a> Snapshot<'a> {
+    fn begin(conn: &'a rusqlite::Connection) -> Result<Snapshot<'a>> {
+        conn.execute_batch("BEGIN")?;
+        Ok(Snapshot(conn))
+    }
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
 }

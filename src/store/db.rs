@@ -175,6 +175,7 @@ pub struct PgTx<'a> {
 impl<'a> PgTx<'a> {
     pub(super) fn begin(conn: &'a PgConn) -> Result<PgTx<'a>> {
         conn.batch("BEGIN")?;
+        conn.set_in_transaction(true);
         Ok(PgTx { conn, open: true })
     }
 }
@@ -187,6 +188,7 @@ impl Drop for PgTx<'_> {
                 self.conn.discard();
             }
         }
+        self.conn.set_in_transaction(false);
     }
 }
 

@@ -7,7 +7,7 @@
 //! A used link's row stays, so the page can say the link was used rather than unknown; a new
 //! invite for the same user removes the old unused one, and deleting the user removes them all.
 
-use super::db::{params, Sql};
+use super::db::{is_constraint_violation, params, Sql};
 
 use super::{NewUser, Result, Store, StoreError, User};
 
@@ -62,12 +62,21 @@ impl Store {
                 )?;
                 id
             }
-            None => tx.query_one(
-                "INSERT INTO users (username, email, display_name, password_hash, created_at)
+            None => {
+                let inserted = tx.query_one(
+                    "INSERT INTO users (username, email, display_name, password_hash, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-                params![new.username, new.email, new.display_name, NO_PASSWORD, now],
-                |r| r.get(0),
-            )?,
+                    params![new.username, new.email, new.display_name, NO_PASSWORD, now],
+                    |r| r.get(0),
+                );
+                match inserted {
+                    // Made meanwhile, on another gateway.
+                    Err(e) if is_constraint_violation(&e) => {
+                        return Err(StoreError::DuplicateUser(new.username.clone()));
+                    }
+                    other => other?,
+                }
+            }
         };
         for g in &new.groups {
             tx.execute(

@@ -186,11 +186,28 @@ impl Store {
         }
     }
 
+    /// Whether cached copies may be stale because the store's change notices may have been
+    /// missed (PostgreSQL, while the listening connection is down); never on SQLite.
+    pub fn cache_suspect(&self) -> bool {
+        match &*self.engine {
+            Engine::Sqlite(_) => false,
+            Engine::Postgres(pg) => pg.health.deaf(),
+        }
+    }
+
     /// Hands every change the database announces to `handler` (PostgreSQL; SQLite announces
     /// nothing: the generation counter and the control socket serve its single gateway).
     pub fn listen(&self, handler: NoticeHandler) {
         if let Engine::Postgres(pg) = &*self.engine {
             pg.listen(handler);
+        }
+    }
+
+    /// This store with every wait ending at `deadline` (a long piece of work, such as a copy).
+    fn until(&self, deadline: Instant) -> Store {
+        Store {
+            deadline: Some(deadline),
+            ..self.clone()
         }
     }
 
@@ -264,6 +281,14 @@ impl Store {
         Ok(())
     }
 
+    /// Stores `value` under `key` unless a value is there already; whether it did.
+    pub fn meta_insert_new(&self, key: &str, value: &[u8]) -> Result<bool> {
+        Ok(self.write()?.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+            params![key, value],
+        )? == 1)
+    }
+
     /// A counter bumped by every change that must reach running gateways' caches
     /// (revocations, user changes made from the command line).
     pub fn generation(&self) -> Result<i64> {
@@ -296,7 +321,10 @@ impl Store {
         if batch.end_all {
             tx.execute("DELETE FROM sessions", params![])?;
         }
-        for id_hash in &batch.revoked {
+        // In one order on every gateway, as `touch_sessions` does: no two wait on each other.
+        let mut revoked = batch.revoked.clone();
+        revoked.sort_unstable();
+        for id_hash in &revoked {
             tx.execute(
                 "DELETE FROM sessions WHERE id_hash = ?1",
                 params![&id_hash[..]],

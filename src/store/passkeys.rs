@@ -134,11 +134,7 @@ impl Store {
         let tx = conn.transaction()?;
         // The user's row is written (to itself) first: held until the commit, so a disable
         // racing this waits for it (as a session's insert does).
-        let enabled = tx.execute(
-            "UPDATE users SET disabled = disabled WHERE id = ?1 AND disabled = FALSE",
-            params![new.user_id],
-        )?;
-        if enabled == 0 {
+        if !Self::lock_enabled_user(&tx, new.user_id)? {
             return Ok(None);
         }
         let inserted: Option<i64> = tx.query_opt(
@@ -184,6 +180,7 @@ impl Store {
     pub fn remove_passkey(&self, user_id: i64, id: i64) -> Result<bool> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
+        Self::lock_user(&tx, user_id)?;
         let removed = tx.execute(
             "DELETE FROM passkeys WHERE id = ?2 AND user_id = ?1",
             params![user_id, id],

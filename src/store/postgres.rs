@@ -21,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::db::Param;
 use super::{Result, StoreError, CALL_TIMEOUT};
@@ -30,6 +30,8 @@ use super::{Result, StoreError, CALL_TIMEOUT};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Pooled clients per gateway (the listener has its own).
 pub const POOL_SIZE: usize = 16;
+/// How often the listening connection proves it is alive (it has twice this to answer).
+const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Between attempts to re-open the listening connection.
 const RELISTEN_EVERY: Duration = Duration::from_millis(250);
 
@@ -39,7 +41,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("portcullis-pg")
             .enable_all()
             .build()
@@ -52,7 +54,9 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 /// itself inside a runtime (the start of a gateway, a test) may block here too.
 fn block_on<F: std::future::Future>(work: F) -> F::Output {
     let _context = runtime().enter();
-    futures_executor::block_on(work)
+    // Outside tokio's cooperative budget: a caller inside a tokio task (one that has spent
+    // its budget) would otherwise be told "not yet" by every tokio primitive, forever.
+    futures_executor::block_on(tokio::task::unconstrained(work))
 }
 
 /// What went wrong, in the database's words when it answered (the driver's own display says
@@ -85,6 +89,15 @@ impl Health {
             0
         };
         [q, l].into_iter().filter(|t| *t > 0).min()
+    }
+
+    /// Whether notices may have been missed while the database still answers (the listening
+    /// connection is down, statements are not): what was cached must be read again. When
+    /// statements fail too, the cache is all there is, for the outage grace.
+    pub fn deaf(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
+            && self.listen_down_since.load(Ordering::Relaxed) != 0
+            && self.query_down_since.load(Ordering::Relaxed) == 0
     }
 
     fn query_failed(&self) {
@@ -148,6 +161,7 @@ pub type NoticeHandler = Arc<dyn Fn(Notice) + Send + Sync>;
 pub struct PgEngine {
     pool: Pool,
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     pub health: Arc<Health>,
 }
 
@@ -158,19 +172,42 @@ impl std::fmt::Debug for PgEngine {
 }
 
 /// Where the database is and how to sign in to it.
-#[derive(Debug, Clone)]
+#[derive(Clone, Default)]
 pub struct PgTarget {
     pub url: String,
     /// A password given apart from the URL (environment or file); the URL's wins.
     pub password: Option<String>,
+    /// PEM certificates of the CAs that sign the server's certificate; else the system's.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// Never shows a password (the URL's is left out with [`PgTarget::shown`]).
+impl std::fmt::Debug for PgTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgTarget")
+            .field("url", &self.shown())
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 impl PgTarget {
-    /// The URL as messages show it: without its password.
+    /// The URL as messages show it: without its password, wherever the URL holds one (after
+    /// the user name, or as a `password=` parameter).
     pub fn shown(&self) -> String {
         match url::Url::parse(&self.url) {
             Ok(mut u) => {
                 let _ = u.set_password(None);
+                let kept: Vec<(String, String)> = u
+                    .query_pairs()
+                    .filter(|(k, _)| k != "password")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                u.set_query(None);
+                if !kept.is_empty() {
+                    u.query_pairs_mut().extend_pairs(kept);
+                }
                 u.to_string()
             }
             Err(_) => "the PostgreSQL URL".to_string(),
@@ -190,16 +227,51 @@ impl PgTarget {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        if matches!(
-            config.get_ssl_mode(),
-            tokio_postgres::config::SslMode::Require
-        ) {
-            return Err("sslmode=require is not supported by this build; use a TLS tunnel or sslmode=disable on a trusted network".into());
-        }
+        // A connection whose peer vanished (a failover, a dropped route) is given up within
+        // seconds, not the system's default of many minutes.
         config.keepalives(true);
-        config.keepalives_idle(Duration::from_secs(10));
+        config.keepalives_idle(Duration::from_secs(5));
+        config.keepalives_interval(Duration::from_secs(2));
+        config.keepalives_retries(3);
+        config.tcp_user_timeout(Duration::from_secs(10));
         config.application_name("portcullis");
         Ok(config)
+    }
+}
+
+impl PgTarget {
+    /// The TLS side of a connection (rustls): the server's certificate must chain to a CA of
+    /// `ca_file`, else of the system, and name the host. Whether TLS is used is the URL's
+    /// `sslmode`: `disable`, `prefer` (the default: when the server offers it) or `require`.
+    pub fn tls(&self) -> std::result::Result<MakeRustlsConnect, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let mut roots = rustls::RootCertStore::empty();
+        match &self.ca_file {
+            Some(path) => {
+                let shown = path.display();
+                let certs = CertificateDer::pem_file_iter(path)
+                    .map_err(|e| format!("cannot read {shown}: {e}"))?;
+                for cert in certs {
+                    let cert = cert.map_err(|e| format!("{shown}: {e}"))?;
+                    roots.add(cert).map_err(|e| format!("{shown}: {e}"))?;
+                }
+                if roots.is_empty() {
+                    return Err(format!("{shown} holds no certificate"));
+                }
+            }
+            None => {
+                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            }
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(MakeRustlsConnect::new(config))
     }
 }
 
@@ -207,9 +279,10 @@ impl PgEngine {
     /// Connects (the first connection proves the URL) and brings the schema up to date.
     pub fn open(target: &PgTarget) -> Result<PgEngine> {
         let config = target.config().map_err(StoreError::Config)?;
+        let tls = target.tls().map_err(StoreError::Config)?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -224,6 +297,7 @@ impl PgEngine {
         let engine = PgEngine {
             pool,
             config,
+            tls,
             health: Arc::default(),
         };
         let conn = engine.get(Instant::now() + CALL_TIMEOUT)?;
@@ -234,22 +308,22 @@ impl PgEngine {
     /// A pooled client, waited for until `deadline`.
     pub fn get(&self, deadline: Instant) -> Result<PgConn> {
         let wait = deadline.saturating_duration_since(Instant::now());
-        let got = block_on(async {
-            tokio::time::timeout(wait, self.pool.get())
-                .await
-                .map_err(|_| StoreError::Timeout(CALL_TIMEOUT))?
-                .map_err(|e| StoreError::Unreachable(e.to_string()))
-        });
+        let got = block_on(async { tokio::time::timeout(wait, self.pool.get()).await });
         match got {
-            Ok(client) => Ok(PgConn {
+            Ok(Ok(client)) => Ok(PgConn {
                 client: Some(client),
                 deadline,
                 broken: AtomicBool::new(false),
+                in_transaction: AtomicBool::new(false),
                 health: Arc::clone(&self.health),
             }),
-            Err(e) => {
+            // Every client busy: the gateway is loaded, the database is not down.
+            Err(_) | Ok(Err(deadpool_postgres::PoolError::Timeout(_))) => {
+                Err(StoreError::Timeout(CALL_TIMEOUT))
+            }
+            Ok(Err(e)) => {
                 self.health.query_failed();
-                Err(e)
+                Err(StoreError::Unreachable(e.to_string()))
             }
         }
     }
@@ -263,16 +337,28 @@ impl PgEngine {
             .store(crate::auth::unix_now(), Ordering::Relaxed);
         let config = self.config.clone();
         let health = Arc::clone(&self.health);
-        runtime().spawn(listen(config, health, handler));
+        runtime().spawn(listen(config, self.tls.clone(), health, handler));
+        // A gateway serves once it hears the notices (or says it does not, on /health).
+        let deadline = Instant::now() + CONNECT_TIMEOUT * 2;
+        while self.health.listen_down_since.load(Ordering::Relaxed) != 0
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
 /// Keeps a connection listening on the channel `portcullis`, re-opening it when lost.
-async fn listen(config: tokio_postgres::Config, health: Arc<Health>, handler: NoticeHandler) {
+async fn listen(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    health: Arc<Health>,
+    handler: NoticeHandler,
+) {
     use futures_util::StreamExt;
     let mut reported = false;
     loop {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {
@@ -295,10 +381,30 @@ async fn listen(config: tokio_postgres::Config, health: Arc<Health>, handler: No
                         tracing::info!("listening to the database again; cached sessions dropped");
                         reported = false;
                     }
-                    while let Some(payload) = rx.recv().await {
-                        match Notice::parse(&payload) {
-                            Some(notice) => handler(notice),
-                            None => tracing::warn!(payload, "unknown notice from the database"),
+                    // A connection can die without a word (its peer gone from the network): a
+                    // query every second that must answer within two proves it is alive.
+                    let mut beat = tokio::time::interval(HEARTBEAT);
+                    loop {
+                        tokio::select! {
+                            payload = rx.recv() => match payload {
+                                Some(payload) => match Notice::parse(&payload) {
+                                    Some(notice) => handler(notice),
+                                    None => {
+                                        tracing::warn!(payload, "unknown notice from the database")
+                                    }
+                                },
+                                None => break,
+                            },
+                            _ = beat.tick() => {
+                                let alive = tokio::time::timeout(
+                                    2 * HEARTBEAT,
+                                    client.batch_execute("SELECT 1"),
+                                )
+                                .await;
+                                if !matches!(alive, Ok(Ok(()))) {
+                                    break;
+                                }
+                            }
                         }
                     }
                 }
@@ -332,6 +438,8 @@ pub struct PgConn {
     deadline: Instant,
     /// Set when the client may be mid-transaction or dead: it is not reused.
     broken: AtomicBool,
+    /// Inside a [`super::db::PgTx`]: a failed statement has aborted the transaction.
+    in_transaction: AtomicBool,
     health: Arc<Health>,
 }
 
@@ -355,6 +463,11 @@ impl PgConn {
         self.broken.store(true, Ordering::Relaxed);
     }
 
+    /// Marks the client as inside a transaction, or out of it.
+    pub fn set_in_transaction(&self, inside: bool) {
+        self.in_transaction.store(inside, Ordering::Relaxed);
+    }
+
     /// Runs `work` against the deadline; a failure for want of the database marks it down.
     fn run<T>(
         &self,
@@ -368,14 +481,15 @@ impl PgConn {
                 Ok(v)
             }
             Ok(Err(e)) => {
-                if e.code().is_none() {
-                    // Not an answer from the database: the connection failed.
+                if connection_lost(&e) {
                     self.health.query_failed();
                     self.discard();
                 }
                 Err(StoreError::Postgres(e))
             }
             Err(_) => {
+                // No answer in time: the database or the way to it is failing.
+                self.health.query_failed();
                 self.discard();
                 Err(StoreError::Timeout(CALL_TIMEOUT))
             }
@@ -386,7 +500,7 @@ impl PgConn {
         let sql = translate(sql);
         let params: Vec<_> = params.iter().map(|p| p.pg()).collect();
         let client = self.client();
-        nul_matches_nothing(
+        self.nul_matches_nothing(
             self.run(async {
                 let statement = client.prepare_cached(&sql).await?;
                 client.execute(&statement, &params).await
@@ -399,7 +513,7 @@ impl PgConn {
         let sql = translate(sql);
         let params: Vec<_> = params.iter().map(|p| p.pg()).collect();
         let client = self.client();
-        nul_matches_nothing(self.run(async {
+        self.nul_matches_nothing(self.run(async {
             let statement = client.prepare_cached(&sql).await?;
             client.query(&statement, &params).await
         }))
@@ -412,18 +526,35 @@ impl PgConn {
     }
 }
 
+/// Whether `e` means the connection is gone rather than that the database refused a statement:
+/// no answer at all, or an answer of class 08 (connection exception) or 57P (the server
+/// shutting down or an operator ending the connection).
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        None => true,
+        Some(code) => {
+            let code = code.code();
+            code.starts_with("08") || code.starts_with("57P")
+        }
+    }
+}
+
 /// PostgreSQL's text cannot hold a NUL character (SQLite's can): a value with one, typed at
 /// a form, names nothing stored, so the statement matched nothing (as on SQLite, where no
 /// stored name has one either) rather than failed. Outside a transaction only: inside one,
 /// the database has aborted it, and its next statement says so.
-fn nul_matches_nothing<T: Default>(outcome: Result<T>) -> Result<T> {
-    match outcome {
-        Err(StoreError::Postgres(e))
-            if e.code() == Some(&tokio_postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE) =>
-        {
-            Ok(T::default())
+impl PgConn {
+    fn nul_matches_nothing<T: Default>(&self, outcome: Result<T>) -> Result<T> {
+        match outcome {
+            Err(StoreError::Postgres(e))
+                if e.code()
+                    == Some(&tokio_postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE)
+                    && !self.in_transaction.load(Ordering::Relaxed) =>
+            {
+                Ok(T::default())
+            }
+            other => other,
         }
-        other => other,
     }
 }
 
@@ -627,9 +758,12 @@ const MIGRATIONS: &[&str] = &[r#"
 /// Brings the schema up to date, one version per transaction, under a lock that keeps two
 /// replicas starting at once from both migrating.
 fn migrate(conn: &PgConn) -> Result<()> {
+    let tx = super::db::PgTx::begin(conn)?;
+    conn.batch("SELECT pg_advisory_xact_lock(7071)")?;
     conn.batch(
         "CREATE TABLE IF NOT EXISTS schema_version (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), version BIGINT NOT NULL)",
     )?;
+    super::db::Tx::Pg(tx).commit()?;
     for (i, sql) in MIGRATIONS.iter().enumerate() {
         let version = i as i64 + 1;
         let tx = super::db::PgTx::begin(conn)?;

@@ -195,6 +195,7 @@ impl Store {
     pub fn disable_totp(&self, user_id: i64) -> Result<bool> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
+        Self::lock_user(&tx, user_id)?;
         tx.execute("DELETE FROM totp WHERE user_id = ?1", params![user_id])?;
         tx.execute(
             "DELETE FROM totp_pending WHERE user_id = ?1",
@@ -291,6 +292,7 @@ impl Store {
     pub fn replace_recovery_codes(&self, user_id: i64, hashes: &[String]) -> Result<bool> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
+        Self::lock_user(&tx, user_id)?;
         if !Self::has_second_factor(&tx, user_id)? {
             return Ok(false);
         }

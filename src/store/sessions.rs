@@ -50,11 +50,7 @@ impl Store {
     /// whether it did. The user's row is written first (to itself), which holds it locked
     /// until the commit: a disable racing this sign-in waits, then deletes the new session.
     fn insert_session_row(tx: &Tx<'_>, row: &SessionRow) -> Result<bool> {
-        let enabled = tx.execute(
-            "UPDATE users SET disabled = disabled WHERE id = ?1 AND disabled = FALSE",
-            params![row.user_id],
-        )?;
-        if enabled == 0 {
+        if !Self::lock_enabled_user(tx, row.user_id)? {
             return Ok(false);
         }
         tx.execute(
@@ -87,6 +83,11 @@ impl Store {
     ) -> Result<bool> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
+        // The user first: a revocation of all their sessions running on another gateway
+        // either waits for this to commit (and then sees the new row) or went before.
+        if !Self::lock_enabled_user(&tx, new.user_id)? {
+            return Ok(false);
+        }
         let deleted = tx.execute("DELETE FROM sessions WHERE id_hash = ?1", params![&old[..]])?;
         if must_exist && deleted == 0 {
             return Ok(false);

@@ -117,9 +117,35 @@ impl Store {
         conn.query_all(&sql, params![], |r| Self::user_from_row(&conn, r))
     }
 
+    /// Holds the user's row until the caller's transaction ends, if the user exists and is
+    /// enabled; whether they do. Written to itself, which PostgreSQL locks (SQLite's write
+    /// transactions are serial already): of a sign-in and a change to the user (disabling,
+    /// revoking, a second-factor reset) racing on two gateways, one waits for the other, so
+    /// the change always sees the session the sign-in made. Announces nothing (the row does
+    /// not change).
+    pub(super) fn lock_enabled_user(tx: &Tx<'_>, user_id: i64) -> Result<bool> {
+        Ok(tx.execute(
+            "UPDATE users SET disabled = disabled WHERE id = ?1 AND disabled = FALSE",
+            params![user_id],
+        )? == 1)
+    }
+
+    /// Holds the user's row until the caller's transaction ends, whether or not the user is
+    /// enabled: how changes to one user's second factors, which read before they write, run one
+    /// after another across gateways.
+    pub(super) fn lock_user(tx: &Tx<'_>, user_id: i64) -> Result<()> {
+        tx.execute(
+            "UPDATE users SET disabled = disabled WHERE id = ?1",
+            params![user_id],
+        )?;
+        Ok(())
+    }
+
+    /// The id of the named user, whose row is held until the caller's transaction ends (see
+    /// [`Store::lock_enabled_user`]).
     fn require_user(tx: &impl Sql, username: &str) -> Result<i64> {
         tx.query_opt(
-            "SELECT id FROM users WHERE username = ?1",
+            "UPDATE users SET disabled = disabled WHERE username = ?1 RETURNING id",
             params![username],
             |r| r.get(0),
         )?

@@ -36,6 +36,8 @@ pub struct Cluster {
     pub dir: PathBuf,
     pub bin: PathBuf,
     pid: AtomicU32,
+    /// More `-c` settings for the server.
+    settings: Vec<String>,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -95,10 +97,27 @@ impl Cluster {
 
     /// A cluster of the caller's own (a test that stops it); stopped when dropped.
     pub fn start_private() -> Cluster {
-        Cluster::start()
+        Cluster::start_with(Vec::new(), &[])
+    }
+
+    /// A cluster of the caller's own that speaks TLS with this certificate and key (PEM).
+    pub fn start_private_with_tls(cert: &str, key: &str) -> Cluster {
+        Cluster::start_with(
+            vec![
+                "ssl=on".into(),
+                "ssl_cert_file=server.crt".into(),
+                "ssl_key_file=server.key".into(),
+            ],
+            &[("server.crt", cert), ("server.key", key)],
+        )
     }
 
     fn start() -> Cluster {
+        Cluster::start_with(Vec::new(), &[])
+    }
+
+    /// A new cluster with `settings`, and `files` written into its data directory (0600).
+    fn start_with(settings: Vec<String>, files: &[(&str, &str)]) -> Cluster {
         let bin = bin_dir().expect("PostgreSQL is installed (apt-get install postgresql)");
         let dir = tempfile::Builder::new()
             .prefix("portcullis-pg-")
@@ -125,11 +144,21 @@ impl Cluster {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        for (name, text) in files {
+            use std::os::unix::fs::PermissionsExt;
+            let path = data.join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if let Some((uid, gid)) = postgres_ids() {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+            }
+        }
         let cluster = Cluster {
             port: crate::helpers::free_port(),
             dir,
             bin,
             pid: AtomicU32::new(0),
+            settings,
         };
         cluster.restart();
         cluster
@@ -144,6 +173,7 @@ impl Cluster {
             .args(["-k", self.dir.to_str().unwrap()])
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
             .args(["-c", "max_connections=400"])
+            .args(self.settings.iter().flat_map(|c| ["-c", c.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         unsafe {

@@ -866,28 +866,16 @@ async fn every_user_command_works_through_the_binary() {
 /// A whoami upstream behind TLS with a certificate from a test CA; returns its port and the
 /// CA's PEM.
 fn spawn_tls_upstream() -> (u16, String) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
     use tokio_rustls::rustls;
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Portcullis test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca, &ca_key)
-        .unwrap();
+    let certs = test_ca_and_localhost_cert();
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(
-            vec![leaf.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+            vec![certs.cert_der.into()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certs.key_der.into()),
         )
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server));
@@ -920,7 +908,7 @@ fn spawn_tls_upstream() -> (u16, String) {
             }
         });
     });
-    (port, ca.pem())
+    (port, certs.ca_pem)
 }
 
 #[tokio::test(flavor = "multi_thread")]

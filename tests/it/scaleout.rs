@@ -178,7 +178,8 @@ async fn a_revocation_made_while_a_gateway_was_not_listening_still_takes_effect(
     Cluster::get().psql(
         db,
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = 'portcullis' AND pid <> pg_backend_pid()",
+         WHERE application_name = 'portcullis' AND datname = current_database() \
+         AND pid <> pg_backend_pid()",
     );
     Cluster::get().psql(db, "DELETE FROM sessions");
     let took = time_until(async || !reaches_app(&mut on_b).await).await;
@@ -234,4 +235,162 @@ async fn an_outage_is_served_from_the_cache_for_the_grace_then_503_and_recovers(
     assert!(took < Duration::from_secs(5));
     assert_eq!(a.browser().get(&format!("{P}/health")).await.status, 200);
     own.stop();
+}
+
+/// `text` without its PostgreSQL `url` line: the gateway runs on its SQLite file.
+fn on_sqlite(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("url = "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sqlite_store_moved_by_migrate_signs_people_in_on_postgresql() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = spawn_upstream();
+    let text = on_sqlite(&gateway_config(
+        dir.path(),
+        dir.path(),
+        "",
+        "",
+        &standard_apps(upstream),
+    ));
+    let gw = start(dir, upstream, text);
+    assert!(gw.state.config().storage.postgres.is_none());
+    gw.add_user("alice", &["staff"]);
+    gw.add_user("bob", &[]);
+    let e = enrol(&gw, "alice").await;
+    let mut alice = e.browser;
+    let until = 4_000_000_000;
+    gw.store().put_ban("user:mallory", until).unwrap();
+    let audit_rows = gw.store().audit_events(None, 10_000).unwrap().len();
+    let (dir, upstream, text) = gw.stop();
+    let config = dir.path().join("portcullis.toml");
+
+    let url = Cluster::get().database();
+    let out = run_cli(&config, &["migrate", "--to", &url], None);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (table, rows) in [
+        ("users", "2"),
+        ("totp", "1"),
+        ("recovery_codes", "10"),
+        ("bans", "1"),
+    ] {
+        assert!(
+            said.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == [table, rows, "rows"]),
+            "{table}: {rows} rows in {said}"
+        );
+    }
+    // Into a database that holds users already: refused, and nothing is added.
+    let again = run_cli(&config, &["migrate", "--to", &url], None);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds 2 users"),
+        "{again:?}"
+    );
+
+    // The same key file, the database now in PostgreSQL.
+    let text = text.replace("[storage]\n", &format!("[storage]\nurl = \"{url}\"\n"));
+    let gw = start(dir, upstream, text);
+    assert!(gw.state.config().storage.postgres.is_some());
+    // The session moved with it.
+    assert_eq!(
+        alice
+            .get("/app")
+            .await
+            .echoed()
+            .header("Remote-User")
+            .as_deref(),
+        Some("alice")
+    );
+    // The sealed TOTP secret opens with the same key: a fresh sign-in with a new code.
+    let (code, _) = fresh_code(&e.secret_base32, e.last_code_time).await;
+    let mut again = gw.browser();
+    let r = again.login(P, "alice", PASSWORD, "/app").await;
+    let r = again
+        .submit(r.location(), &format!("{P}/totp"), &[("code", &code)])
+        .await;
+    r.assert_redirect_to("/app");
+    assert_eq!(
+        again
+            .get("/app")
+            .await
+            .echoed()
+            .header("Remote-Groups")
+            .as_deref(),
+        Some("staff")
+    );
+    // A recovery code works once.
+    let store = gw.store();
+    let alice_id = store.user_by_name("alice").unwrap().unwrap().id;
+    assert_eq!(store.recovery_codes_left(alice_id).unwrap(), 10);
+    // The ban holds, the audit trail is whole, and new rows get new ids.
+    assert_eq!(store.ban_until("user:mallory", 0).unwrap(), Some(until));
+    let page = gw.browser().login(P, "mallory", PASSWORD, "/").await;
+    assert_eq!(page.status, 429);
+    assert!(store.audit_events(None, 10_000).unwrap().len() > audit_rows);
+    gw.add_user("carol", &[]);
+    assert!(store.user_by_name("carol").unwrap().unwrap().id > alice_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_database_connection_is_tls_when_the_url_asks_and_the_certificate_is_checked() {
+    if !on_postgres() {
+        return;
+    }
+    let certs = test_ca_and_localhost_cert();
+    let own = Cluster::start_private_with_tls(&certs.cert_pem, &certs.key_pem);
+    let db = own.database();
+    let name = db.rsplit('/').next().unwrap().to_string();
+    let url = format!(
+        "postgres://postgres@localhost:{}/{name}?sslmode=require",
+        own.port
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, &certs.ca_pem).unwrap();
+    let upstream = spawn_upstream();
+    let text = gateway_config(dir.path(), dir.path(), "", "", &standard_apps(upstream))
+        .lines()
+        .map(|l| match l.starts_with("url = ") {
+            true => format!("url = \"{url}\"\nca_file = \"{}\"", ca_path.display()),
+            false => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+
+    // Without the CA (the system's roots do not know it): refused, saying why.
+    let unknown = portcullis::store::PgTarget {
+        url: url.clone(),
+        ..Default::default()
+    };
+    let err = portcullis::store::Store::open_at(&portcullis::store::Location::Postgres(unknown))
+        .expect_err("an unknown CA is refused");
+    assert!(err.to_string().contains("unreachable"), "{err}");
+
+    let gw = start(dir, upstream, text);
+    gw.add_user("frank", &[]);
+    let mut b = gw.browser();
+    b.login(P, "frank", PASSWORD, "/app").await;
+    assert!(reaches_app(&mut b).await);
+    // Every connection of the gateway (pool and listener) is encrypted.
+    let rows = own.psql(
+        &name,
+        "SELECT string_agg(s.ssl::text, ',') FROM pg_stat_ssl s \
+         JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'portcullis'",
+    );
+    assert!(
+        !rows.is_empty() && rows.split(',').all(|r| r == "true"),
+        "{rows}"
+    );
 }
