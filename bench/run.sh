@@ -22,7 +22,9 @@
 #   TOUCH_CONCURRENCY=32   requests in flight while touching the sessions
 #   IDLE_CONNECTIONS=10000   idle keep-alive connections held open in the idle part
 #   IDLE_SETTLE=60     seconds to wait after they close before reading memory again
-#   PARTS="throughput reload storm scale idle"   which parts to run
+#   PARTS="throughput reload storm scale idle"   which parts to run; add `scaleout` for two
+#                      gateways on one PostgreSQL behind nginx (needs Debian's postgresql)
+#   SCALEOUT_ROUNDS=100   revocations (and cache misses) measured in the scaleout part
 #   RELOADS=100        reloads during the reload part (half SIGHUP, half `portcullis reload`)
 #   RELOAD_SECONDS=25  how long wrk runs with a session while they happen
 #   PEER_BIN=          a built totp-gateway (a TOTP gateway on Pingora, one thread): adds its
@@ -59,6 +61,7 @@ IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-10000}
 IDLE_SETTLE=${IDLE_SETTLE:-60}
 PARTS=${PARTS:-"throughput reload storm scale idle"}
 RELOADS=${RELOADS:-100}
+SCALEOUT_ROUNDS=${SCALEOUT_ROUNDS:-100}
 RELOAD_SECONDS=${RELOAD_SECONDS:-25}
 PEER_BIN=${PEER_BIN:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
@@ -169,7 +172,8 @@ wait_http() {
 if [ "$SKIP_BUILD" != 1 ]; then
   log "cargo build --release (gateway and bench examples)"
   (cd "$ROOT" && cargo build --release --quiet --bin portcullis \
-    --example seed_sessions --example touch_sessions --example bare_pingora)
+    --example seed_sessions --example touch_sessions --example bare_pingora \
+    --example scaleout_probe)
 fi
 [ -x "$BIN" ] || die "no release build at $BIN (run without SKIP_BUILD=1)"
 
@@ -786,6 +790,122 @@ run_idle() {
   } | tee -a "$WORK/report.txt"
 }
 
+# --- part 6: two gateways on one PostgreSQL (scale-out) -------------------------------------------
+# cpu_ticks PID...: user + system clock ticks the processes have used so far.
+cpu_ticks() {
+  local pid t=0
+  for pid in "$@"; do
+    t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  echo "$t"
+}
+
+run_scaleout() {
+  local pgbin pgdir pgport pg_pid url a_port b_port lb_port a_pid b_pid as_pg=() line
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -n "$pgbin" ] || die "the scaleout part needs PostgreSQL (apt-get install postgresql)"
+  pgdir="$WORK/pg"
+  mkdir -p "$pgdir"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$pgdir"; as_pg=(runuser -u postgres --); fi
+  log "scaleout: a throw-away PostgreSQL cluster"
+  "${as_pg[@]}" "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres >"$pgdir/initdb.log" 2>&1
+  alloc_port pgport
+  "${as_pg[@]}" "$pgbin/postgres" -D "$pgdir/data" -p "$pgport" -k "$pgdir" \
+    -c listen_addresses=127.0.0.1 >"$pgdir/postgres.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do
+    "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$pgport" && break
+    sleep 0.1
+  done
+  pg_pid=$(head -n1 "$pgdir/data/postmaster.pid")
+  PIDS+=("$pg_pid")
+  "$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U postgres -c "CREATE DATABASE portcullis"
+  url="postgres://postgres@127.0.0.1:$pgport/portcullis"
+
+  alloc_port a_port
+  alloc_port b_port
+  alloc_port lb_port
+  # Two replicas: the same database and key file, a control socket each.
+  gateway_conf "$WORK/sa" "$a_port"
+  gateway_conf "$WORK/sb" "$b_port"
+  for d in sa sb; do
+    sed -i "s|^key_file = .*|key_file = \"$WORK/sa/data/portcullis.key\"\nurl = \"$url\"|" \
+      "$WORK/$d/portcullis.toml"
+  done
+  local password
+  password=$(rand_password)
+  add_user "$WORK/sa/portcullis.toml" bench "$password"
+  start_gateway "$WORK/sa" "$a_port"
+  a_pid=$GW_PID
+  start_gateway "$WORK/sb" "$b_port"
+  b_pid=$GW_PID
+  nginx_conf "$WORK/lb" "    upstream pair {
+        server 127.0.0.1:$a_port;
+        server 127.0.0.1:$b_port;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$lb_port;
+        location / {
+            proxy_pass http://pair;
+            proxy_http_version 1.1;
+            proxy_set_header Host \$host;
+            proxy_set_header Connection \"\";
+        }
+    }"
+  start_nginx "$WORK/lb" "nginx in front of the pair" "$lb_port"
+
+  log "scaleout: $SCALEOUT_ROUNDS revocations and cache misses"
+  "$EXAMPLES/scaleout_probe" "$WORK/sa/portcullis.toml" "127.0.0.1:$a_port" "127.0.0.1:$b_port" \
+    "$SCALEOUT_ROUNDS" >"$WORK/probe.txt"
+  local rev miss hit
+  rev=($(awk '$1 == "revocation_seen_by_other_replica_ms" { print $2, $3, $4 }' "$WORK/probe.txt"))
+  miss=($(awk '$1 == "cache_miss_request_ms" { print $2, $3, $4 }' "$WORK/probe.txt"))
+  hit=($(awk '$1 == "cached_request_ms" { print $2, $3, $4 }' "$WORK/probe.txt"))
+  [ ${#rev[@]} = 3 ] && [ ${#miss[@]} = 3 ] || die "the probe printed no figures; see $WORK/probe.txt"
+
+  # Cached-session throughput: one replica alone, then the pair behind nginx. Both replicas
+  # share the machine's cores with each other, nginx and wrk: the pair cannot double here.
+  local session one_out pair_out t0 t1 one_rps pair_rps one_cpu pair_cpu tck
+  session=$(login "$a_port" bench "$password")
+  expect scaleout_pair 200 ok -H "Cookie: $COOKIE=$session" "http://127.0.0.1:$lb_port/"
+  tck=$(getconf CLK_TCK)
+  t0=$(cpu_ticks "$a_pid")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION"s --latency -H "Cookie: $COOKIE=$session" \
+    "http://127.0.0.1:$a_port/" >"$WORK/scaleout.one.txt" 2>&1
+  t1=$(cpu_ticks "$a_pid")
+  read -r one_rps _ _ _ <<<"$(wrk_parse "$WORK/scaleout.one.txt")"
+  one_cpu=$(awk -v t=$((t1 - t0)) -v hz="$tck" -v r="$one_rps" -v d="$DURATION" \
+    'BEGIN { printf "%.1f", (r > 0) ? t / hz / (r * d) * 1e6 : 0 }')
+  t0=$(cpu_ticks "$a_pid" "$b_pid")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION"s --latency -H "Cookie: $COOKIE=$session" \
+    "http://127.0.0.1:$lb_port/" >"$WORK/scaleout.pair.txt" 2>&1
+  t1=$(cpu_ticks "$a_pid" "$b_pid")
+  read -r pair_rps _ _ _ <<<"$(wrk_parse "$WORK/scaleout.pair.txt")"
+  pair_cpu=$(awk -v t=$((t1 - t0)) -v hz="$tck" -v r="$pair_rps" -v d="$DURATION" \
+    'BEGIN { printf "%.1f", (r > 0) ? t / hz / (r * d) * 1e6 : 0 }')
+
+  {
+    echo
+    echo "Scale-out: two gateways on one PostgreSQL ($("$pgbin/postgres" --version | awk '{ print $NF }')), nginx round robin in front"
+    printf '  revocation seen by the other replica over %s: p50 %s ms, p99 %s ms, max %s ms\n' \
+      "$SCALEOUT_ROUNDS" "${rev[0]}" "${rev[1]}" "${rev[2]}"
+    printf '  request with a session not cached yet (PostgreSQL read): p50 %s ms, p99 %s ms, max %s ms\n' \
+      "${miss[0]}" "${miss[1]}" "${miss[2]}"
+    printf '  request with a cached session (same probe, new connection each): p50 %s ms, p99 %s ms\n' \
+      "${hit[0]}" "${hit[1]}"
+    printf '  cached-session throughput: one replica %s req/s (%s us CPU per request), the pair behind nginx %s req/s (%s us gateway CPU per request)\n' \
+      "$one_rps" "$one_cpu" "$pair_rps" "$pair_cpu"
+  } | tee -a "$WORK/report.txt"
+  target "scaleout: revocation seen by the other replica, p99 (ms)" "${rev[1]}" 1000
+  target "scaleout: cache-miss request, p99 (ms)" "${miss[1]}" 2
+  # The pair and PostgreSQL stop here, so later parts measure the machine without them.
+  stop_pid "$a_pid"
+  stop_pid "$b_pid"
+  kill -INT "$pg_pid" 2>/dev/null || true
+}
+
 # --- main ---------------------------------------------------------------------------------------------
 {
   echo "Portcullis benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -823,6 +943,10 @@ if [[ " $PARTS " == *" scale "* ]]; then
   # The scale part runs alone: stop the first gateway so its memory and threads do not count.
   if [ -n "$GW_PID" ]; then stop_pid "$GW_PID"; fi
   run_scale
+fi
+if [[ " $PARTS " == *" scaleout "* ]]; then
+  if [ -n "$GW_PID" ]; then stop_pid "$GW_PID"; fi
+  run_scaleout
 fi
 if [[ " $PARTS " == *" idle "* ]]; then
   # Alone as well: the gateway before it would count in its memory.
