@@ -888,7 +888,7 @@ run_scaleout() {
 
   {
     echo
-    echo "Scale-out: two gateways on one PostgreSQL ($("$pgbin/postgres" --version | awk '{ print $NF }')), nginx round robin in front"
+    echo "Scale-out: two gateways on one PostgreSQL $("$pgbin/postgres" --version | awk '{ print $3 }'), nginx round robin in front"
     printf '  revocation seen by the other replica over %s: p50 %s ms, p99 %s ms, max %s ms\n' \
       "$SCALEOUT_ROUNDS" "${rev[0]}" "${rev[1]}" "${rev[2]}"
     printf '  request with a session not cached yet (PostgreSQL read): p50 %s ms, p99 %s ms, max %s ms\n' \
