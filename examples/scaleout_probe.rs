@@ -63,6 +63,9 @@ fn main() -> anyhow::Result<()> {
     let a: SocketAddr = args[1].parse().context("ADDR_A")?;
     let b: SocketAddr = args[2].parse().context("ADDR_B")?;
     let rounds: usize = args[3].parse().context("ROUNDS must be a number")?;
+    if rounds == 0 {
+        bail!("ROUNDS must be at least 1");
+    }
     let cookie_name = config.session.cookie_name.clone();
     let store = Store::open_at(&config.storage.location())?;
     let user_id = match store.user_by_name("probe")? {

@@ -264,13 +264,14 @@ pub async fn warden(connections: Arc<Connections>, state: Arc<State>) {
         let now = unix_now();
         // A shared store out of reach past its grace: no session is trusted, so no upgraded
         // connection stays open on one.
-        let store_lost = state.store_outage_exceeded(now);
+        let store_lost = state.store_outage_exceeded();
         for (session, conns) in connections.bound() {
             // A cached session is judged from memory; one the cache lost is read again, and a
             // store that cannot say ends the connection (fail closed).
-            let live = !store_lost
-                && (state.sessions.peek(&session, now).is_some()
-                    || state.sessions.load(session, now).await.is_some());
+            // While the store's notices may have been missed, the cache is not trusted.
+            let cached =
+                !state.store.cache_suspect() && state.sessions.peek(&session, now).is_some();
+            let live = !store_lost && (cached || state.sessions.load(session, now).await.is_some());
             if !live {
                 for conn in conns {
                     conn.end();

@@ -170,7 +170,7 @@ impl ProxyHttp for Proxy {
         // 3. The session, only when the policy depends on it. A cached session costs no I/O.
         // A shared store unreachable for longer than its grace: what this gateway cached may
         // have been revoked elsewhere meanwhile, so no session is trusted.
-        if route.needs_session() && state.store_outage_exceeded(now) {
+        if route.needs_session() && state.store_outage_exceeded() {
             return self
                 .answer(session, 503, "unavailable-title", "unavailable-sessions")
                 .await;
@@ -400,8 +400,7 @@ impl Proxy {
                 }
             }
         }
-        if state.store_outage_exceeded(now) && !session.req_header().uri.path().ends_with("/health")
-        {
+        if state.store_outage_exceeded() && !session.req_header().uri.path().ends_with("/health") {
             let frame = self.frame(session);
             return Ok(
                 portal::told(&frame, 503, "unavailable-title", "unavailable-sessions")

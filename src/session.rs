@@ -296,9 +296,9 @@ pub struct Sessions {
     unknown: Cache<[u8; 32], ()>,
     /// Bumped by every revocation, so that a store read that raced one is not cached.
     revocations: Arc<AtomicU64>,
-    /// The same for one session ended elsewhere (another gateway's notice), by the first
-    /// byte of its id hash: a burst of such notices (a sweep on every replica) only makes the
-    /// reads of sessions in the same bucket read again.
+    /// The same for the end of one session (signed out, replaced by a new id, or ended on
+    /// another gateway), by the first byte of its id hash: a burst of them (sign-ins, a sweep
+    /// on another replica) only makes reads of sessions in the same bucket read again.
     ended: Arc<[AtomicU64; ENDED_BUCKETS]>,
     store: Store,
     cfg: SessionConfig,
@@ -535,7 +535,7 @@ impl Sessions {
             return Err(StoreError::SessionGone);
         }
         if let Succession::Replaces(old) | Succession::Raises(old) = succession {
-            self.revoked();
+            self.ended_one(&old);
             self.cache.invalidate(&old);
         }
         let session = Arc::new(ActiveSession::from_row(&row, identity, level));
@@ -585,7 +585,7 @@ impl Sessions {
         // before the invalidation below removes it.
         let live_until = crate::auth::unix_now() + self.cfg.absolute_timeout.as_secs() as i64;
         outbox.revoke(id_hash, live_until);
-        self.revoked();
+        self.ended_one(&id_hash);
         self.cache.invalidate(&id_hash);
         if outbox.refusing() {
             // An outage is under way: the maintenance loop writes it with the rest.
@@ -607,7 +607,9 @@ impl Sessions {
     fn revocations_written(&self, id_hashes: &[[u8; 32]]) {
         // The epoch moves before they stop being pending: a miss that read a row before the
         // delete landed, and finds the revocation no longer pending, reads again.
-        self.revoked();
+        for id_hash in id_hashes {
+            self.ended_one(id_hash);
+        }
         self.store.outbox().written(&Pending {
             revoked: id_hashes.to_vec(),
             ..Pending::default()
@@ -638,13 +640,19 @@ impl Sessions {
         Ok(batch)
     }
 
+    /// Moves the epoch of one session's bucket: only reads of sessions in that bucket that
+    /// raced it read again.
+    fn ended_one(&self, id_hash: &[u8; 32]) {
+        self.ended[usize::from(id_hash[0]) % ENDED_BUCKETS].fetch_add(1, Ordering::SeqCst);
+    }
+
     fn revoked(&self) {
         self.revocations.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Drops one cached session (it ended elsewhere: another gateway, the command line).
     pub fn forget(&self, id_hash: &[u8; 32]) {
-        self.ended[usize::from(id_hash[0]) % ENDED_BUCKETS].fetch_add(1, Ordering::SeqCst);
+        self.ended_one(id_hash);
         self.cache.invalidate(id_hash);
     }
 

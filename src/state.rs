@@ -80,16 +80,23 @@ impl State {
             Notice::UserChanged(user_id) => self.sessions.forget_user(user_id),
             Notice::Banned(key, until) => self.regulation.regulator().remember_ban(&key, until),
             Notice::BanLifted(key) => self.regulation.regulator().forget(&key),
-            Notice::All => self.sessions.invalidate_all(),
+            Notice::All => {
+                self.sessions.invalidate_all();
+                // A ban lifted meanwhile must not hold on from the cache (bans are read from
+                // the store again when the cache has none).
+                self.regulation.regulator().forget_bans();
+            }
         }
     }
 
     /// Whether the store has been unreachable for longer than `[storage] outage_grace`: cached
-    /// sessions are then no longer served. Two atomic reads; always false on SQLite.
-    pub fn store_outage_exceeded(&self, now: i64) -> bool {
-        self.store
-            .down_since()
-            .is_some_and(|since| now - since >= self.config().storage.outage_grace.as_secs() as i64)
+    /// sessions are then no longer served. Atomic reads (and the clock while it is down); always
+    /// false on SQLite.
+    pub fn store_outage_exceeded(&self) -> bool {
+        self.store.unreachable_since().is_some_and(|since| {
+            let grace = self.config().storage.outage_grace.as_millis() as i64;
+            crate::store::unix_millis() - since >= grace
+        })
     }
 
     /// The configuration in force. Hold the snapshot for the whole of a request.

@@ -182,6 +182,11 @@ impl Regulator {
         (self.max_failures, self.window, self.ban)
     }
 
+    /// Forgets every cached ban: the store, which keeps them all, is asked again.
+    pub fn forget_bans(&self) {
+        self.bans.invalidate_all();
+    }
+
     /// Forgets the failures of `key` (after a success).
     pub fn reset(&self, key: &str) {
         self.failures.invalidate(key);

@@ -420,7 +420,7 @@ async fn health(state: &State) -> HttpResponse {
         // Unreachable, or no longer hearing other gateways' revocations: out of rotation.
         return HttpResponse::json(
             503,
-            &serde_json::json!({"status": "unavailable", "store_down_since": since}),
+            &serde_json::json!({"status": "unavailable", "store_down_since": since / 1000}),
         );
     }
     match state.store.call(|s| s.ping()).await {

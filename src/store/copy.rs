@@ -169,7 +169,10 @@ pub fn copy_into(from: &Store, to: &Store) -> Result<Copied> {
     // One read transaction: every table from the same moment.
     let snapshot = Snapshot::begin(snapshot)?;
     let mut target = to.write()?;
-    let users: i64 = target
+    let tx = target.transaction()?;
+    // One copy at a time into a database; the checks below and the copy are one transaction.
+    tx.execute("SELECT pg_advisory_xact_lock(7072)", &[])?;
+    let users: i64 = tx
         .value("SELECT COUNT(*) FROM users", super::db::params![])?
         .unwrap_or(0);
     if users > 0 {
@@ -178,7 +181,7 @@ pub fn copy_into(from: &Store, to: &Store) -> Result<Copied> {
         )));
     }
     for (table, _) in TABLES {
-        let rows: i64 = target
+        let rows: i64 = tx
             .value(
                 &format!("SELECT COUNT(*) FROM {table}{}", filter(table)),
                 super::db::params![],
@@ -191,7 +194,7 @@ pub fn copy_into(from: &Store, to: &Store) -> Result<Copied> {
             )));
         }
     }
-    let tx = target.transaction()?;
+
     let mut copied = Vec::new();
     for (table, columns) in TABLES {
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();

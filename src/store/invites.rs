@@ -127,6 +127,17 @@ impl Store {
         let user_id = {
             let mut conn = self.write()?;
             let tx = conn.transaction()?;
+            // The user's row first, as every change to a user takes it: then the link.
+            let owner: Option<i64> = tx.value(
+                "SELECT user_id FROM invites WHERE token_hash = ?1",
+                params![&token_hash[..]],
+            )?;
+            let Some(owner) = owner else {
+                return Ok(None);
+            };
+            if !Self::lock_enabled_user(&tx, owner)? {
+                return Ok(None);
+            }
             let user_id: Option<i64> = tx.query_opt(
                 "UPDATE invites SET used_at = ?2
                      WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2

@@ -48,7 +48,7 @@ pub use copy::{copy_into, Copied};
 pub use invites::{InviteState, NO_PASSWORD};
 pub use outbox::{Outbox, Pending, MAX_PENDING_BANS, MAX_PENDING_REVOCATIONS};
 pub use passkeys::{NewPasskey, PasskeyRow};
-pub use postgres::{Health, Notice, NoticeHandler, PgTarget};
+pub use postgres::{unix_millis, Health, Notice, NoticeHandler, PgTarget};
 pub use remembered::RememberedBrowser;
 pub use second_factor::{Enrolled, PendingEnrolment, RecoveryCodeRow, SealedSecret, TotpRow};
 pub use sessions::{SessionListing, SessionRow};
@@ -177,12 +177,21 @@ impl Store {
         matches!(*self.engine, Engine::Postgres(_))
     }
 
-    /// Since when (Unix seconds) the database has been unreachable, if it is: always `None`
-    /// for SQLite, a file that is always there.
+    /// Since when (Unix milliseconds) the database has been unreachable, if it is: always
+    /// `None` for SQLite, a file that is always there.
     pub fn down_since(&self) -> Option<i64> {
         match &*self.engine {
             Engine::Sqlite(_) => None,
             Engine::Postgres(pg) => pg.health.down_since(),
+        }
+    }
+
+    /// Since when (Unix milliseconds) statements have failed for want of the database, if they
+    /// have: what `outage_grace` counts from. Always `None` for SQLite.
+    pub fn unreachable_since(&self) -> Option<i64> {
+        match &*self.engine {
+            Engine::Sqlite(_) => None,
+            Engine::Postgres(pg) => pg.health.unreachable_since(),
         }
     }
 

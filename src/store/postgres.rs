@@ -32,6 +32,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const POOL_SIZE: usize = 16;
 /// How often the listening connection proves it is alive (it has twice this to answer).
 const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Pings in a row left unanswered before the listening connection is given up.
+const MISSED_PINGS: u32 = 2;
 /// Between attempts to re-open the listening connection.
 const RELISTEN_EVERY: Duration = Duration::from_millis(250);
 
@@ -68,7 +70,14 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// Whether the database answers, as this gateway last saw it.
+/// Milliseconds since the Unix epoch: outages are timed finer than the grace they are held to.
+pub fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Whether the database answers, as this gateway last saw it (times in Unix milliseconds).
 #[derive(Debug, Default)]
 pub struct Health {
     /// When a statement last failed for want of a connection (0: the last one answered).
@@ -80,7 +89,7 @@ pub struct Health {
 }
 
 impl Health {
-    /// Since when (Unix seconds) the database has been unreachable, if it is.
+    /// Since when (Unix milliseconds) the database has been unreachable, if it is.
     pub fn down_since(&self) -> Option<i64> {
         let q = self.query_down_since.load(Ordering::Relaxed);
         let l = if self.listening.load(Ordering::Relaxed) {
@@ -89,6 +98,14 @@ impl Health {
             0
         };
         [q, l].into_iter().filter(|t| *t > 0).min()
+    }
+
+    /// Since when (Unix milliseconds) statements have been failing for want of the database,
+    /// if they are: the outage the grace is counted from. A listener that is down while
+    /// statements work is no outage (sessions are read through instead).
+    pub fn unreachable_since(&self) -> Option<i64> {
+        let q = self.query_down_since.load(Ordering::Relaxed);
+        (q > 0).then_some(q)
     }
 
     /// Whether notices may have been missed while the database still answers (the listening
@@ -103,7 +120,7 @@ impl Health {
     fn query_failed(&self) {
         let _ = self.query_down_since.compare_exchange(
             0,
-            crate::auth::unix_now(),
+            unix_millis(),
             Ordering::Relaxed,
             Ordering::Relaxed,
         );
@@ -181,6 +198,56 @@ pub struct PgTarget {
     pub ca_file: Option<std::path::PathBuf>,
 }
 
+/// Accepts any certificate but checks the handshake's signatures against it: TLS that
+/// encrypts without authenticating the server, as libpq's `sslmode=prefer`/`require` do.
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Never shows a password (the URL's is left out with [`PgTarget::shown`]).
 impl std::fmt::Debug for PgTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -234,22 +301,50 @@ impl PgTarget {
         config.keepalives_interval(Duration::from_secs(2));
         config.keepalives_retries(3);
         config.tcp_user_timeout(Duration::from_secs(10));
+        if self.ca_file.is_some() {
+            // A server checked against a CA is one spoken to over TLS only: `prefer` would let
+            // anyone on the way strip it.
+            if matches!(
+                config.get_ssl_mode(),
+                tokio_postgres::config::SslMode::Disable
+            ) {
+                return Err("ca_file is set but the URL says sslmode=disable".into());
+            }
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        }
         config.application_name("portcullis");
+        // The server gives up what the gateway gave up on: a statement or a lock wait past the
+        // gateway's own deadline, a transaction whose client vanished (which would hold its
+        // rows locked), so no backend waits on after its caller went.
+        let own =
+            "-c statement_timeout=5s -c lock_timeout=5s -c idle_in_transaction_session_timeout=60s";
+        let options = match config.get_options() {
+            Some(given) => format!("{own} {given}"),
+            None => own.to_string(),
+        };
+        config.options(&options);
         Ok(config)
     }
 }
 
 impl PgTarget {
-    /// The TLS side of a connection (rustls): the server's certificate must chain to a CA of
-    /// `ca_file`, else of the system, and name the host. Whether TLS is used is the URL's
-    /// `sslmode`: `disable`, `prefer` (the default: when the server offers it) or `require`.
+    /// The TLS side of a connection (rustls), as libpq means it. With `ca_file`, the server's
+    /// certificate must chain to one of its CAs and name the URL's host, and TLS is required
+    /// (libpq's `verify-full`). Without it, the URL's `sslmode` says whether to encrypt
+    /// (`prefer`, the default: when the server offers it; `require`; `disable`), and the
+    /// certificate is not checked: protection from eavesdroppers, not from a server in the
+    /// middle (libpq's `prefer` and `require`).
     pub fn tls(&self) -> std::result::Result<MakeRustlsConnect, String> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::CertificateDer;
-        let mut roots = rustls::RootCertStore::empty();
-        match &self.ca_file {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
+        let config = match &self.ca_file {
             Some(path) => {
                 let shown = path.display();
+                let mut roots = rustls::RootCertStore::empty();
                 let certs = CertificateDer::pem_file_iter(path)
                     .map_err(|e| format!("cannot read {shown}: {e}"))?;
                 for cert in certs {
@@ -259,18 +354,13 @@ impl PgTarget {
                 if roots.is_empty() {
                     return Err(format!("{shown} holds no certificate"));
                 }
+                builder.with_root_certificates(roots).with_no_client_auth()
             }
-            None => {
-                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-            }
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+            None => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+                .with_no_client_auth(),
+        };
         Ok(MakeRustlsConnect::new(config))
     }
 }
@@ -318,9 +408,10 @@ impl PgEngine {
                 health: Arc::clone(&self.health),
             }),
             // Every client busy: the gateway is loaded, the database is not down.
-            Err(_) | Ok(Err(deadpool_postgres::PoolError::Timeout(_))) => {
-                Err(StoreError::Timeout(CALL_TIMEOUT))
-            }
+            Err(_)
+            | Ok(Err(deadpool_postgres::PoolError::Timeout(
+                deadpool_postgres::TimeoutType::Wait,
+            ))) => Err(StoreError::Timeout(CALL_TIMEOUT)),
             Ok(Err(e)) => {
                 self.health.query_failed();
                 Err(StoreError::Unreachable(e.to_string()))
@@ -334,7 +425,7 @@ impl PgEngine {
         self.health.listening.store(true, Ordering::Relaxed);
         self.health
             .listen_down_since
-            .store(crate::auth::unix_now(), Ordering::Relaxed);
+            .store(unix_millis(), Ordering::Relaxed);
         let config = self.config.clone();
         let health = Arc::clone(&self.health);
         runtime().spawn(listen(config, self.tls.clone(), health, handler));
@@ -348,6 +439,14 @@ impl PgEngine {
     }
 }
 
+/// Applies one payload of the channel.
+fn deliver(handler: &NoticeHandler, payload: &str) {
+    match Notice::parse(payload) {
+        Some(notice) => handler(notice),
+        None => tracing::warn!(payload, "unknown notice from the database"),
+    }
+}
+
 /// Keeps a connection listening on the channel `portcullis`, re-opening it when lost.
 async fn listen(
     config: tokio_postgres::Config,
@@ -355,6 +454,7 @@ async fn listen(
     health: Arc<Health>,
     handler: NoticeHandler,
 ) {
+    use futures_util::future::FusedFuture;
     use futures_util::StreamExt;
     let mut reported = false;
     loop {
@@ -384,28 +484,36 @@ async fn listen(
                     // A connection can die without a word (its peer gone from the network): a
                     // query every second that must answer within two proves it is alive.
                     let mut beat = tokio::time::interval(HEARTBEAT);
+                    let mut ping = std::pin::pin!(futures_util::future::Fuse::terminated());
+                    let mut missed = 0;
                     loop {
                         tokio::select! {
                             payload = rx.recv() => match payload {
-                                Some(payload) => match Notice::parse(&payload) {
-                                    Some(notice) => handler(notice),
-                                    None => {
-                                        tracing::warn!(payload, "unknown notice from the database")
-                                    }
-                                },
+                                Some(payload) => deliver(&handler, &payload),
                                 None => break,
                             },
-                            _ = beat.tick() => {
-                                let alive = tokio::time::timeout(
+                            // Pings run beside the notices, never in their way.
+                            _ = beat.tick(), if ping.is_terminated() => {
+                                ping.set(futures_util::FutureExt::fuse(tokio::time::timeout(
                                     2 * HEARTBEAT,
                                     client.batch_execute("SELECT 1"),
-                                )
-                                .await;
-                                if !matches!(alive, Ok(Ok(()))) {
-                                    break;
+                                )));
+                            }
+                            answer = &mut ping => {
+                                if matches!(answer, Ok(Ok(()))) {
+                                    missed = 0;
+                                } else {
+                                    missed += 1;
+                                    if missed >= MISSED_PINGS {
+                                        break;
+                                    }
                                 }
                             }
                         }
+                    }
+                    // What arrived before the end is still applied.
+                    while let Ok(payload) = rx.try_recv() {
+                        deliver(&handler, &payload);
                     }
                 }
                 driver.abort();
@@ -420,7 +528,7 @@ async fn listen(
         if health.listen_down_since.load(Ordering::Relaxed) == 0 {
             health
                 .listen_down_since
-                .store(crate::auth::unix_now(), Ordering::Relaxed);
+                .store(unix_millis(), Ordering::Relaxed);
             // Whatever arrives from now on is missed until the next connection.
             if !reported {
                 tracing::error!("lost the database's notices; reconnecting");
@@ -488,8 +596,11 @@ impl PgConn {
                 Err(StoreError::Postgres(e))
             }
             Err(_) => {
-                // No answer in time: the database or the way to it is failing.
-                self.health.query_failed();
+                // No answer in time: the database or the way to it is failing, unless the
+                // statement hardly had any time (its call spent it waiting for a client).
+                if wait >= Duration::from_secs(1) {
+                    self.health.query_failed();
+                }
                 self.discard();
                 Err(StoreError::Timeout(CALL_TIMEOUT))
             }
@@ -497,13 +608,22 @@ impl PgConn {
     }
 
     pub fn execute(&self, sql: &str, params: &[&dyn Param]) -> Result<usize> {
-        let sql = translate(sql);
         let params: Vec<_> = params.iter().map(|p| p.pg()).collect();
+        self.execute_pg(sql, &params)
+    }
+
+    /// [`PgConn::execute`] with values only PostgreSQL takes (arrays).
+    fn execute_pg(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<usize> {
+        let sql = translate(sql);
         let client = self.client();
         self.nul_matches_nothing(
             self.run(async {
                 let statement = client.prepare_cached(&sql).await?;
-                client.execute(&statement, &params).await
+                client.execute(&statement, params).await
             })
             .map(|n| n as usize),
         )
@@ -783,6 +903,28 @@ fn migrate(conn: &PgConn) -> Result<()> {
         super::db::Tx::Pg(tx).commit()?;
     }
     Ok(())
+}
+
+/// Records last-seen times (see [`super::Store::touch_sessions`]), `seen` sorted by id hash:
+/// a few statements, each for up to 5 000 sessions, in one transaction. The rows are locked in
+/// id order first, as on every gateway, so two flushing the same sessions wait rather than
+/// deadlock.
+pub fn touch_sessions(conn: &PgConn, seen: &[([u8; 32], i64)]) -> Result<()> {
+    let tx = super::db::PgTx::begin(conn)?;
+    for chunk in seen.chunks(5_000) {
+        let hashes: Vec<&[u8]> = chunk.iter().map(|(h, _)| &h[..]).collect();
+        let times: Vec<i64> = chunk.iter().map(|(_, t)| *t).collect();
+        conn.execute_pg(
+            "WITH seen AS (SELECT * FROM unnest(?1::bytea[], ?2::bigint[]) AS v(id_hash, at)),
+                  locked AS (SELECT s.id_hash FROM sessions s JOIN seen USING (id_hash)
+                             ORDER BY s.id_hash FOR UPDATE)
+             UPDATE sessions s SET last_seen = GREATEST(s.last_seen, seen.at)
+             FROM seen
+             WHERE s.id_hash = seen.id_hash AND s.id_hash IN (SELECT id_hash FROM locked)",
+            &[&hashes, &times],
+        )?;
+    }
+    super::db::Tx::Pg(tx).commit()
 }
 
 /// The generation counter (see [`super::Store::generation`]).

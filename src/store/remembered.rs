@@ -23,9 +23,17 @@ pub struct RememberedBrowser {
 }
 
 impl Store {
-    /// Remembers a browser.
+    /// Remembers a browser of an enabled user; nothing when the user is gone or disabled.
+    /// The user's row is held meanwhile, so a password change, a disable or a second-factor
+    /// reset on another gateway (which forget remembered browsers) comes wholly before or
+    /// after, never between.
     pub fn remember_browser(&self, row: &RememberedBrowser) -> Result<()> {
-        self.write()?.execute(
+        let mut conn = self.write()?;
+        let tx = conn.transaction()?;
+        if !Self::lock_enabled_user(&tx, row.user_id)? {
+            return Ok(());
+        }
+        tx.execute(
             "INSERT INTO remembered_browsers
                  (token_hash, user_id, created_at, expires_at, client_ip, user_agent)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -38,7 +46,7 @@ impl Store {
                 row.user_agent
             ],
         )?;
-        Ok(())
+        tx.commit()
     }
 
     /// Whether the browser with this token hash is remembered for `user_id` at `now`, and for

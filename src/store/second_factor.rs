@@ -164,6 +164,7 @@ impl Store {
     ) -> Result<bool> {
         let mut conn = self.write()?;
         let tx = conn.transaction()?;
+        Self::lock_user(&tx, user_id)?;
         let removed = tx.execute(
             "DELETE FROM totp_pending WHERE user_id = ?1 AND nonce = ?2 AND ciphertext = ?3",
             params![user_id, expected.nonce, expected.ciphertext],

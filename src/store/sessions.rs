@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use super::db::{params, Row, Sql, Tx};
 
-use super::{Result, Store, StoreError};
+use super::{Handle, Result, Store, StoreError};
 
 /// A session row. `id_hash` is the SHA-256 of the cookie value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,12 @@ impl Store {
         if !Self::lock_enabled_user(tx, row.user_id)? {
             return Ok(false);
         }
+        Self::insert_locked_session_row(tx, row)?;
+        Ok(true)
+    }
+
+    /// Inserts the row, its user's row held already by the caller's transaction.
+    fn insert_locked_session_row(tx: &Tx<'_>, row: &SessionRow) -> Result<()> {
         tx.execute(
             "INSERT INTO sessions (id_hash, user_id, level, created_at, last_seen, expires_at,
                                    client_ip, user_agent, factor_at)
@@ -69,7 +75,7 @@ impl Store {
                 row.factor_at
             ],
         )?;
-        Ok(true)
+        Ok(())
     }
 
     /// Replaces one session by another in one transaction (a change of level). Nothing is
@@ -92,9 +98,7 @@ impl Store {
         if must_exist && deleted == 0 {
             return Ok(false);
         }
-        if !Self::insert_session_row(&tx, new)? {
-            return Ok(false);
-        }
+        Self::insert_locked_session_row(&tx, new)?;
         tx.commit()?;
         Ok(true)
     }
@@ -143,11 +147,15 @@ impl Store {
     /// Records when sessions were last seen (batched by the gateway).
     pub fn touch_sessions(&self, seen: &[([u8; 32], i64)]) -> Result<()> {
         let mut conn = self.write()?;
-        let tx = conn.transaction()?;
         // In one order on every gateway: two flushing the same sessions at once wait for
         // each other rather than deadlock.
         let mut seen = seen.to_vec();
         seen.sort_unstable();
+        if let Handle::Pg(pg) = &conn {
+            // Over the network, a statement per session would be a round trip each.
+            return super::postgres::touch_sessions(pg, &seen);
+        }
+        let tx = conn.transaction()?;
         for (hash, at) in &seen {
             tx.execute(
                 "UPDATE sessions SET last_seen = CASE WHEN last_seen < ?2 THEN ?2 ELSE last_seen END

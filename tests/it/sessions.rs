@@ -204,3 +204,29 @@ async fn a_session_in_use_still_ends_at_its_absolute_timeout_also_across_a_resta
     assert!(ended >= Duration::from_secs(2), "{ended:?}");
     drop(gw);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn last_seen_times_reach_the_store_when_flushed_and_never_go_back() {
+    let gw = spawn_gateway();
+    gw.add_user("gina", &[]);
+    let mut b = gw.browser();
+    b.login(gw.prefix(), "gina", PASSWORD, "/app").await;
+    let store = gw.store();
+    let row = store.list_sessions(Some("gina")).unwrap().remove(0).row;
+    // Used 42 s later (in memory): the next flush writes that time.
+    let later = row.last_seen + 42;
+    assert!(gw.state.sessions.cached(&row.id_hash, later).is_some());
+    assert!(gw.state.sessions.flush_last_seen().await.unwrap() >= 1);
+    assert_eq!(
+        store.session(&row.id_hash).unwrap().unwrap().last_seen,
+        later
+    );
+    // An older time, from another gateway's flush, does not move it back.
+    store
+        .touch_sessions(&[(row.id_hash, row.last_seen + 1), ([9; 32], later)])
+        .unwrap();
+    assert_eq!(
+        store.session(&row.id_hash).unwrap().unwrap().last_seen,
+        later
+    );
+}
