@@ -830,36 +830,25 @@ const MIGRATIONS: &[&str] = &[r#"
     CREATE TRIGGER sessions_ended AFTER DELETE ON sessions
         FOR EACH ROW EXECUTE FUNCTION portcullis_session_ended();
 
+    -- The changed user's id is in the column the trigger names (`id` of users, `user_id` of
+    -- the rows that belong to a user).
     CREATE FUNCTION portcullis_user_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF TG_OP = 'DELETE' THEN
-            PERFORM pg_notify('portcullis', 'u:' || OLD.id);
-        ELSE
-            PERFORM pg_notify('portcullis', 'u:' || NEW.id);
-        END IF;
+        PERFORM pg_notify('portcullis', 'u:' || (to_jsonb(
+            CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END) ->> TG_ARGV[0]));
         RETURN NULL;
     END $$;
     CREATE TRIGGER users_changed AFTER UPDATE ON users
         FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
-        EXECUTE FUNCTION portcullis_user_changed();
+        EXECUTE FUNCTION portcullis_user_changed('id');
     CREATE TRIGGER users_deleted AFTER DELETE ON users
-        FOR EACH ROW EXECUTE FUNCTION portcullis_user_changed();
-
-    CREATE FUNCTION portcullis_user_part_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP = 'DELETE' THEN
-            PERFORM pg_notify('portcullis', 'u:' || OLD.user_id);
-        ELSE
-            PERFORM pg_notify('portcullis', 'u:' || NEW.user_id);
-        END IF;
-        RETURN NULL;
-    END $$;
+        FOR EACH ROW EXECUTE FUNCTION portcullis_user_changed('id');
     CREATE TRIGGER user_groups_changed AFTER INSERT OR DELETE ON user_groups
-        FOR EACH ROW EXECUTE FUNCTION portcullis_user_part_changed();
+        FOR EACH ROW EXECUTE FUNCTION portcullis_user_changed('user_id');
     CREATE TRIGGER totp_changed AFTER INSERT OR DELETE ON totp
-        FOR EACH ROW EXECUTE FUNCTION portcullis_user_part_changed();
+        FOR EACH ROW EXECUTE FUNCTION portcullis_user_changed('user_id');
     CREATE TRIGGER passkeys_changed AFTER INSERT OR DELETE ON passkeys
-        FOR EACH ROW EXECUTE FUNCTION portcullis_user_part_changed();
+        FOR EACH ROW EXECUTE FUNCTION portcullis_user_changed('user_id');
 
     CREATE FUNCTION portcullis_ban_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

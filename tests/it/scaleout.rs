@@ -417,3 +417,29 @@ async fn the_database_connection_is_tls_when_the_url_asks_and_the_certificate_is
         "{rows}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_group_change_from_the_command_line_reaches_the_other_gateways_identity_headers() {
+    if !on_postgres() {
+        return;
+    }
+    let a = spawn_gateway();
+    let b = replica_of(&a);
+    a.add_user("hana", &["staff"]);
+    let mut on_a = a.browser();
+    on_a.login(P, "hana", PASSWORD, "/app").await;
+    let mut on_b = same_person(&b, &on_a);
+    let groups = |page: Page| page.echoed().header("Remote-Groups");
+    assert_eq!(groups(on_b.get("/app").await).as_deref(), Some("staff"));
+    let out = run_cli(
+        &a.config_path,
+        &["user", "groups", "hana", "--add", "ops"],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    // The session goes on (a group change ends none); B's cached identity is read again.
+    let took =
+        time_until(async || groups(on_b.get("/app").await).as_deref() == Some("ops,staff")).await;
+    assert!(took <= Duration::from_secs(1), "took {took:?}");
+    eprintln!("new groups seen by the other gateway {took:?} after the change");
+}
