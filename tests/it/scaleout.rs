@@ -5,6 +5,7 @@
 //! `outage_grace` only, and a notice missed while a gateway was not listening still takes
 //! effect. These run in the `it_postgres` binary (they need the database both share).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
@@ -213,6 +214,30 @@ async fn an_outage_is_served_from_the_cache_for_the_grace_then_503_and_recovers(
     b.login(P, "erin", PASSWORD, "/app").await;
     assert!(reaches_app(&mut b).await);
 
+    // Under load: four clients with the session ask for the app every 2 ms or so, from before
+    // the outage to after it; each answer is kept with when its request was sent.
+    let started = Instant::now();
+    let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let load: Vec<_> = (0..4)
+        .map(|_| {
+            let mut client = same_person(&a, &b);
+            let running = Arc::clone(&running);
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while running.load(std::sync::atomic::Ordering::Relaxed) {
+                    // When the request was sent: what the gateway knew then decides.
+                    let sent = started.elapsed();
+                    let status = client.get("/app").await.status;
+                    seen.push((sent, status));
+                    // Steady load, not a flood: the other tests share the cores.
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                seen
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
     // From the moment the stop begins: the gateway may notice while the server shuts down.
     let down = Instant::now();
     own.stop();
@@ -234,10 +259,42 @@ async fn an_outage_is_served_from_the_cache_for_the_grace_then_503_and_recovers(
     assert!(served >= Duration::from_secs(3), "503 after {served:?}");
     assert!(served <= Duration::from_secs(6), "503 after {served:?}");
 
+    // Down a while longer, so the load meets the 503s.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
     // Back: everything resumes without a restart, the listener too.
+    let restarted = Instant::now();
     own.restart();
     let back = time_until(async || reaches_app(&mut b).await).await;
     assert!(back < Duration::from_secs(5));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    running.store(false, std::sync::atomic::Ordering::Relaxed);
+    // What the clients under load saw: the app until the grace ran out (a margin either side
+    // for when the outage was noticed), 503 from then until the database came back, the app
+    // again after; never anything else.
+    let (down_at, restart_at) = (down - started, restarted - started);
+    let mut counts = [0usize; 4];
+    for task in load {
+        for (at, status) in task.await.unwrap() {
+            assert!(status == 200 || status == 503, "{status} at {at:?}");
+            if at < down_at || (at > down_at && at < down_at + Duration::from_millis(2500)) {
+                assert_eq!(status, 200, "at {at:?}, the outage began at {down_at:?}");
+                counts[0] += 1;
+            } else if at > down_at + Duration::from_millis(4500) && at < restart_at {
+                assert_eq!(status, 503, "at {at:?}, the outage began at {down_at:?}");
+                counts[1] += 1;
+            } else if at > restart_at + back + Duration::from_millis(500) {
+                assert_eq!(status, 200, "at {at:?}, back at {:?}", restart_at + back);
+                counts[2] += 1;
+            } else {
+                counts[3] += 1;
+            }
+        }
+    }
+    assert!(
+        counts[0] > 0 && counts[1] > 0 && counts[2] > 0,
+        "{counts:?}"
+    );
     assert_eq!(a.browser().get(&format!("{P}/health")).await.status, 200);
     let db = url.rsplit('/').next().unwrap();
     own.psql(db, "DELETE FROM sessions");
@@ -245,7 +302,10 @@ async fn an_outage_is_served_from_the_cache_for_the_grace_then_503_and_recovers(
     assert!(revoked <= Duration::from_secs(1), "took {revoked:?}");
     eprintln!(
         "outage: cached session served for {served:?} after the database stopped (grace 3 s), \
-         back {back:?} after it restarted, a revocation then refused in {revoked:?}"
+         back {back:?} after it restarted, a revocation then refused in {revoked:?}; \
+         under load {} answers served from the cache, {} refused with 503, {} after the \
+         return, {} in the margins",
+        counts[0], counts[1], counts[2], counts[3]
     );
     own.stop();
 }
