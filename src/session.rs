@@ -415,7 +415,7 @@ impl Sessions {
         // A revocation between the read and the caching would put a dead session back in the
         // cache: such a read is dropped and done again.
         for _ in 0..3 {
-            let bucket = &self.ended[usize::from(id_hash[0]) % ENDED_BUCKETS];
+            let bucket = self.ended_epoch(&id_hash);
             let epoch = (
                 self.revocations.load(Ordering::SeqCst),
                 bucket.load(Ordering::SeqCst),
@@ -643,7 +643,12 @@ impl Sessions {
     /// Moves the epoch of one session's bucket: only reads of sessions in that bucket that
     /// raced it read again.
     fn ended_one(&self, id_hash: &[u8; 32]) {
-        self.ended[usize::from(id_hash[0]) % ENDED_BUCKETS].fetch_add(1, Ordering::SeqCst);
+        self.ended_epoch(id_hash).fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The epoch of the bucket `id_hash` falls in.
+    fn ended_epoch(&self, id_hash: &[u8; 32]) -> &AtomicU64 {
+        &self.ended[usize::from(id_hash[0]) % ENDED_BUCKETS]
     }
 
     fn revoked(&self) {

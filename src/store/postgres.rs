@@ -89,15 +89,13 @@ pub struct Health {
 }
 
 impl Health {
-    /// Since when (Unix milliseconds) the database has been unreachable, if it is.
+    /// Since when (Unix milliseconds) the database has been unreachable, or its notices
+    /// unheard, if either.
     pub fn down_since(&self) -> Option<i64> {
-        let q = self.query_down_since.load(Ordering::Relaxed);
-        let l = if self.listening.load(Ordering::Relaxed) {
-            self.listen_down_since.load(Ordering::Relaxed)
-        } else {
-            0
-        };
-        [q, l].into_iter().filter(|t| *t > 0).min()
+        [self.unreachable_since(), self.unheard_since()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Since when (Unix milliseconds) statements have been failing for want of the database,
@@ -108,13 +106,30 @@ impl Health {
         (q > 0).then_some(q)
     }
 
+    /// Since when (Unix milliseconds) a listener that should run has not been listening.
+    fn unheard_since(&self) -> Option<i64> {
+        let l = self.listen_down_since.load(Ordering::Relaxed);
+        (self.listening.load(Ordering::Relaxed) && l > 0).then_some(l)
+    }
+
     /// Whether notices may have been missed while the database still answers (the listening
     /// connection is down, statements are not): what was cached must be read again. When
     /// statements fail too, the cache is all there is, for the outage grace.
     pub fn deaf(&self) -> bool {
-        self.listening.load(Ordering::Relaxed)
-            && self.listen_down_since.load(Ordering::Relaxed) != 0
-            && self.query_down_since.load(Ordering::Relaxed) == 0
+        self.unheard_since().is_some() && self.unreachable_since().is_none()
+    }
+
+    /// The listener is not listening (from now, unless it was already down); whether this
+    /// began an outage of it.
+    fn listener_lost(&self) -> bool {
+        self.listen_down_since
+            .compare_exchange(0, unix_millis(), Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// The listener listens again.
+    fn listener_back(&self) {
+        self.listen_down_since.store(0, Ordering::Relaxed);
     }
 
     fn query_failed(&self) {
@@ -422,18 +437,14 @@ impl PgEngine {
     /// Starts hearing the database's notices, handing each to `handler`, for as long as the
     /// process lives.
     pub fn listen(&self, handler: NoticeHandler) {
+        self.health.listener_lost();
         self.health.listening.store(true, Ordering::Relaxed);
-        self.health
-            .listen_down_since
-            .store(unix_millis(), Ordering::Relaxed);
         let config = self.config.clone();
         let health = Arc::clone(&self.health);
         runtime().spawn(listen(config, self.tls.clone(), health, handler));
         // A gateway serves once it hears the notices (or says it does not, on /health).
         let deadline = Instant::now() + CONNECT_TIMEOUT * 2;
-        while self.health.listen_down_since.load(Ordering::Relaxed) != 0
-            && Instant::now() < deadline
-        {
+        while self.health.unheard_since().is_some() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -476,7 +487,7 @@ async fn listen(
                     // Listening from here on: what changed before is caught up by reading
                     // everything again.
                     handler(Notice::All);
-                    health.listen_down_since.store(0, Ordering::Relaxed);
+                    health.listener_back();
                     if reported {
                         tracing::info!("listening to the database again; cached sessions dropped");
                         reported = false;
@@ -525,14 +536,9 @@ async fn listen(
                 }
             }
         }
-        if health.listen_down_since.load(Ordering::Relaxed) == 0 {
-            health
-                .listen_down_since
-                .store(unix_millis(), Ordering::Relaxed);
-            // Whatever arrives from now on is missed until the next connection.
-            if !reported {
-                tracing::error!("lost the database's notices; reconnecting");
-            }
+        // Whatever arrives from now on is missed until the next connection.
+        if health.listener_lost() && !reported {
+            tracing::error!("lost the database's notices; reconnecting");
         }
         reported = true;
         tokio::time::sleep(RELISTEN_EVERY).await;
