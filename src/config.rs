@@ -122,6 +122,13 @@ struct FileServer {
     /// single-threaded runtime per thread, faster on small machines.
     #[serde(default)]
     work_stealing: bool,
+    /// With TLS on: plain HTTP answers ACME challenges and redirects the rest to HTTPS.
+    #[serde(default = "default_true")]
+    redirect_to_https: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_grace_period() -> Duration {
@@ -159,6 +166,7 @@ impl Default for FileServer {
             max_connections: 0,
             grace_period: default_grace_period(),
             work_stealing: false,
+            redirect_to_https: true,
         }
     }
 }
@@ -173,11 +181,21 @@ fn default_prefix() -> Spanned<String> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileTls {
-    cert: String,
-    key: String,
+    cert: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
     /// Address of the HTTPS listener; defaults to the first `listen` address's host, port 8443.
     #[serde(default)]
     listen: Option<Spanned<String>>,
+    /// Certificates from an ACME CA for every app host.
+    acme: Option<Spanned<bool>>,
+    acme_email: Option<Spanned<String>>,
+    acme_directory: Option<Spanned<String>>,
+    /// PEM CA trusted for the ACME directory's HTTPS, beside the system roots' place (a
+    /// private or test CA).
+    acme_ca_file: Option<Spanned<String>>,
+    /// `Strict-Transport-Security` on the apps' responses over TLS too, not only the portal's.
+    #[serde(default)]
+    hsts_for_apps: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -570,15 +588,41 @@ pub struct ServerConfig {
     pub grace_period: Duration,
     /// Work stealing between the proxy's threads (off: one runtime per thread).
     pub work_stealing: bool,
+    /// With TLS on: plain HTTP answers ACME challenges and redirects the rest to HTTPS.
+    pub redirect_to_https: bool,
     pub upstream_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
 pub struct TlsConfig {
+    pub listen: SocketAddr,
+    /// `cert` and `key`, read at load (and at every reload): served for every name ACME does
+    /// not cover.
+    pub files: Option<CertFiles>,
+    pub acme: Option<AcmeConfig>,
+    pub hsts_for_apps: bool,
+}
+
+/// A certificate and key from files, with what they held when the configuration was read.
+#[derive(Debug, Clone)]
+pub struct CertFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
-    pub listen: SocketAddr,
+    pub loaded: crate::edge::Loaded,
 }
+
+/// `acme = true`: where to order certificates, and for which hosts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcmeConfig {
+    pub directory: String,
+    pub email: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    /// Every app host that is a DNS name (no IP address, no wildcard).
+    pub hosts: Vec<String>,
+}
+
+/// Let's Encrypt's production directory.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
 
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
@@ -847,7 +891,23 @@ impl Config {
 
 /// Validates each section into its compiled form, one function per section.
 fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, ConfigError> {
-    let server = compile_server(file.server, loc)?;
+    let acme_span = file
+        .server
+        .tls
+        .as_ref()
+        .and_then(|t| t.acme.as_ref())
+        .map(|a| a.span());
+    let mut server = compile_server(file.server, loc)?;
+    let apps = compile_apps(file.apps, loc)?;
+    if let Some(acme) = server.tls.as_mut().and_then(|t| t.acme.as_mut()) {
+        acme.hosts = acme_hosts(&apps);
+        if acme.hosts.is_empty() {
+            return Err(loc.at(
+                acme_span.unwrap_or(0..0),
+                "acme = true orders certificates for the apps' `hosts`, and no app names a DNS host",
+            ));
+        }
+    }
     Ok(Config {
         source: path.to_path_buf(),
         storage: compile_storage(file.storage, loc)?,
@@ -862,9 +922,106 @@ fn compile(file: FileConfig, path: &Path, loc: &Locator<'_>) -> Result<Config, C
         invites: compile_invites(file.invites, loc)?,
         admin: compile_admin(file.admin, loc)?,
         webauthn: compile_webauthn(file.webauthn, loc)?,
-        router: Router::new(compile_apps(file.apps, loc)?),
+        router: Router::new(apps),
         server,
     })
+}
+
+/// `[server.tls]`: the certificate files are read now, so that a bad one is reported here;
+/// the ACME hosts are filled in once the apps are known.
+fn compile_tls(
+    t: FileTls,
+    listen: SocketAddr,
+    loc: &Locator<'_>,
+) -> Result<TlsConfig, ConfigError> {
+    let files = match (t.cert, t.key) {
+        (None, None) => None,
+        (Some(c), None) => return Err(loc.at(c.span(), "`cert` needs its `key` beside it")),
+        (None, Some(k)) => return Err(loc.at(k.span(), "`key` needs its `cert` beside it")),
+        (Some(cert), Some(key)) => {
+            let (cert_path, key_path) =
+                (PathBuf::from(cert.get_ref()), PathBuf::from(key.get_ref()));
+            let loaded = crate::edge::Loaded::from_files(&cert_path, &key_path).map_err(|e| {
+                let span = if e.starts_with(&key_path.display().to_string()) {
+                    key.span()
+                } else {
+                    cert.span()
+                };
+                loc.at(span, e)
+            })?;
+            Some(CertFiles {
+                cert: cert_path,
+                key: key_path,
+                loaded,
+            })
+        }
+    };
+    let acme = match t.acme {
+        Some(on) if *on.get_ref() => {
+            let directory = t
+                .acme_directory
+                .as_ref()
+                .map_or(LETS_ENCRYPT.to_string(), |d| d.get_ref().clone());
+            if let Some(d) = &t.acme_directory {
+                if !d.get_ref().starts_with("https://") {
+                    return Err(loc.at(d.span(), "acme_directory must be an https:// URL"));
+                }
+            }
+            if let Some(e) = &t.acme_email {
+                let text = e.get_ref();
+                if !text.contains('@') || text.contains([' ', ',', '<', '>']) {
+                    return Err(loc.at(e.span(), format!("`{text}` is not an email address")));
+                }
+            }
+            if let Some(ca) = &t.acme_ca_file {
+                use rustls::pki_types::{pem::PemObject, CertificateDer};
+                CertificateDer::from_pem_file(ca.get_ref()).map_err(|e| {
+                    loc.at(
+                        ca.span(),
+                        format!("{}: no PEM certificate ({e})", ca.get_ref()),
+                    )
+                })?;
+            }
+            Some(AcmeConfig {
+                directory,
+                email: t.acme_email.map(|e| e.into_inner()),
+                ca_file: t.acme_ca_file.map(|c| c.into_inner().into()),
+                hosts: Vec::new(),
+            })
+        }
+        _ => {
+            let stray = [&t.acme_email, &t.acme_directory, &t.acme_ca_file];
+            if let Some(key) = stray.into_iter().flatten().next() {
+                return Err(loc.at(key.span(), "this key is for `acme = true`"));
+            }
+            None
+        }
+    };
+    if files.is_none() && acme.is_none() {
+        return Err(loc.at(
+            0..0,
+            "[server.tls] needs `cert` and `key`, or `acme = true`, or both",
+        ));
+    }
+    Ok(TlsConfig {
+        listen,
+        files,
+        acme,
+        hsts_for_apps: t.hsts_for_apps,
+    })
+}
+
+/// The hosts ACME orders for: every app host that is a DNS name.
+fn acme_hosts(apps: &[App]) -> Vec<String> {
+    let mut hosts: Vec<String> = apps
+        .iter()
+        .flat_map(|a| a.hosts.iter())
+        .filter(|h| h.parse::<std::net::IpAddr>().is_err() && !h.contains('*') && h.contains('.'))
+        .cloned()
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
 }
 
 /// `[server]`.
@@ -923,8 +1080,8 @@ fn compile_server(server: FileServer, loc: &Locator<'_>) -> Result<ServerConfig,
 
     let tls = match server.tls {
         None => None,
-        Some(t) => {
-            let listen = match t.listen {
+        Some(mut t) => {
+            let listen = match t.listen.take() {
                 Some(s) => {
                     let span = s.span();
                     let text = s.into_inner();
@@ -934,11 +1091,7 @@ fn compile_server(server: FileServer, loc: &Locator<'_>) -> Result<ServerConfig,
                 }
                 None => SocketAddr::new(listen[0].ip(), 8443),
             };
-            Some(TlsConfig {
-                cert: t.cert.into(),
-                key: t.key.into(),
-                listen,
-            })
+            Some(compile_tls(t, listen, loc)?)
         }
     };
 
@@ -961,6 +1114,7 @@ fn compile_server(server: FileServer, loc: &Locator<'_>) -> Result<ServerConfig,
         max_connections: server.max_connections,
         grace_period: server.grace_period,
         work_stealing: server.work_stealing,
+        redirect_to_https: server.redirect_to_https,
     })
 }
 
@@ -1571,6 +1725,73 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("test.toml"), text)
+    }
+
+    #[test]
+    fn tls_section_mistakes_name_their_line_and_column() {
+        let app = "[[apps]]\nname = \"a\"\nhosts = [\"a.example.com\", \"10.0.0.1\", \"*.example.org\"]\nupstream = \"127.0.0.1:1\"\n";
+        let err = |tls: &str| {
+            parse(&format!("[server.tls]\n{tls}\n{app}"))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("cert = \"/x/c.pem\"");
+        assert!(
+            e.starts_with("test.toml:2:8:") && e.contains("needs its `key`"),
+            "{e}"
+        );
+        let e = err("key = \"/x/k.pem\"");
+        assert!(
+            e.starts_with("test.toml:2:7:") && e.contains("needs its `cert`"),
+            "{e}"
+        );
+        let e = err("cert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"");
+        assert!(
+            e.starts_with("test.toml:2:8:") && e.contains("/nonexistent/c.pem"),
+            "{e}"
+        );
+        let e = err("acme_email = \"ops@example.com\"");
+        assert!(
+            e.starts_with("test.toml:2:14:") && e.contains("for `acme = true`"),
+            "{e}"
+        );
+        let e = err("acme = true\nacme_directory = \"http://ca.test/dir\"");
+        assert!(
+            e.starts_with("test.toml:3:18:") && e.contains("https://"),
+            "{e}"
+        );
+        let e = err("acme = true\nacme_email = \"nobody\"");
+        assert!(
+            e.starts_with("test.toml:3:14:") && e.contains("not an email"),
+            "{e}"
+        );
+        let e = err("listen = \"127.0.0.1:8443\"");
+        assert!(
+            e.contains("needs `cert` and `key`, or `acme = true`"),
+            "{e}"
+        );
+        let e = parse(
+            "[server.tls]\nacme = true\n[[apps]]\nname = \"a\"\nupstream = \"127.0.0.1:1\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("test.toml:2:8:") && e.contains("no app names a DNS host"),
+            "{e}"
+        );
+
+        // ACME orders for the apps' DNS names only, from Let's Encrypt unless told otherwise;
+        // plain HTTP redirects unless turned off.
+        let ok = parse(&format!("[server.tls]\nacme = true\n{app}")).unwrap();
+        let acme = ok.server.tls.as_ref().unwrap().acme.clone().unwrap();
+        assert_eq!(acme.hosts, ["a.example.com"]);
+        assert_eq!(acme.directory, LETS_ENCRYPT);
+        assert!(ok.server.redirect_to_https);
+        let ok = parse(&format!(
+            "[server]\nredirect_to_https = false\n[server.tls]\nacme = true\n{app}"
+        ))
+        .unwrap();
+        assert!(!ok.server.redirect_to_https);
     }
 
     #[test]

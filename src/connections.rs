@@ -19,6 +19,12 @@
 //!   within a fraction of a second once that session is no longer live (logout, revocation,
 //!   password change, disable, delete, 2FA reset, idle or absolute expiry).
 //!
+//! HTTP/2 (over TLS, through ALPN) multiplexes requests on one connection, so there each
+//! stream is a [`Conn`] of its own, in a registry beside the connections': a long-lived
+//! response binds its stream, and ending it resets that stream alone, leaving the connection's
+//! other streams be. An HTTP/2 connection with no stream open closes after
+//! `keepalive_timeout`, as an idle HTTP/1 one does.
+//!
 //! Ending a connection drops its future: the socket closes and the upstream connection with
 //! it. The request path itself only stores a few atomics per request; the registry's lock is
 //! taken when a connection opens or closes and by the warden, never per request.
@@ -35,8 +41,10 @@ use async_trait::async_trait;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ServerApp};
 use pingora::listeners::tls::TlsSettings;
 use pingora::listeners::{ListenerConfig, TcpSocketOptions};
+use pingora::protocols::http::v2;
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::l4::stream::L4BufferSettings;
+use pingora::protocols::Digest;
 use pingora::protocols::{Stream, ALPN};
 use pingora::proxy::{HttpProxy, ProxyHttp};
 use pingora::server::ShutdownWatch;
@@ -63,6 +71,8 @@ pub struct Connections {
     /// Replaced whole by a reload.
     limits: ArcSwap<Limits>,
     all: Mutex<HashMap<u64, Arc<Conn>>>,
+    /// The HTTP/2 streams being served, each ended on its own (not counted as connections).
+    streams: Mutex<HashMap<u64, Arc<Conn>>>,
     next_id: AtomicU64,
     /// The origin of `Conn::waiting_since` (milliseconds since this instant, plus one).
     epoch: Instant,
@@ -144,6 +154,7 @@ impl Connections {
         Connections {
             limits: ArcSwap::from_pointee(limits),
             all: Mutex::new(HashMap::new()),
+            streams: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             epoch: Instant::now(),
         }
@@ -180,7 +191,15 @@ impl Connections {
             idlest.end();
             all.remove(&idlest.id);
         }
-        let conn = Arc::new(Conn {
+        let conn = self.new_conn();
+        all.insert(conn.id, Arc::clone(&conn));
+        let held = all.len();
+        PEAK.with(|peak| peak.set(peak.get().max(held)));
+        Some(conn)
+    }
+
+    fn new_conn(&self) -> Arc<Conn> {
+        Arc::new(Conn {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             waiting_since: AtomicU64::new(0),
             first: AtomicBool::new(true),
@@ -188,15 +207,19 @@ impl Connections {
             is_bound: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             end: Notify::new(),
-        });
-        all.insert(conn.id, Arc::clone(&conn));
-        let held = all.len();
-        PEAK.with(|peak| peak.set(peak.get().max(held)));
-        Some(conn)
+        })
+    }
+
+    /// Registers an HTTP/2 stream about to be served.
+    fn open_stream(&self) -> Arc<Conn> {
+        let conn = self.new_conn();
+        lock(&self.streams).insert(conn.id, Arc::clone(&conn));
+        conn
     }
 
     fn release(&self, conn: &Conn) {
         lock(&self.all).remove(&conn.id);
+        lock(&self.streams).remove(&conn.id);
     }
 
     fn snapshot(&self) -> Vec<Arc<Conn>> {
@@ -229,7 +252,8 @@ impl Connections {
     /// The sessions that long-lived responses are bound to, with their connections.
     fn bound(&self) -> HashMap<[u8; 32], Vec<Arc<Conn>>> {
         let mut by_session: HashMap<[u8; 32], Vec<Arc<Conn>>> = HashMap::new();
-        for conn in self.snapshot() {
+        let streams: Vec<Arc<Conn>> = lock(&self.streams).values().cloned().collect();
+        for conn in self.snapshot().into_iter().chain(streams) {
             if let Some(session) = conn.bound() {
                 by_session.entry(session).or_default().push(conn);
             }
@@ -418,14 +442,13 @@ where
             conn: Arc::clone(&conn),
         };
         if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
-            // HTTP/2 is pingora's own: its streams are multiplexed and flow-controlled.
-            let served = tokio::select! {
+            tokio::select! {
                 biased;
-                _ = conn.ended() => None,
-                r = ServerApp::process_new(&self.proxy, stream, shutdown) => r,
-            };
+                _ = conn.ended() => {}
+                _ = self.serve_h2(stream, shutdown) => {}
+            }
             drop(held);
-            return served;
+            return None;
         }
         let keepalive = self.connections.limits().keepalive_timeout;
         let mut stopping = shutdown.clone();
@@ -483,6 +506,120 @@ where
     }
 }
 
+impl<SV> Front<SV>
+where
+    SV: ProxyHttp + Send + Sync + 'static,
+    SV::CTX: Send + Sync,
+{
+    /// Serves an HTTP/2 connection: each stream in a task of its own, registered so that the
+    /// warden can end it alone (see the module docs). Returns when the client closes, after
+    /// `keepalive_timeout` with no stream open, or once the streams in flight at a shutdown
+    /// are done.
+    async fn serve_h2(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) {
+        let digest = Arc::new(Digest {
+            ssl_digest: stream.get_ssl_digest(),
+            timing_digest: stream.get_timing_digest(),
+            proxy_digest: stream.get_proxy_digest(),
+            socket_digest: stream.get_socket_digest(),
+        });
+        let Ok(mut h2) = v2::server::handshake(stream, None).await else {
+            return;
+        };
+        let open = Arc::new(OpenStreams::default());
+        let mut stopping = shutdown.clone();
+        let mut draining = false;
+        let mut rejected = 0;
+        loop {
+            let keepalive = self.connections.limits().keepalive_timeout;
+            let idle = open.count.load(Ordering::Acquire) == 0;
+            let accepted = tokio::select! {
+                biased;
+                _ = stopping.changed(), if !draining => {
+                    h2.graceful_shutdown();
+                    draining = true;
+                    continue;
+                }
+                _ = open.closed.notified() => continue,
+                _ = tokio::time::sleep(keepalive), if idle && !draining => return,
+                accepted = v2::server::HttpSession::from_h2_conn(&mut h2, Arc::clone(&digest)) => accepted,
+            };
+            let session = match accepted {
+                Ok(Some(v2::server::H2Accept::Session(session))) => session,
+                Ok(Some(v2::server::H2Accept::Rejected)) => {
+                    // Streams refused for a malformed head: a client that keeps sending them
+                    // loses the connection.
+                    rejected += 1;
+                    if rejected > MAX_REJECTED_STREAMS {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(None) | Err(_) => return,
+            };
+            let conn = self.connections.open_stream();
+            open.count.fetch_add(1, Ordering::AcqRel);
+            let held = StreamHeld {
+                connections: Arc::clone(&self.connections),
+                conn: Arc::clone(&conn),
+                open: Arc::clone(&open),
+            };
+            let proxy = Arc::clone(&self.proxy);
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let _held = held;
+                let served = ServerSession::new_http2(session);
+                STREAM
+                    .scope(Arc::clone(&conn), async {
+                        tokio::select! {
+                            biased;
+                            _ = conn.ended() => {}
+                            _ = proxy.process_new_http(served, &shutdown) => {}
+                        }
+                    })
+                    .await;
+            });
+        }
+    }
+}
+
+/// An HTTP/2 connection whose client sends more streams than this that are refused for a
+/// malformed head is closed.
+const MAX_REJECTED_STREAMS: usize = 100;
+
+/// The streams an HTTP/2 connection has open, and a signal when one ends.
+#[derive(Default)]
+struct OpenStreams {
+    count: std::sync::atomic::AtomicUsize,
+    closed: Notify,
+}
+
+/// Unregisters an HTTP/2 stream however its task ends.
+struct StreamHeld {
+    connections: Arc<Connections>,
+    conn: Arc<Conn>,
+    open: Arc<OpenStreams>,
+}
+
+impl Drop for StreamHeld {
+    fn drop(&mut self) {
+        self.connections.release(&self.conn);
+        if self.open.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.open.closed.notify_one();
+        }
+    }
+}
+
+tokio::task_local! {
+    /// The HTTP/2 stream the current task serves, for the proxy to bind (HTTP/1 hands its
+    /// connection over as [`HeadArrived`] instead).
+    static STREAM: Arc<Conn>;
+}
+
+/// The HTTP/2 stream the calling task serves, if it serves one.
+pub fn current_stream() -> Option<Arc<Conn>> {
+    STREAM.try_with(Arc::clone).ok()
+}
+
 /// A client listener on `addr`, over TLS when `tls` is given.
 pub fn listener(addr: &SocketAddr, tls: Option<TlsSettings>) -> ListenerConfig {
     let mut options = TcpSocketOptions::default();
@@ -500,10 +637,15 @@ pub fn listener(addr: &SocketAddr, tls: Option<TlsSettings>) -> ListenerConfig {
     }
 }
 
-/// The HTTPS listener of `[server.tls]`.
-pub fn tls_listener(tls: &crate::config::TlsConfig) -> pingora::Result<ListenerConfig> {
-    let cert = tls.cert.display().to_string();
-    let settings = TlsSettings::intermediate(&cert, &tls.key.display().to_string())?;
+/// The HTTPS listener of `[server.tls]`: HTTP/2 and HTTP/1.1 through ALPN, with the
+/// certificates `edge` holds at each handshake.
+pub fn tls_listener(
+    tls: &crate::config::TlsConfig,
+    edge: &Arc<crate::edge::Edge>,
+) -> pingora::Result<ListenerConfig> {
+    let mut settings = TlsSettings::intermediate("", "")?;
+    settings.set_cert_resolver(edge.resolver());
+    settings.enable_h2();
     Ok(listener(&tls.listen, Some(settings)))
 }
 

@@ -19,6 +19,9 @@ pub fn portal_csp_with_script(script: &str) -> String {
     )
 }
 
+/// `Strict-Transport-Security` on responses over TLS: HTTPS only, for a year.
+pub const HSTS: &str = "max-age=31536000";
+
 /// A complete response.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
@@ -86,7 +89,7 @@ impl HttpResponse {
             .header("X-Content-Type-Options", "nosniff")
             .header("X-Frame-Options", "DENY");
         if tls {
-            r.header("Strict-Transport-Security", "max-age=31536000")
+            r.header("Strict-Transport-Security", HSTS)
         } else {
             r
         }

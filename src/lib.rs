@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod demo;
+pub mod edge;
 pub mod http_response;
 pub mod i18n;
 pub mod lifecycle;
@@ -100,10 +101,16 @@ impl Gateway {
         server.add_service(plain);
         if let Some(tls) = &cfg.server.tls {
             let mut https = Service::new("portcullis-tls".to_string(), front(true));
-            let listener = connections::tls_listener(tls)
+            let listener = connections::tls_listener(tls, &self.state.edge)
                 .map_err(|e| StartError::Server(format!("TLS listener: {e}")))?;
             https.add_listener(listener);
             server.add_service(https);
+            if tls.acme.is_some() {
+                server.add_service(background_service(
+                    "portcullis-acme",
+                    edge::acme::Acme::new(Arc::clone(&self.state)),
+                ));
+            }
         }
         server.add_service(background_service(
             "portcullis-maintenance",

@@ -90,6 +90,11 @@ impl Reloader {
                 let apps = config.router.apps().len();
                 self.connections
                     .set_limits(connections::limits(&config.server));
+                // Certificate files renewed in place are served from the next handshake.
+                let files = config.server.tls.as_ref().and_then(|t| t.files.as_ref());
+                self.state
+                    .edge
+                    .set_fallback(files.map(|f| f.loaded.clone()));
                 self.state.replace_config(config);
                 tracing::info!(apps, "configuration reloaded from {}", old.source.display());
                 for key in &restart {
@@ -119,13 +124,16 @@ fn keep_restart_keys(old: &Config, mut new: Config) -> (Config, Vec<&'static str
             }
         };
     }
-    // The TLS listener's files and address, and the store's files; the rest of these sections
-    // is not configured.
+    // The TLS listener's address and ACME settings, and the store's files; the rest of these
+    // sections is not configured. The certificate files are read again at every reload.
     let tls = |c: &Config| {
-        c.server
-            .tls
-            .as_ref()
-            .map(|t| (t.cert.clone(), t.key.clone(), t.listen))
+        c.server.tls.as_ref().map(|t| {
+            let directory = t
+                .acme
+                .as_ref()
+                .map(|a| (a.directory.clone(), a.ca_file.clone()));
+            (t.listen, directory)
+        })
     };
     let files = |c: &Config| (c.storage.path.clone(), c.storage.key_file.clone());
     keep!("[server] listen", server.listen);

@@ -152,6 +152,11 @@ struct ResultLabel {
     result: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HostLabel {
+    host: String,
+}
+
 /// The second-factor kind or password an attempt to sign in presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Factor {
@@ -317,6 +322,10 @@ pub struct Metrics {
     argon2_queue_depth: Gauge,
     /// Successful reloads, then failed ones.
     reloads: [Counter; 2],
+    /// ACME orders that succeeded, then those that failed.
+    acme_orders: [Counter; 2],
+    certificate_expiry: Family<HostLabel, Gauge>,
+    certificate_failures: Family<HostLabel, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -389,6 +398,26 @@ impl Metrics {
         );
         let reloads = ["success", "failure"]
             .map(|result| reload_family.get_or_create_owned(&ResultLabel { result }));
+        let acme_family = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "acme_orders",
+            "ACME certificate orders by result (success, failure)",
+            acme_family.clone(),
+        );
+        let acme_orders = ["success", "failure"]
+            .map(|result| acme_family.get_or_create_owned(&ResultLabel { result }));
+        let certificate_expiry = Family::<HostLabel, Gauge>::default();
+        registry.register(
+            "certificate_expiry_timestamp_seconds",
+            "End of validity of the certificate served, by host (`*`: the one from `cert`/`key`)",
+            certificate_expiry.clone(),
+        );
+        let certificate_failures = Family::<HostLabel, Gauge>::default();
+        registry.register(
+            "certificate_renewal_failures",
+            "ACME attempts for a host that failed in a row since its last success",
+            certificate_failures.clone(),
+        );
         registry.register(
             "build",
             "The running gateway's version",
@@ -406,6 +435,9 @@ impl Metrics {
             sessions_cached,
             argon2_queue_depth,
             reloads,
+            acme_orders,
+            certificate_expiry,
+            certificate_failures,
         };
         for app in apps {
             metrics.app(app);
@@ -468,6 +500,33 @@ impl Metrics {
         self.reloads[usize::from(!ok)].inc();
     }
 
+    /// Counts an ACME order: a certificate issued (`ok`) or not.
+    pub fn acme_attempt(&self, ok: bool) {
+        self.acme_orders[usize::from(!ok)].inc();
+    }
+
+    /// Sets the certificate gauges from `edge`, at scrape time.
+    fn certificates(&self, edge: &crate::edge::Edge) {
+        let label = |host: &str| HostLabel {
+            host: host.to_string(),
+        };
+        if let Some(not_after) = edge.fallback_not_after() {
+            self.certificate_expiry
+                .get_or_create(&label("*"))
+                .set(not_after);
+        }
+        for (host, status) in edge.status() {
+            if let Some(not_after) = status.not_after {
+                self.certificate_expiry
+                    .get_or_create(&label(&host))
+                    .set(not_after);
+            }
+            self.certificate_failures
+                .get_or_create(&label(&host))
+                .set(i64::from(status.failures));
+        }
+    }
+
     /// The exposition: the scrape-time gauges set from `sessions_cached` and
     /// `argon2_queue_depth`, then every metric in the OpenMetrics text format.
     pub fn encode(&self, sessions_cached: u64, argon2_queue_depth: i64) -> String {
@@ -483,6 +542,7 @@ impl Metrics {
 
 /// A scrape of `state`'s metrics, with the gauges read now.
 pub fn scrape(state: &State) -> String {
+    state.metrics.certificates(&state.edge);
     state
         .metrics
         .encode(state.sessions.cached_count(), state.hasher.queue_depth())

@@ -22,7 +22,7 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 use crate::auth::unix_now;
 use crate::config::Config;
 use crate::connections::{Conn, HeadArrived};
-use crate::http_response::HttpResponse;
+use crate::http_response::{HttpResponse, HSTS};
 use crate::metrics::{decision_label, AppMeters, Disposition};
 use crate::policy::{decide_strictest, Decision};
 use crate::portal::{self, Frame, PortalPage, PortalRequest, LANG_COOKIE, MAX_FORM_BYTES};
@@ -100,6 +100,10 @@ impl ProxyHttp for Proxy {
         session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
+        if ctx.conn.is_none() {
+            // An HTTP/2 stream: the task serving it carries it.
+            ctx.conn = crate::connections::current_stream();
+        }
         let server = &ctx.config.server;
         if session.get_keepalive().is_some() {
             session.set_keepalive(Some(server.keepalive_timeout.as_secs().max(1)));
@@ -128,6 +132,17 @@ impl ProxyHttp for Proxy {
         if let Some((status, title, text)) = malformed(session.req_header()) {
             session.set_keepalive(None);
             return self.answer(session, status, title, text).await;
+        }
+
+        // 0b. The plain listener beside a TLS one: ACME's HTTP-01 answers, before any routing
+        // or authentication, and a redirect to HTTPS for the rest.
+        if !self.tls {
+            if let Some(tls) = &config.server.tls {
+                if let Some(response) = self.plain_http(session, tls, &config, now).await {
+                    response.send(session).await?;
+                    return Ok(true);
+                }
+            }
         }
 
         // 1. The gateway's own pages, on every host.
@@ -266,6 +281,19 @@ impl ProxyHttp for Proxy {
             if is_long_lived(response) {
                 conn.bind(identity.id_hash);
             }
+        }
+        if self.tls
+            && ctx
+                .config
+                .server
+                .tls
+                .as_ref()
+                .is_some_and(|t| t.hsts_for_apps)
+            && !response
+                .headers
+                .contains_key(header::STRICT_TRANSPORT_SECURITY)
+        {
+            response.insert_header(header::STRICT_TRANSPORT_SECURITY, HSTS)?;
         }
         Ok(())
     }
@@ -472,6 +500,77 @@ impl Proxy {
         Ok(true)
     }
 
+    /// What the plain listener answers itself when TLS is on: the key authorisation of an
+    /// ACME challenge this gateway (or another on the same store) published; a 308 to the
+    /// same URL over HTTPS for a host an app serves, unless `redirect_to_https = false`. The
+    /// endpoints machines call over the local network (`/verify`, `/health`) are not moved.
+    async fn plain_http(
+        &self,
+        session: &Session,
+        tls: &crate::config::TlsConfig,
+        config: &Config,
+        now: i64,
+    ) -> Option<HttpResponse> {
+        let req = session.req_header();
+        let path = req.uri.path();
+        if tls.acme.is_some() {
+            if let Some(token) = path.strip_prefix(ACME_CHALLENGE) {
+                return Some(self.acme_answer(token, now).await);
+            }
+        }
+        if !config.server.redirect_to_https {
+            return None;
+        }
+        let prefix = self.state.prefix();
+        if [PortalPage::Verify, PortalPage::Health]
+            .iter()
+            .any(|page| path.strip_prefix(prefix) == Some(page.path()))
+        {
+            return None;
+        }
+        let host = request_host(req)?;
+        // Only hosts an app serves: the gateway redirects nowhere else.
+        config.router.app_for_host(&host)?;
+        let name = crate::routes::plain_host(&host)?;
+        let port = match tls.listen.port() {
+            443 => String::new(),
+            p => format!(":{p}"),
+        };
+        let target = req.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        Some(HttpResponse::redirect(
+            308,
+            &format!("https://{name}{port}{target}"),
+        ))
+    }
+
+    /// The answer to the ACME HTTP-01 challenge `token`: its key authorisation as plain text,
+    /// else 404.
+    async fn acme_answer(&self, token: &str, now: i64) -> HttpResponse {
+        let well_formed = !token.is_empty()
+            && token.len() <= 256
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return HttpResponse::text(404, "no such challenge\n");
+        }
+        let answer = match self.state.edge.challenge(token) {
+            Some(a) => Some(a),
+            None => {
+                let token = token.to_string();
+                self.state
+                    .store
+                    .call(move |s| s.challenge(&token, now))
+                    .await
+                    .unwrap_or(None)
+            }
+        };
+        match answer {
+            Some(a) => HttpResponse::new(200, "application/octet-stream", a),
+            None => HttpResponse::text(404, "no such challenge\n"),
+        }
+    }
+
     /// The frame of a portal page answering this request in place of the app.
     fn frame(&self, session: &Session) -> Frame {
         let here = self.here(session);
@@ -643,6 +742,9 @@ fn malformed(req: &RequestHeader) -> Option<(u16, &'static str, &'static str)> {
 }
 
 /// The Host a request names: the `Host` header, or the authority of an absolute-form URI.
+/// Where ACME's HTTP-01 challenges are fetched (RFC 8555 §8.3).
+const ACME_CHALLENGE: &str = "/.well-known/acme-challenge/";
+
 fn request_host(req: &RequestHeader) -> Option<String> {
     let host = req
         .headers

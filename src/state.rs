@@ -32,6 +32,10 @@ pub struct State {
     pub cookies: Cookies,
     prefix: String,
     pub metrics: Metrics,
+    /// The certificates the TLS listener serves, and the ACME challenges answered.
+    pub edge: Arc<crate::edge::Edge>,
+    /// The key file's cipher, for what is sealed outside the second factors (certificate keys).
+    pub secrets: SecretBox,
 }
 
 impl State {
@@ -43,8 +47,21 @@ impl State {
         let regulation = Regulation::new(&config.regulation, store.clone(), now, metrics.bans());
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let hasher = Hasher::new((cores / 2).max(1));
-        let factors =
-            SecondFactors::new(store.clone(), secrets, hasher.clone(), config.totp.clone());
+        let factors = SecondFactors::new(
+            store.clone(),
+            secrets.clone(),
+            hasher.clone(),
+            config.totp.clone(),
+        );
+        let edge = Arc::new(crate::edge::Edge::default());
+        edge.set_fallback(
+            config
+                .server
+                .tls
+                .as_ref()
+                .and_then(|t| t.files.as_ref())
+                .map(|f| f.loaded.clone()),
+        );
         let cookies = Cookies::new(&config.session);
         let prefix = config.server.portal_prefix.clone();
         State {
@@ -58,6 +75,8 @@ impl State {
             cookies,
             prefix,
             metrics,
+            edge,
+            secrets,
         }
     }
 

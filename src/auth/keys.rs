@@ -124,16 +124,39 @@ impl SecretBox {
 
     /// Seals `plaintext` for `user_id`.
     pub fn seal(&self, user_id: i64, plaintext: &[u8]) -> SealedSecret {
+        self.seal_with(&Self::aad(user_id), plaintext)
+    }
+
+    /// Opens a secret sealed for `user_id`.
+    pub fn open(&self, user_id: i64, sealed: &SealedSecret) -> Result<Vec<u8>, Unseal> {
+        self.open_with(&Self::aad(user_id), sealed)
+    }
+
+    /// Seals `plaintext` for what `purpose` names (such as a certificate's key for its host),
+    /// as one blob: the nonce, then the ciphertext.
+    pub fn seal_for(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+        let sealed = self.seal_with(format!("portcullis {purpose}").as_bytes(), plaintext);
+        let mut joined = sealed.nonce;
+        joined.extend_from_slice(&sealed.ciphertext);
+        joined
+    }
+
+    /// Opens what [`SecretBox::seal_for`] sealed for the same `purpose`.
+    pub fn open_for(&self, purpose: &str, joined: &[u8]) -> Result<Vec<u8>, Unseal> {
+        let sealed = split(joined).ok_or(Unseal)?;
+        self.open_with(format!("portcullis {purpose}").as_bytes(), &sealed)
+    }
+
+    fn seal_with(&self, aad: &[u8], plaintext: &[u8]) -> SealedSecret {
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let aad = Self::aad(user_id);
         let ciphertext = self
             .cipher
             .encrypt(
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: plaintext,
-                    aad: &aad,
+                    aad,
                 },
             )
             .expect("XChaCha20-Poly1305 encryption of a short message");
@@ -143,18 +166,16 @@ impl SecretBox {
         }
     }
 
-    /// Opens a secret sealed for `user_id`.
-    pub fn open(&self, user_id: i64, sealed: &SealedSecret) -> Result<Vec<u8>, Unseal> {
+    fn open_with(&self, aad: &[u8], sealed: &SealedSecret) -> Result<Vec<u8>, Unseal> {
         if sealed.nonce.len() != 24 {
             return Err(Unseal);
         }
-        let aad = Self::aad(user_id);
         self.cipher
             .decrypt(
                 XNonce::from_slice(&sealed.nonce),
                 Payload {
                     msg: &sealed.ciphertext,
-                    aad: &aad,
+                    aad,
                 },
             )
             .map_err(|_| Unseal)
@@ -168,7 +189,7 @@ fn split(joined: &[u8]) -> Option<SealedSecret> {
     })
 }
 
-fn write_private(path: &Path, key: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, key: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

@@ -424,12 +424,37 @@ async fn health(state: &State) -> HttpResponse {
         );
     }
     match state.store.call(|s| s.ping()).await {
-        Ok(()) => HttpResponse::json(200, &serde_json::json!({"status": "ok"})),
+        Ok(()) => {
+            let mut body = serde_json::json!({"status": "ok"});
+            if state.config().server.tls.is_some() {
+                body["certificates"] = certificates(state);
+            }
+            HttpResponse::json(200, &body)
+        }
         Err(e) => {
             tracing::warn!("health check: {e}");
             HttpResponse::json(503, &serde_json::json!({"status": "unavailable"}))
         }
     }
+}
+
+/// The certificates served, for `/health`: each host's end of validity and, while its renewal
+/// keeps failing, since when, how many times and why (`*`: the one from `cert`/`key`).
+fn certificates(state: &State) -> serde_json::Value {
+    let mut all = serde_json::Map::new();
+    if let Some(not_after) = state.edge.fallback_not_after() {
+        all.insert("*".into(), serde_json::json!({"not_after": not_after}));
+    }
+    for (host, s) in state.edge.status() {
+        let mut one = serde_json::json!({"not_after": s.not_after});
+        if let Some(since) = s.failing_since {
+            one["renewal_failing_since"] = since.into();
+            one["failures"] = s.failures.into();
+            one["error"] = s.last_error.clone().into();
+        }
+        all.insert(host, one);
+    }
+    serde_json::Value::Object(all)
 }
 
 /// Raises the request's `session` to `level` under a new id: the `Set-Cookie` value and the

@@ -133,6 +133,20 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     ("meta", &[("key", Text), ("value", Blob)]),
+    (
+        "acme_accounts",
+        &[("directory", Text), ("credentials", Blob)],
+    ),
+    (
+        "certificates",
+        &[
+            ("host", Text),
+            ("chain", Text),
+            ("key", Blob),
+            ("not_after", Int),
+            ("updated", Int),
+        ],
+    ),
 ];
 
 /// Tables whose ids come from a sequence on PostgreSQL.

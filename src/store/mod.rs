@@ -24,6 +24,7 @@
 
 mod audit;
 mod bans;
+mod certificates;
 mod copy;
 pub(crate) mod db;
 mod invites;
@@ -44,6 +45,7 @@ use db::{params, Conn, Sql, Tx};
 
 pub use audit::{AuditEvent, AuditKind, AuditQuery};
 pub use bans::BanRow;
+pub use certificates::CertificateRow;
 pub use copy::{copy_into, Copied};
 pub use invites::{InviteState, NO_PASSWORD};
 pub use outbox::{Outbox, Pending, MAX_PENDING_BANS, MAX_PENDING_REVOCATIONS};

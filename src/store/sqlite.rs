@@ -207,6 +207,31 @@ pub(super) const MIGRATIONS: &[&str] = &[
         since INTEGER NOT NULL
     );
     "#,
+    // 8: certificates at the edge (ACME): the account, issued certificates, HTTP-01 answers
+    // and the lease of the gateway ordering for a host.
+    r#"
+    CREATE TABLE acme_accounts (
+        directory TEXT PRIMARY KEY,
+        credentials BLOB NOT NULL
+    );
+    CREATE TABLE certificates (
+        host TEXT PRIMARY KEY,
+        chain TEXT NOT NULL,
+        key BLOB NOT NULL,
+        not_after INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE acme_challenges (
+        token TEXT PRIMARY KEY,
+        key_authorization TEXT NOT NULL,
+        expires INTEGER NOT NULL
+    );
+    CREATE TABLE acme_leases (
+        host TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        until INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Connections of one kind, each used by one caller at a time.

@@ -161,8 +161,8 @@ groups = ["admins"]
 }
 
 /// Where `program` is installed: on `PATH`, or in an `sbin` directory a non-root `PATH` leaves
-/// out. `None` (after saying so) when it is missing outside CI; in CI a missing server fails.
-fn installed(program: &str) -> Option<PathBuf> {
+/// out. `None` (after saying so) when it is missing outside CI; in CI a missing program fails.
+pub(crate) fn installed(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let found = std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])
@@ -172,9 +172,9 @@ fn installed(program: &str) -> Option<PathBuf> {
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),
-            "{program} is not installed, and CI must run the forward-auth tests (.ci/run installs it)"
+            "{program} is not installed, and CI must run the tests that use it (.ci/run installs it)"
         );
-        eprintln!("skipping the {program} forward-auth test: {program} is not installed");
+        eprintln!("skipping a test that runs {program}: it is not installed");
     }
     found
 }

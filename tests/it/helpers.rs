@@ -377,6 +377,8 @@ pub struct Page {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: String,
+    /// The HTTP version it came over.
+    pub version: reqwest::Version,
 }
 
 impl Page {
@@ -490,6 +492,8 @@ pub struct Browser {
     pub cookies: Vec<(String, String)>,
     pub accept_html: bool,
     client: reqwest::Client,
+    /// Over TLS: `https://host:port`, the host resolved to `addr`.
+    tls_base: Option<String>,
 }
 
 impl Browser {
@@ -500,6 +504,25 @@ impl Browser {
             cookies: Vec::new(),
             accept_html: true,
             client: client_without_redirects(),
+            tls_base: None,
+        }
+    }
+
+    /// A browser that reaches `host` over TLS at `addr` (as DNS would send it there), trusting
+    /// the CA `root_pem`, and offering HTTP/2 and HTTP/1.1 through ALPN as browsers do.
+    pub fn over_tls(addr: SocketAddr, host: &str, root_pem: &str) -> Browser {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(root_pem.as_bytes()).unwrap())
+            .resolve(host, addr)
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            tls_base: Some(format!("https://{host}:{}", addr.port())),
+            ..Browser::new(addr, host)
         }
     }
 
@@ -535,7 +558,11 @@ impl Browser {
     }
 
     pub async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let mut req = req.header("Host", self.host.clone());
+        let mut req = match self.tls_base {
+            // The URL names the host (HTTP/2's `:authority`).
+            Some(_) => req,
+            None => req.header("Host", self.host.clone()),
+        };
         if self.accept_html {
             // Browsers ask for HTML; the JSON alternative makes the whoami upstream answer in JSON.
             req = req.header("Accept", "text/html,application/json;q=0.9");
@@ -546,22 +573,30 @@ impl Browser {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        let version = resp.version();
         let body = resp.text().await.unwrap();
         self.absorb(&headers);
         Page {
             status,
             headers,
             body,
+            version,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        match &self.tls_base {
+            Some(base) => format!("{base}{path}"),
+            None => format!("http://{}{}", self.addr, path),
+        }
     }
 
     /// The site's own `Origin`, as this browser's forms send it.
     pub fn origin(&self) -> String {
-        format!("http://{}", self.host)
+        match &self.tls_base {
+            Some(base) => base.clone(),
+            None => format!("http://{}", self.host),
+        }
     }
 
     /// The session cookie this browser holds, if any.
@@ -971,20 +1006,25 @@ pub struct TestCerts {
     pub key_der: Vec<u8>,
 }
 
-/// A fresh [`TestCerts`] (rcgen): for TLS servers the tests start.
+/// A fresh [`TestCerts`] (rcgen) for `localhost`: for TLS servers the tests start.
 pub fn test_ca_and_localhost_cert() -> TestCerts {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
+    test_ca_and_cert(&["localhost"])
+}
+
+/// A fresh test CA and a certificate it signed for `names` (DNS names or IP addresses).
+pub fn test_ca_and_cert(names: &[&str]) -> TestCerts {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
         .push(DnType::CommonName, "Portcullis test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let cert = CertificateParams::new(names)
         .unwrap()
-        .signed_by(&key, &ca, &ca_key)
+        .signed_by(&key, &ca)
         .unwrap();
     TestCerts {
         ca_pem: ca.pem(),

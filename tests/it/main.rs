@@ -12,6 +12,7 @@ mod bans_under_load;
 mod catalogs;
 mod cli_bans;
 mod csrf;
+mod edge;
 mod edge_cases;
 mod failed_logins;
 mod forward_auth_real;

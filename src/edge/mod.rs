@@ -1,0 +1,223 @@
+//! HTTPS at the edge: the certificates the TLS listener serves, chosen by SNI.
+//!
+//! One resolver serves every handshake. It holds a table, replaced whole on a change (an ACME
+//! issuance or renewal, a reload of `cert`/`key` at `SIGHUP`), so a handshake reads it without
+//! a lock and a connection already open keeps the certificate it was made with. Names ACME
+//! ordered are looked up by SNI; anything else gets the certificate of `cert`/`key`, if any.
+//! The ACME client itself is in [`acme`]; the HTTP-01 answers it publishes are in
+//! [`Edge::challenge`].
+
+pub mod acme;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+/// A certificate chain and its key, ready to serve, with the leaf's validity.
+#[derive(Clone)]
+pub struct Loaded {
+    pub key: Arc<CertifiedKey>,
+    /// The leaf's validity, in unix seconds.
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loaded {
+    /// A PEM chain (leaf first) and its PEM private key, checked to belong together.
+    pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Loaded, String> {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("not a PEM certificate chain: {e}"))?;
+        let Some(leaf) = certs.first() else {
+            return Err("no certificate in it".into());
+        };
+        let (not_before, not_after) = validity(leaf)?;
+        let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| match e {
+            rustls::pki_types::pem::Error::NoItemsFound => "no private key in it".to_string(),
+            e => format!("not a PEM private key: {e}"),
+        })?;
+        let signer = rustls::crypto::ring::sign::any_supported_type(&key)
+            .map_err(|e| format!("unusable private key: {e}"))?;
+        let key = CertifiedKey::new(certs, signer);
+        key.keys_match()
+            .map_err(|_| "the private key does not belong to the certificate".to_string())?;
+        Ok(Loaded {
+            key: Arc::new(key),
+            not_before,
+            not_after,
+        })
+    }
+
+    /// `cert` and `key` from their files; an error names the file at fault.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<Loaded, String> {
+        let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let (chain, private) = (read(cert)?, read(key)?);
+        Loaded::from_pem(&chain, &private).map_err(|e| {
+            let culprit = if e.contains("private key") { key } else { cert };
+            format!("{}: {e}", culprit.display())
+        })
+    }
+
+    /// When a renewal is due: two thirds into the certificate's life.
+    pub fn renew_at(&self) -> i64 {
+        self.not_before + (self.not_after - self.not_before) * 2 / 3
+    }
+}
+
+/// The leaf certificate's validity period, in unix seconds.
+fn validity(leaf: &CertificateDer<'_>) -> Result<(i64, i64), String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
+        .map_err(|e| format!("unreadable certificate: {e}"))?;
+    let v = cert.validity();
+    Ok((v.not_before.timestamp(), v.not_after.timestamp()))
+}
+
+/// What each handshake reads: certificates by lowercase host name, and the one for the rest.
+#[derive(Default, Clone, Debug)]
+struct Table {
+    by_host: HashMap<String, Loaded>,
+    fallback: Option<Loaded>,
+}
+
+/// How a certificate of one host is doing, for logs, `/health` and metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostStatus {
+    /// The served certificate's end of validity (unix seconds), if one is served.
+    pub not_after: Option<i64>,
+    /// Attempts that failed in a row since the last success.
+    pub failures: u32,
+    /// When the first of those failed (unix seconds).
+    pub failing_since: Option<i64>,
+    /// What the last failure said.
+    pub last_error: Option<String>,
+}
+
+/// The certificates the TLS listener serves and the challenges the plain listener answers.
+#[derive(Default, Debug)]
+pub struct Edge {
+    table: ArcSwap<Table>,
+    /// HTTP-01 tokens this gateway published, with their key authorisations.
+    challenges: Mutex<HashMap<String, String>>,
+    status: Mutex<BTreeMap<String, HostStatus>>,
+}
+
+impl Edge {
+    /// The resolver to give the TLS listener: it reads this edge's table at every handshake.
+    pub fn resolver(self: &Arc<Self>) -> Arc<dyn ResolvesServerCert> {
+        Arc::new(Resolver(Arc::clone(self)))
+    }
+
+    /// Serves `loaded` for every name without a certificate of its own (`cert`/`key`).
+    pub fn set_fallback(&self, loaded: Option<Loaded>) {
+        self.table.rcu(|t| {
+            let mut t = Table::clone(t);
+            t.fallback = loaded.clone();
+            t
+        });
+    }
+
+    /// Serves `loaded` for `host` from the next handshake on.
+    pub fn install(&self, host: &str, loaded: Loaded) {
+        self.table.rcu(|t| {
+            let mut t = Table::clone(t);
+            t.by_host.insert(host.to_ascii_lowercase(), loaded.clone());
+            t
+        });
+        lock(&self.status)
+            .entry(host.to_string())
+            .or_default()
+            .not_after = Some(loaded.not_after);
+    }
+
+    /// The certificate served for `host` by name (not the fallback).
+    pub fn served(&self, host: &str) -> Option<Loaded> {
+        self.table.load().by_host.get(host).cloned()
+    }
+
+    /// The fallback certificate's end of validity, if one is served.
+    pub fn fallback_not_after(&self) -> Option<i64> {
+        self.table.load().fallback.as_ref().map(|l| l.not_after)
+    }
+
+    /// Publishes an HTTP-01 answer.
+    pub fn publish_challenge(&self, token: &str, key_authorization: &str) {
+        lock(&self.challenges).insert(token.to_string(), key_authorization.to_string());
+    }
+
+    pub fn withdraw_challenge(&self, token: &str) {
+        lock(&self.challenges).remove(token);
+    }
+
+    /// The key authorisation for `token`, if this gateway published it.
+    pub fn challenge(&self, token: &str) -> Option<String> {
+        lock(&self.challenges).get(token).cloned()
+    }
+
+    /// Records an attempt for `host` that failed at `now`.
+    pub fn failed(&self, host: &str, now: i64, error: &str) -> HostStatus {
+        let mut all = lock(&self.status);
+        let s = all.entry(host.to_string()).or_default();
+        s.failures += 1;
+        s.failing_since.get_or_insert(now);
+        s.last_error = Some(error.to_string());
+        s.clone()
+    }
+
+    /// Records that `host` has a good certificate: its failures are over.
+    pub fn succeeded(&self, host: &str) {
+        let mut all = lock(&self.status);
+        let s = all.entry(host.to_string()).or_default();
+        s.failures = 0;
+        s.failing_since = None;
+        s.last_error = None;
+    }
+
+    /// Every host's status, by name.
+    pub fn status(&self) -> BTreeMap<String, HostStatus> {
+        lock(&self.status).clone()
+    }
+}
+
+/// The SNI lookup, as rustls asks for it at each handshake.
+struct Resolver(Arc<Edge>);
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver")
+    }
+}
+
+impl ResolvesServerCert for Resolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let table = self.0.table.load();
+        let named = hello.server_name().and_then(|name| {
+            if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                table.by_host.get(&name.to_ascii_lowercase())
+            } else {
+                table.by_host.get(name)
+            }
+        });
+        named
+            .or(table.fallback.as_ref())
+            .map(|l| Arc::clone(&l.key))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
