@@ -92,6 +92,16 @@ fn serve(path: &std::path::Path) -> anyhow::Result<()> {
             cfg.router.apps().len()
         );
     }
+    if let Some(tls) = &cfg.server.tls {
+        let certificates = match &tls.acme {
+            Some(acme) => format!("ACME for {} from {}", acme.hosts.join(", "), acme.directory),
+            None => "certificate files".to_string(),
+        };
+        tracing::info!(
+            "listening on https://{} (HTTP/2 and HTTP/1.1; {certificates})",
+            tls.listen
+        );
+    }
     gateway.serve()?;
     Ok(())
 }

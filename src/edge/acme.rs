@@ -108,7 +108,14 @@ impl Acme {
             if !self.lease(host, now).await {
                 continue;
             }
-            let result = self.obtain(round, &acme, host).await;
+            // Another gateway may have stored a new certificate since this round's read, and
+            // released the lease just now: then there is nothing to order.
+            self.sync(round, &dir).await;
+            let served = self.state.edge.served(host);
+            let result = match &served {
+                Some(l) if l.renew_at() > now => Err(None),
+                _ => self.obtain(round, &acme, host).await.map_err(Some),
+            };
             let _ = self
                 .state
                 .store
@@ -133,7 +140,8 @@ impl Acme {
                     self.state.edge.succeeded(host);
                     self.state.metrics.acme_attempt(true);
                 }
-                Err(e) => {
+                Err(None) => {}
+                Err(Some(e)) => {
                     let status = self.state.edge.failed(host, unix_now(), &e);
                     self.state.metrics.acme_attempt(false);
                     let delay = backoff(served.as_ref(), status.failures);

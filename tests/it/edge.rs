@@ -786,3 +786,72 @@ async fn an_http2_event_stream_ends_with_its_session_and_the_connection_goes_on(
     let r = h2_get(&mut h2, "app.test", "/public/after", None).await;
     assert_eq!(r.status(), 200);
 }
+
+/// ACME orders that succeeded on `gw`, from its metrics.
+fn orders_succeeded(gw: &TestGateway) -> u64 {
+    let text = portcullis::metrics::scrape(&gw.state);
+    text.lines()
+        .find(|l| l.starts_with("portcullis_acme_orders_total{result=\"success\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_on_one_database_share_certificates_and_order_each_once() {
+    if !crate::pg::on_postgres() {
+        return;
+    }
+    let plain_a = free_port();
+    // Valid 30 s: both hosts are renewed about 20 s after issuance (and again 20 s later,
+    // after the test has counted), by one of the two.
+    let Some(pebble) = Pebble::start(plain_a, 30) else {
+        return;
+    };
+    let (tls_a, tls_b) = (free_port(), free_port());
+    let a = gateway_on(plain_a, "", &pebble.tls_section(tls_a));
+    let first = served_after(&a, "app.test", None, Duration::from_secs(30)).await;
+    served_after(&a, "other.test", None, Duration::from_secs(30)).await;
+    // B, on A's database and key file, serves what A obtained without ordering. pebble
+    // validates at A's plain port only: when B orders a renewal, A answers its challenge
+    // from the store.
+    let text = std::fs::read_to_string(&a.config_path)
+        .unwrap()
+        .replace(
+            &format!("127.0.0.1:{plain_a}"),
+            &format!("127.0.0.1:{}", free_port()),
+        )
+        .replace(&format!("127.0.0.1:{tls_a}"), &format!("127.0.0.1:{tls_b}"));
+    let b = start(tempfile::tempdir().unwrap(), a.upstream, text);
+    let (addr_a, addr_b): (SocketAddr, SocketAddr) = (
+        format!("127.0.0.1:{tls_a}").parse().unwrap(),
+        format!("127.0.0.1:{tls_b}").parse().unwrap(),
+    );
+    assert_eq!(
+        served_after(&b, "app.test", None, Duration::from_secs(10)).await,
+        first
+    );
+    assert_eq!(
+        leaf(addr_a, "app.test").await,
+        leaf(addr_b, "app.test").await
+    );
+    assert_eq!(orders_succeeded(&b), 0);
+
+    // The renewals: each host once, by whichever gateway took its lease; both serve it.
+    let olds = ["app.test", "other.test"].map(|h| (h, a.state.edge.served(h).unwrap().not_after));
+    for (host, old) in olds {
+        let renewed = served_after(&a, host, Some(old), Duration::from_secs(40)).await;
+        assert_eq!(
+            served_after(&b, host, Some(old), Duration::from_secs(10)).await,
+            renewed
+        );
+        assert_eq!(leaf(addr_a, host).await, leaf(addr_b, host).await);
+    }
+    let (on_a, on_b) = (orders_succeeded(&a), orders_succeeded(&b));
+    assert_eq!(
+        on_a + on_b,
+        4,
+        "A ordered {on_a}, B {on_b}: two issuances and two renewals"
+    );
+    eprintln!("renewals ordered: A {}, B {on_b}", on_a - 2);
+    assert_eq!(b.store().certificates().unwrap().len(), 2);
+}
