@@ -20,9 +20,9 @@
 //!   password change, disable, delete, 2FA reset, idle or absolute expiry).
 //!
 //! HTTP/2 (over TLS, through ALPN) multiplexes requests on one connection, so there each
-//! stream is a [`Conn`] of its own, in a registry beside the connections': a long-lived
-//! response binds its stream, and ending it resets that stream alone, leaving the connection's
-//! other streams be. An HTTP/2 connection with no stream open closes after
+//! stream is a [`Conn`] of its own: a long-lived response binds its stream, which then joins a
+//! registry beside the connections', and ending it resets that stream alone, leaving the
+//! connection's other streams be. An HTTP/2 connection with no stream open closes after
 //! `keepalive_timeout`, as an idle HTTP/1 one does.
 //!
 //! Ending a connection drops its future: the socket closes and the upstream connection with
@@ -92,6 +92,9 @@ pub struct Conn {
     is_bound: AtomicBool,
     ended: AtomicBool,
     end: Notify,
+    /// For an HTTP/2 stream: the registry it joins once bound (until then it is in none, so
+    /// that an ordinary request on HTTP/2 takes no lock).
+    stream_of: Option<std::sync::Weak<Connections>>,
 }
 
 impl Conn {
@@ -113,9 +116,12 @@ impl Conn {
     }
 
     /// Ties the connection to `session` (a long-lived response forwarded for it).
-    pub fn bind(&self, session: [u8; 32]) {
+    pub fn bind(self: &Arc<Self>, session: [u8; 32]) {
         *lock(&self.bound) = Some(session);
         self.is_bound.store(true, Ordering::Release);
+        if let Some(registry) = self.stream_of.as_ref().and_then(std::sync::Weak::upgrade) {
+            lock(&registry.streams).insert(self.id, Arc::clone(self));
+        }
     }
 
     /// The response is over: the next request on the connection may be anyone's.
@@ -191,14 +197,14 @@ impl Connections {
             idlest.end();
             all.remove(&idlest.id);
         }
-        let conn = self.new_conn();
+        let conn = self.new_conn(None);
         all.insert(conn.id, Arc::clone(&conn));
         let held = all.len();
         PEAK.with(|peak| peak.set(peak.get().max(held)));
         Some(conn)
     }
 
-    fn new_conn(&self) -> Arc<Conn> {
+    fn new_conn(&self, stream_of: Option<std::sync::Weak<Connections>>) -> Arc<Conn> {
         Arc::new(Conn {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             waiting_since: AtomicU64::new(0),
@@ -207,19 +213,18 @@ impl Connections {
             is_bound: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             end: Notify::new(),
+            stream_of,
         })
     }
 
-    /// Registers an HTTP/2 stream about to be served.
-    fn open_stream(&self) -> Arc<Conn> {
-        let conn = self.new_conn();
-        lock(&self.streams).insert(conn.id, Arc::clone(&conn));
-        conn
-    }
-
+    /// A connection, or an HTTP/2 stream (registered in `streams` only once bound), leaves
+    /// the registry.
     fn release(&self, conn: &Conn) {
-        lock(&self.all).remove(&conn.id);
-        lock(&self.streams).remove(&conn.id);
+        if conn.stream_of.is_none() {
+            lock(&self.all).remove(&conn.id);
+        } else if conn.is_bound.load(Ordering::Acquire) {
+            lock(&self.streams).remove(&conn.id);
+        }
     }
 
     fn snapshot(&self) -> Vec<Arc<Conn>> {
@@ -556,7 +561,9 @@ where
                 }
                 Ok(None) | Err(_) => return,
             };
-            let conn = self.connections.open_stream();
+            let conn = self
+                .connections
+                .new_conn(Some(Arc::downgrade(&self.connections)));
             open.count.fetch_add(1, Ordering::AcqRel);
             let held = StreamHeld {
                 connections: Arc::clone(&self.connections),
