@@ -190,8 +190,8 @@ struct FileTls {
     acme: Option<Spanned<bool>>,
     acme_email: Option<Spanned<String>>,
     acme_directory: Option<Spanned<String>>,
-    /// PEM CA trusted for the ACME directory's HTTPS, beside the system roots' place (a
-    /// private or test CA).
+    /// PEM CA trusted for the ACME directory's HTTPS instead of the system roots (a private or
+    /// test CA).
     acme_ca_file: Option<Spanned<String>>,
     /// `Strict-Transport-Security` on the apps' responses over TLS too, not only the portal's.
     #[serde(default)]

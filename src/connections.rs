@@ -450,7 +450,7 @@ where
             tokio::select! {
                 biased;
                 _ = conn.ended() => {}
-                _ = self.serve_h2(stream, shutdown) => {}
+                _ = self.serve_h2(stream, &conn, shutdown) => {}
             }
             drop(held);
             return None;
@@ -520,17 +520,34 @@ where
     /// warden can end it alone (see the module docs). Returns when the client closes, after
     /// `keepalive_timeout` with no stream open, or once the streams in flight at a shutdown
     /// are done.
-    async fn serve_h2(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) {
+    async fn serve_h2(
+        self: &Arc<Self>,
+        stream: Stream,
+        conn: &Arc<Conn>,
+        shutdown: &ShutdownWatch,
+    ) {
         let digest = Arc::new(Digest {
             ssl_digest: stream.get_ssl_digest(),
             timing_digest: stream.get_timing_digest(),
             proxy_digest: stream.get_proxy_digest(),
             socket_digest: stream.get_socket_digest(),
         });
-        let Ok(mut h2) = v2::server::handshake(stream, None).await else {
+        // While no stream is open the connection waits for a request head, as an idle HTTP/1
+        // one does: the warden ends it when the first head is late (the preface and the
+        // handshake count), and a new connection at the limit may take its place.
+        conn.waiting_since
+            .store(self.connections.now_ms(), Ordering::Relaxed);
+        let mut options = v2::server::default_h2_options();
+        options.max_concurrent_streams(MAX_STREAMS);
+        let Ok(mut h2) = v2::server::handshake(stream, Some(options)).await else {
             return;
         };
-        let open = Arc::new(OpenStreams::default());
+        let open = Arc::new(OpenStreams {
+            count: Default::default(),
+            closed: Notify::new(),
+            conn: Arc::clone(conn),
+            connections: Arc::clone(&self.connections),
+        });
         let mut stopping = shutdown.clone();
         let mut draining = false;
         let mut rejected = 0;
@@ -545,7 +562,13 @@ where
                     continue;
                 }
                 _ = open.closed.notified() => continue,
-                _ = tokio::time::sleep(keepalive), if idle && !draining => return,
+                _ = tokio::time::sleep(keepalive), if idle && !draining => {
+                    // Idle for long enough: GOAWAY, so that the client knows to retry
+                    // elsewhere whatever it sends meanwhile.
+                    h2.graceful_shutdown();
+                    draining = true;
+                    continue;
+                }
                 accepted = v2::server::HttpSession::from_h2_conn(&mut h2, Arc::clone(&digest)) => accepted,
             };
             let session = match accepted {
@@ -564,7 +587,10 @@ where
             let conn = self
                 .connections
                 .new_conn(Some(Arc::downgrade(&self.connections)));
-            open.count.fetch_add(1, Ordering::AcqRel);
+            if open.count.fetch_add(1, Ordering::AcqRel) == 0 {
+                open.conn.head_arrived();
+                open.conn.first.store(false, Ordering::Relaxed);
+            }
             let held = StreamHeld {
                 connections: Arc::clone(&self.connections),
                 conn: Arc::clone(&conn),
@@ -591,13 +617,19 @@ where
 
 /// An HTTP/2 connection whose client sends more streams than this that are refused for a
 /// malformed head is closed.
-const MAX_REJECTED_STREAMS: usize = 100;
+const MAX_REJECTED_STREAMS: usize = 32;
+
+/// Streams open at once on one HTTP/2 connection: each may hold an upstream connection, so
+/// this bounds what one client connection can cost (browsers queue what is beyond it).
+const MAX_STREAMS: u32 = 32;
 
 /// The streams an HTTP/2 connection has open, and a signal when one ends.
-#[derive(Default)]
 struct OpenStreams {
     count: std::sync::atomic::AtomicUsize,
     closed: Notify,
+    /// The HTTP/2 connection itself, idle (waiting for a head) while no stream is open.
+    conn: Arc<Conn>,
+    connections: Arc<Connections>,
 }
 
 /// Unregisters an HTTP/2 stream however its task ends.
@@ -611,7 +643,11 @@ impl Drop for StreamHeld {
     fn drop(&mut self) {
         self.connections.release(&self.conn);
         if self.open.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.open.closed.notify_one();
+            let open = &self.open;
+            open.conn
+                .waiting_since
+                .store(open.connections.now_ms(), Ordering::Relaxed);
+            open.closed.notify_one();
         }
     }
 }

@@ -59,6 +59,9 @@ impl Gateway {
     /// Opens the store and the key, and prepares caches. Fails with a clear message when the
     /// database cannot be opened or the key file does not match it.
     pub fn open(config: Config) -> Result<Gateway, StartError> {
+        // One TLS provider for every client and server in the process (the ACME client builds
+        // its own configuration from the default); a second install is refused harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let store =
             Store::open_at(&config.storage.location()).map_err(|source| StartError::Store {
                 path: config.storage.describe(),

@@ -128,19 +128,30 @@ fn keep_restart_keys(old: &Config, mut new: Config) -> (Config, Vec<&'static str
     // sections is not configured. The certificate files are read again at every reload.
     let tls = |c: &Config| {
         c.server.tls.as_ref().map(|t| {
-            let directory = t
+            let acme = t
                 .acme
                 .as_ref()
                 .map(|a| (a.directory.clone(), a.ca_file.clone()));
-            (t.listen, directory)
+            (t.listen, acme)
         })
     };
     let files = |c: &Config| (c.storage.path.clone(), c.storage.key_file.clone());
     keep!("[server] listen", server.listen);
     keep!("[server] portal_prefix", server.portal_prefix);
     if tls(old) != tls(&new) {
-        restart.push("[server.tls]");
-        new.server.tls = old.server.tls.clone();
+        restart.push("[server.tls] listen, acme, acme_directory, acme_ca_file");
+        // Only those keep their old value: the certificate files, the hosts ACME orders for
+        // and hsts_for_apps are the new file's.
+        match (&old.server.tls, &mut new.server.tls) {
+            (Some(was), Some(now)) if was.acme.is_some() == now.acme.is_some() => {
+                now.listen = was.listen;
+                if let (Some(a), Some(b)) = (&was.acme, &mut now.acme) {
+                    b.directory = a.directory.clone();
+                    b.ca_file = a.ca_file.clone();
+                }
+            }
+            _ => new.server.tls = old.server.tls.clone(),
+        }
     }
     keep!("[server] threads", server.threads);
     keep!("[server] upstream_ca_file", server.upstream_ca_file);

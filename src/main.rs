@@ -101,6 +101,11 @@ fn serve(path: &std::path::Path) -> anyhow::Result<()> {
             "listening on https://{} (HTTP/2 and HTTP/1.1; {certificates})",
             tls.listen
         );
+        if tls.acme.is_some() && !cfg.server.listen.iter().any(|a| a.port() == 80) {
+            tracing::warn!(
+                "ACME validates on port 80 and no plain listener is on it: forward port 80 to one"
+            );
+        }
     }
     gateway.serve()?;
     Ok(())

@@ -406,8 +406,11 @@ impl Proxy {
         let state = &*self.state;
         let mut body = BytesMut::new();
         if session.req_header().method == http::Method::POST {
+            // HTTP/2 has no read timeout of its own: a body that stops flowing ends here.
+            let pause = ctx.config.server.body_timeout;
             loop {
-                match session.read_request_body().await {
+                let read = tokio::time::timeout(pause, session.read_request_body()).await;
+                match read.unwrap_or_else(|_| Err(Error::new(ErrorType::ReadTimedout))) {
                     Ok(Some(chunk)) => {
                         if body.len() + chunk.len() > MAX_FORM_BYTES {
                             let ui = self.frame(session);
@@ -521,6 +524,16 @@ impl Proxy {
         if !config.server.redirect_to_https {
             return None;
         }
+        // Behind a trusted proxy that terminated TLS itself, the request is HTTPS already.
+        let forwarded_https = req
+            .headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+        if forwarded_https
+            && peer_ip(session).is_some_and(|ip| is_trusted(ip, &config.server.trusted_proxies))
+        {
+            return None;
+        }
         let prefix = self.state.prefix();
         if [PortalPage::Verify, PortalPage::Health]
             .iter()
@@ -529,9 +542,13 @@ impl Proxy {
             return None;
         }
         let host = request_host(req)?;
-        // Only hosts an app serves: the gateway redirects nowhere else.
+        // Only hosts an app serves, and that HTTPS has a certificate for: the gateway
+        // redirects nowhere else, and never to a handshake that would fail.
         config.router.app_for_host(&host)?;
         let name = crate::routes::plain_host(&host)?;
+        if !self.state.edge.has_certificate(&name) {
+            return None;
+        }
         let port = match tls.listen.port() {
             443 => String::new(),
             p => format!(":{p}"),
@@ -554,8 +571,11 @@ impl Proxy {
         if !well_formed {
             return HttpResponse::text(404, "no such challenge\n");
         }
+        // Another gateway on a shared store may have published it; the store is asked at a
+        // bounded rate, so that made-up tokens cannot load it.
         let answer = match self.state.edge.challenge(token) {
             Some(a) => Some(a),
+            None if !self.state.store.is_shared() || !self.state.edge.may_look_up(now) => None,
             None => {
                 let token = token.to_string();
                 self.state

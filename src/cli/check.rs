@@ -19,6 +19,24 @@ pub(super) fn print_routes(config: &Config, out: &mut dyn Write) -> anyhow::Resu
             .join(", "),
         config.server.portal_prefix
     )?;
+    if let Some(tls) = &config.server.tls {
+        let mut parts = vec![format!("https {}", tls.listen)];
+        if let Some(files) = &tls.files {
+            parts.push(format!(
+                "certificate {} (valid until {})",
+                files.cert.display(),
+                crate::edge::when(files.loaded.not_after)
+            ));
+        }
+        if let Some(acme) = &tls.acme {
+            parts.push(format!(
+                "acme {} for {}",
+                acme.directory,
+                acme.hosts.join(",")
+            ));
+        }
+        writeln!(out, "{}", parts.join("  "))?;
+    }
     let mut rows = vec![[
         "APP".to_string(),
         "HOST".into(),

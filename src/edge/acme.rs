@@ -24,7 +24,7 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use rand::RngCore;
 
-use super::Loaded;
+use super::{when, Loaded};
 use crate::auth::unix_now;
 use crate::config::AcmeConfig;
 use crate::state::State;
@@ -32,8 +32,11 @@ use crate::store::CertificateRow;
 
 /// How long a gateway may hold a host's lease: longer than any order takes.
 const LEASE: i64 = 600;
-/// How long one order may take, from the new order to the certificate.
+/// How long one order may take, from its challenges to the certificate.
 const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long an attempt may take in all (the directory, the account, the order): well inside
+/// the lease, so that no other gateway starts ordering while this one still may.
+const OBTAIN_TIMEOUT: Duration = Duration::from_secs(240);
 /// How often the store is read for certificates other gateways obtained.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
 /// The longest wait between two attempts for a host.
@@ -66,8 +69,10 @@ struct Round {
     stale_account: Option<Vec<u8>>,
     /// The store's `updated` of each certificate served, by host.
     served: std::collections::HashMap<String, i64>,
-    /// When each host may be tried again after a failure.
+    /// When each host may be ordered again.
     retry_at: std::collections::HashMap<String, i64>,
+    /// Certificates obtained that the store refused so far, by host.
+    unsaved: std::collections::HashMap<String, CertificateRow>,
 }
 
 #[async_trait]
@@ -93,6 +98,7 @@ impl Acme {
             return SYNC_EVERY;
         };
         let dir = data_dir(&config.storage.path);
+        self.save(round).await;
         self.sync(round, &dir).await;
         let now = unix_now();
         let mut wait = SYNC_EVERY.as_secs() as i64;
@@ -114,19 +120,23 @@ impl Acme {
             let served = self.state.edge.served(host);
             let result = match &served {
                 Some(l) if l.renew_at() > now => Err(None),
-                _ => self.obtain(round, &acme, host).await.map_err(Some),
+                _ => tokio::time::timeout(OBTAIN_TIMEOUT, self.obtain(round, &acme, host))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(format!(
+                            "the CA did not answer within {}s",
+                            OBTAIN_TIMEOUT.as_secs()
+                        ))
+                    })
+                    .map_err(Some),
             };
-            let _ = self
-                .state
-                .store
-                .call({
-                    let (host, holder) = (host.clone(), self.holder.clone());
-                    move |s| s.release_acme_lease(&host, &holder)
-                })
-                .await;
             match result {
                 Ok(loaded) => {
-                    round.retry_at.remove(host);
+                    // The next order for this host waits at least as long as a first retry
+                    // would, even if the CA issued a certificate already due (a skewed clock).
+                    let gap = backoff(Some(&loaded), 1);
+                    round.retry_at.insert(host.clone(), unix_now() + gap);
+                    self.hold_lease(host, None).await;
                     tracing::info!(
                         host = host.as_str(),
                         "certificate {} for {host}, valid until {}",
@@ -140,12 +150,16 @@ impl Acme {
                     self.state.edge.succeeded(host);
                     self.state.metrics.acme_attempt(true);
                 }
-                Err(None) => {}
+                Err(None) => self.hold_lease(host, None).await,
                 Err(Some(e)) => {
                     let status = self.state.edge.failed(host, unix_now(), &e);
                     self.state.metrics.acme_attempt(false);
                     let delay = backoff(served.as_ref(), status.failures);
-                    round.retry_at.insert(host.clone(), unix_now() + delay);
+                    let next = unix_now() + delay;
+                    round.retry_at.insert(host.clone(), next);
+                    // The lease is kept until the next try: no other gateway orders meanwhile,
+                    // so replicas back off together.
+                    self.hold_lease(host, Some(next)).await;
                     wait = wait.min(delay);
                     match &served {
                         Some(old) => tracing::warn!(
@@ -176,7 +190,10 @@ impl Acme {
             }
         };
         for row in rows {
-            if round.served.get(&row.host) == Some(&row.updated) {
+            // What this gateway obtained and could not store yet is newer than the store's.
+            if round.served.get(&row.host) == Some(&row.updated)
+                || round.unsaved.contains_key(&row.host)
+            {
                 continue;
             }
             let key = match self
@@ -207,6 +224,22 @@ impl Acme {
                 Err(e) => tracing::error!(host = row.host.as_str(), "stored certificate: {e}"),
             }
             round.served.insert(row.host.clone(), row.updated);
+        }
+    }
+
+    /// Keeps `host`'s lease until `until`, or gives it back (`None`).
+    async fn hold_lease(&self, host: &str, until: Option<i64>) {
+        let (host, holder, now) = (host.to_string(), self.holder.clone(), unix_now());
+        let result = self
+            .state
+            .store
+            .call(move |s| match until {
+                Some(until) => s.take_acme_lease(&host, &holder, now, until).map(drop),
+                None => s.release_acme_lease(&host, &holder),
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!("the ACME lease: {e}");
         }
     }
 
@@ -242,10 +275,7 @@ impl Acme {
                 a
             }
         };
-        let issued = tokio::time::timeout(ORDER_TIMEOUT, self.order(&account, host))
-            .await
-            .map_err(|_| format!("the order took more than {}s", ORDER_TIMEOUT.as_secs()))?;
-        let (chain, key_pem) = match issued {
+        let (chain, key_pem) = match self.order(&account, host).await {
             Ok(issued) => issued,
             Err(e) => {
                 // An account the CA no longer knows is replaced at the next attempt.
@@ -267,19 +297,39 @@ impl Acme {
             not_after: loaded.not_after,
             updated: crate::store::unix_millis(),
         };
-        let updated = row.updated;
-        self.state
-            .store
-            .call(move |s| s.put_certificate(&row))
-            .await
-            .map_err(|e| format!("storing the certificate: {e}"))?;
+        // Served and written at once: a certificate the CA issued is never thrown away. A
+        // store that refuses it is asked again every round until it takes it.
         let dir = data_dir(&self.state.config().storage.path);
         if let Err(e) = write_files(&dir, host, &chain, key_pem.as_bytes()) {
             tracing::warn!(host, "writing the certificate files: {e}");
         }
         self.state.edge.install(host, loaded.clone());
-        round.served.insert(host.to_string(), updated);
+        round.served.insert(host.to_string(), row.updated);
+        round.unsaved.insert(host.to_string(), row);
+        self.save(round).await;
         Ok(loaded)
+    }
+
+    /// Stores the certificates obtained that the store has not taken yet.
+    async fn save(&self, round: &mut Round) {
+        let rows: Vec<CertificateRow> = round.unsaved.values().cloned().collect();
+        for row in rows {
+            let host = row.host.clone();
+            match self
+                .state
+                .store
+                .call(move |s| s.put_certificate(&row))
+                .await
+            {
+                Ok(()) => {
+                    round.unsaved.remove(&host);
+                }
+                Err(e) => tracing::warn!(
+                    host = host.as_str(),
+                    "storing the certificate (served meanwhile, tried again in a few seconds): {e}"
+                ),
+            }
+        }
     }
 
     /// The account on the directory: the one in the store, else a new one (stored unless
@@ -349,7 +399,17 @@ impl Acme {
             .await
             .map_err(|e| format!("new order: {}", chain(&e)))?;
         let mut published = Vec::new();
-        let result = self.complete(&mut order, host, &mut published).await;
+        let result = tokio::time::timeout(
+            ORDER_TIMEOUT,
+            self.complete(&mut order, host, &mut published),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the order took more than {}s",
+                ORDER_TIMEOUT.as_secs()
+            ))
+        });
         for token in published {
             self.state.edge.withdraw_challenge(&token);
             let now = unix_now();
@@ -410,9 +470,7 @@ impl Acme {
             ));
         }
         let key = rcgen::KeyPair::generate().map_err(|e| format!("new key: {e}"))?;
-        let csr = rcgen::CertificateParams::new(vec![host.to_string()])
-            .and_then(|p| p.serialize_request(&key))
-            .map_err(|e| format!("CSR: {e}"))?;
+        let csr = csr_for(host, &key).map_err(|e| format!("CSR: {e}"))?;
         order
             .finalize_csr(csr.der())
             .await
@@ -423,6 +481,18 @@ impl Acme {
             .map_err(|e| format!("waiting for the certificate: {}", chain(&e)))?;
         Ok((chain, key.serialize_pem()))
     }
+}
+
+/// The certificate request for `host`: the name as its one subject alternative name and an
+/// empty subject (rcgen's default subject is a common name with spaces, which a CA that checks
+/// common names, as Let's Encrypt does, refuses).
+fn csr_for(
+    host: &str,
+    key: &rcgen::KeyPair,
+) -> Result<rcgen::CertificateSigningRequest, rcgen::Error> {
+    let mut params = rcgen::CertificateParams::new(vec![host.to_string()])?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.serialize_request(key)
 }
 
 /// What the CA said about each failed challenge of `order`.
@@ -453,12 +523,6 @@ fn chain(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     said
-}
-
-/// A unix time as people read it in a log.
-fn when(unix: i64) -> String {
-    let t = std::time::UNIX_EPOCH + Duration::from_secs(unix.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 const ACCOUNT_PURPOSE: &str = "acme account";
@@ -544,6 +608,39 @@ mod tests {
         assert_eq!(backoff(Some(&short), 1), 1);
         assert_eq!(backoff(Some(&short), 3), 4);
         assert_eq!(backoff(None, 1), 10);
+    }
+
+    #[test]
+    fn the_request_names_the_host_and_nothing_else() {
+        use x509_parser::extensions::{GeneralName, ParsedExtension};
+        use x509_parser::prelude::FromDer;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let csr = csr_for("app.example.com", &key).unwrap();
+        let (_, req) =
+            x509_parser::certification_request::X509CertificationRequest::from_der(csr.der())
+                .unwrap();
+        let info = &req.certification_request_info;
+        assert_eq!(
+            info.subject.iter_attributes().count(),
+            0,
+            "{}",
+            info.subject
+        );
+        let names: Vec<String> = req
+            .requested_extensions()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| match e {
+                ParsedExtension::SubjectAlternativeName(san) => Some(san),
+                _ => None,
+            })
+            .flat_map(|san| san.general_names.iter())
+            .map(|n| match n {
+                GeneralName::DNSName(d) => d.to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["app.example.com"]);
     }
 
     #[test]

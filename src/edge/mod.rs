@@ -11,6 +11,7 @@ pub mod acme;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
@@ -79,6 +80,12 @@ impl Loaded {
     }
 }
 
+/// A unix time as people read it (`2026-11-24T06:00:10Z`).
+pub fn when(unix: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
 /// The leaf certificate's validity period, in unix seconds.
 fn validity(leaf: &CertificateDer<'_>) -> Result<(i64, i64), String> {
     let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
@@ -114,7 +121,13 @@ pub struct Edge {
     /// HTTP-01 tokens this gateway published, with their key authorisations.
     challenges: Mutex<HashMap<String, String>>,
     status: Mutex<BTreeMap<String, HostStatus>>,
+    /// Challenge lookups in the store: the current second (high half) and how many so far.
+    lookups: AtomicU64,
 }
+
+/// Challenge lookups in the store a second, at most: a CA validates a name from a few places
+/// at once; anything beyond is made up.
+pub const LOOKUPS_PER_SECOND: u64 = 20;
 
 impl Edge {
     /// The resolver to give the TLS listener: it reads this edge's table at every handshake.
@@ -161,6 +174,26 @@ impl Edge {
 
     pub fn withdraw_challenge(&self, token: &str) {
         lock(&self.challenges).remove(token);
+    }
+
+    /// Whether a challenge may be looked up in the store at `now` (unix seconds): at most
+    /// [`LOOKUPS_PER_SECOND`] a second, however many requests ask.
+    pub fn may_look_up(&self, now: i64) -> bool {
+        let second = now as u64;
+        let window = self.lookups.load(Ordering::Relaxed);
+        if window >> 32 != second & 0xffff_ffff {
+            // A new second: this lookup is its first (a race here only lets a few more by).
+            self.lookups
+                .store(((second & 0xffff_ffff) << 32) | 1, Ordering::Relaxed);
+            return true;
+        }
+        self.lookups.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff < LOOKUPS_PER_SECOND
+    }
+
+    /// Whether a handshake for `host` finds a certificate (its own, or the files').
+    pub fn has_certificate(&self, host: &str) -> bool {
+        let table = self.table.load();
+        table.fallback.is_some() || table.by_host.contains_key(host)
     }
 
     /// The key authorisation for `token`, if this gateway published it.
@@ -220,4 +253,55 @@ impl ResolvesServerCert for Resolver {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_lookups_in_the_store_are_bounded_per_second() {
+        let edge = Edge::default();
+        let allowed = (0..100).filter(|_| edge.may_look_up(1_000)).count();
+        assert_eq!(allowed as u64, LOOKUPS_PER_SECOND);
+        assert!(edge.may_look_up(1_001), "a new second starts afresh");
+    }
+
+    #[test]
+    fn a_host_has_a_certificate_of_its_own_or_the_files() {
+        let pair = |name: &str| {
+            let c = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
+            Loaded::from_pem(
+                c.cert.pem().as_bytes(),
+                c.signing_key.serialize_pem().as_bytes(),
+            )
+            .unwrap()
+        };
+        let edge = Edge::default();
+        assert!(!edge.has_certificate("a.test"));
+        let a = pair("a.test");
+        edge.install("a.test", a.clone());
+        assert!(edge.has_certificate("a.test") && !edge.has_certificate("b.test"));
+        let files = pair("files.test");
+        edge.set_fallback(Some(files.clone()));
+        assert!(edge.has_certificate("b.test"));
+        assert_eq!(edge.served("a.test").unwrap().not_after, a.not_after);
+        assert_eq!(edge.fallback_not_after(), Some(files.not_after));
+    }
+
+    #[test]
+    fn a_key_that_is_not_the_certificate_s_is_refused() {
+        let one = rcgen::generate_simple_self_signed(vec!["a.test".to_string()]).unwrap();
+        let two = rcgen::generate_simple_self_signed(vec!["a.test".to_string()]).unwrap();
+        let e = Loaded::from_pem(
+            one.cert.pem().as_bytes(),
+            two.signing_key.serialize_pem().as_bytes(),
+        )
+        .unwrap_err();
+        assert!(e.contains("does not belong"), "{e}");
+        let e = Loaded::from_pem(b"", one.signing_key.serialize_pem().as_bytes()).unwrap_err();
+        assert!(e.contains("no certificate"), "{e}");
+        let e = Loaded::from_pem(one.cert.pem().as_bytes(), b"").unwrap_err();
+        assert!(e.contains("no private key"), "{e}");
+    }
 }

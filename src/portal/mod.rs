@@ -439,7 +439,8 @@ async fn health(state: &State) -> HttpResponse {
 }
 
 /// The certificates served, for `/health`: each host's end of validity and, while its renewal
-/// keeps failing, since when, how many times and why (`*`: the one from `cert`/`key`).
+/// keeps failing, since when and how many times (`*`: the one from `cert`/`key`). Why it fails
+/// is in the log: `/health` answers anyone, and the CA's words may name internal addresses.
 fn certificates(state: &State) -> serde_json::Value {
     let mut all = serde_json::Map::new();
     if let Some(not_after) = state.edge.fallback_not_after() {
@@ -450,7 +451,6 @@ fn certificates(state: &State) -> serde_json::Value {
         if let Some(since) = s.failing_since {
             one["renewal_failing_since"] = since.into();
             one["failures"] = s.failures.into();
-            one["error"] = s.last_error.clone().into();
         }
         all.insert(host, one);
     }

@@ -440,7 +440,7 @@ async fn acme_issues_certificates_served_by_sni_over_http2_and_renews_them_live(
     .await;
     assert!(r.starts_with("HTTP/1.1 404"), "{r}");
     assert!(!r.contains("Location:"), "{r}");
-    // A challenge another gateway on the store published is answered here too.
+    // A challenge another gateway on a shared store published is answered here too.
     gw.store()
         .put_challenge("tok-42", "tok-42.thumbprint", i64::MAX)
         .unwrap();
@@ -451,10 +451,15 @@ async fn acme_issues_certificates_served_by_sni_over_http2_and_renews_them_live(
         "/.well-known/acme-challenge/tok-42",
     )
     .await;
-    assert!(
-        r.starts_with("HTTP/1.1 200") && r.ends_with("\r\n\r\ntok-42.thumbprint"),
-        "{r}"
-    );
+    if crate::pg::on_postgres() {
+        assert!(
+            r.starts_with("HTTP/1.1 200") && r.ends_with("\r\n\r\ntok-42.thumbprint"),
+            "{r}"
+        );
+    } else {
+        // A SQLite store belongs to this gateway alone: what it did not publish is unknown.
+        assert!(r.starts_with("HTTP/1.1 404"), "{r}");
+    }
     // The endpoints machines call on the local network are not moved.
     let r = plain(plain_addr, "GET", "app.test", &format!("{P}/health")).await;
     assert!(r.starts_with("HTTP/1.1 200"), "{r}");
@@ -537,14 +542,11 @@ async fn a_failing_acme_server_leaves_the_old_certificate_serving_and_says_so() 
     };
     let app = &failing["certificates"]["app.test"];
     assert!(app["failures"].as_u64().unwrap() >= 1, "{failing}");
-    assert!(
-        app["error"]
-            .as_str()
-            .unwrap()
-            .contains("Connection refused"),
-        "{failing}"
-    );
     assert_eq!(app["not_after"].as_i64(), Some(first));
+    // Why is for the log (the CA's words may name internal addresses), not for anyone.
+    assert!(app.get("error").is_none(), "{failing}");
+    let status = gw.state.edge.status()["app.test"].clone();
+    assert!(status.last_error.unwrap().contains("Connection refused"));
     assert_eq!(leaf(tls_addr, "app.test").await, first_leaf);
     let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
         .await
@@ -599,13 +601,22 @@ async fn certificate_files_serve_http2_and_websockets_and_are_reloaded_live() {
     let tls_port = free_port();
     let gw = gateway_on(
         free_port(),
-        "",
+        &format!("{TRUST_LOOPBACK}\nheader_timeout = \"1s\""),
         &format!(
             "[server.tls]\nlisten = \"127.0.0.1:{tls_port}\"\ncert = \"{0}/tls.crt\"\nkey = \"{0}/tls.key\"\nhsts_for_apps = true\n",
             files.path().display()
         ),
     );
     let tls_addr: SocketAddr = format!("127.0.0.1:{tls_port}").parse().unwrap();
+    let out = gw.cli(&["check"], None);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "https 127.0.0.1:{tls_port}  certificate {}/tls.crt (valid until ",
+            files.path().display()
+        )),
+        "{said}"
+    );
 
     // HTTP/2 to the app, with HSTS on the app's responses too (`hsts_for_apps`).
     let mut b = Browser::over_tls(tls_addr, "app.test", &ca1);
@@ -615,6 +626,38 @@ async fn certificate_files_serve_http2_and_websockets_and_are_reloaded_live() {
         r.header("strict-transport-security"),
         Some("max-age=31536000")
     );
+
+    // Plain HTTP is moved to HTTPS, except from a trusted proxy that says it terminated TLS.
+    let mut plain_b = gw.browser();
+    let r = plain_b.get("/public/x").await;
+    assert_eq!(
+        (r.status, r.location()),
+        (
+            308,
+            format!("https://app.test:{tls_port}/public/x").as_str()
+        )
+    );
+    let r = plain_b
+        .get_with("/public/x", &[("X-Forwarded-Proto", "https")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // A client that picks HTTP/2 and then sends nothing is closed at header_timeout.
+    let (mut silent, _, alpn) = connect(tls_addr, "app.test", Some(&ca1), &[b"h2"]).await;
+    assert_eq!(alpn.as_deref(), Some(&b"h2"[..]));
+    let opened = Instant::now();
+    let mut byte = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match silent.read(&mut byte).await {
+                Ok(0) | Err(_) => return opened.elapsed(),
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await
+    .expect("a silent HTTP/2 connection stayed open");
+    assert!(closed < Duration::from_secs(3), "closed after {closed:?}");
 
     // A WebSocket over TLS: ALPN http/1.1 and an upgrade, echoed through.
     let (mut ws, _, alpn) = connect(tls_addr, "app.test", Some(&ca1), &[b"http/1.1"]).await;
@@ -677,6 +720,40 @@ async fn certificate_files_serve_http2_and_websockets_and_are_reloaded_live() {
             .status,
         200
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_certificate_yet_plain_http_is_served_and_health_says_why() {
+    // A CA that cannot be reached: no certificate can be obtained.
+    let ca = tempfile::tempdir().unwrap();
+    let ca_file = ca.path().join("ca.pem");
+    std::fs::write(&ca_file, test_ca_and_localhost_cert().ca_pem).unwrap();
+    let gw = gateway_on(
+        free_port(),
+        "",
+        &format!(
+            "[server.tls]\nlisten = \"127.0.0.1:{}\"\nacme = true\nacme_directory = \"https://127.0.0.1:{}/dir\"\nacme_ca_file = \"{}\"\n",
+            free_port(),
+            free_port(),
+            ca_file.display()
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let h = loop {
+        let h = health(&gw).await;
+        if h["certificates"]["app.test"]
+            .get("renewal_failing_since")
+            .is_some()
+        {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "{h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(h["certificates"]["app.test"]["not_after"].is_null(), "{h}");
+    // No redirect to an HTTPS that could not complete a handshake for this host.
+    let r = gw.browser().get("/public/x").await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]
