@@ -337,6 +337,22 @@ async fn health(gw: &TestGateway) -> serde_json::Value {
     r.json().await.unwrap()
 }
 
+/// `/health` once it shows app.test's certificate failing (panics after `within`).
+async fn health_once_failing(gw: &TestGateway, within: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let h = health(gw).await;
+        if h["certificates"]["app.test"]
+            .get("renewal_failing_since")
+            .is_some()
+        {
+            return h;
+        }
+        assert!(Instant::now() < deadline, "no failure shown: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn acme_issues_certificates_served_by_sni_over_http2_and_renews_them_live() {
     let plain_port = free_port();
@@ -528,18 +544,7 @@ async fn a_failing_acme_server_leaves_the_old_certificate_serving_and_says_so() 
 
     // Past the renewal time (two thirds of 12 s), attempts fail: the old certificate is still
     // served, and /health, the metrics and the log say so.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let failing = loop {
-        let h = health(&gw).await;
-        if h["certificates"]["app.test"]
-            .get("renewal_failing_since")
-            .is_some()
-        {
-            break h;
-        }
-        assert!(Instant::now() < deadline, "no failure shown: {h}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let failing = health_once_failing(&gw, Duration::from_secs(30)).await;
     let app = &failing["certificates"]["app.test"];
     assert!(app["failures"].as_u64().unwrap() >= 1, "{failing}");
     assert_eq!(app["not_after"].as_i64(), Some(first));
@@ -738,18 +743,7 @@ async fn without_a_certificate_yet_plain_http_is_served_and_health_says_why() {
             ca_file.display()
         ),
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let h = loop {
-        let h = health(&gw).await;
-        if h["certificates"]["app.test"]
-            .get("renewal_failing_since")
-            .is_some()
-        {
-            break h;
-        }
-        assert!(Instant::now() < deadline, "{h}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let h = health_once_failing(&gw, Duration::from_secs(10)).await;
     assert!(h["certificates"]["app.test"]["not_after"].is_null(), "{h}");
     // No redirect to an HTTPS that could not complete a handshake for this host.
     let r = gw.browser().get("/public/x").await;
