@@ -267,22 +267,25 @@ impl Acme {
         acme: &AcmeConfig,
         host: &str,
     ) -> Result<Loaded, String> {
-        let account = match &round.account {
-            Some((a, _)) => a.clone(),
-            None => {
-                let (a, sealed) = self.account(acme, round.stale_account.as_deref()).await?;
-                round.account = Some((a.clone(), sealed));
-                a
-            }
-        };
-        let (chain, key_pem) = match self.order(&account, host).await {
-            Ok(issued) => issued,
-            Err(e) => {
-                // An account the CA no longer knows is replaced at the next attempt.
-                if e.contains("accountDoesNotExist") {
-                    round.stale_account = round.account.take().map(|(_, sealed)| sealed);
+        let mut replaced = false;
+        let (chain, key_pem) = loop {
+            let account = match &round.account {
+                Some((a, _)) => a.clone(),
+                None => {
+                    let (a, sealed) = self.account(acme, round.stale_account.as_deref()).await?;
+                    round.account = Some((a.clone(), sealed));
+                    a
                 }
-                return Err(e);
+            };
+            match self.order(&account, host).await {
+                Ok(issued) => break issued,
+                // An account the CA no longer knows (deactivated, or a CA that lost its
+                // state) is replaced by a new one, and the order made again at once.
+                Err(e) if e.contains("accountDoesNotExist") && !replaced => {
+                    round.stale_account = round.account.take().map(|(_, sealed)| sealed);
+                    replaced = true;
+                }
+                Err(e) => return Err(e),
             }
         };
         let loaded = Loaded::from_pem(chain.as_bytes(), key_pem.as_bytes())

@@ -576,8 +576,8 @@ async fn a_failing_acme_server_leaves_the_old_certificate_serving_and_says_so() 
         "{metrics}"
     );
 
-    // The CA back (a new pebble: it has forgotten the account, which is made again): the
-    // next attempt renews and the failure is over.
+    // The CA back (a new pebble: it has forgotten the account, which is made again within
+    // the same attempt): the next attempt renews and the failure is over.
     pebble.run();
     let renewed = served_after(&gw, "app.test", Some(first), Duration::from_secs(40)).await;
     assert!(renewed > first);
