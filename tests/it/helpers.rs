@@ -811,7 +811,18 @@ pub fn count_rows(rows: &[AuditEvent], event: &str, user: &str) -> usize {
 
 /// The audit rows of `event` that name `user`, once there is at least one (at most 5 s).
 pub async fn audit_rows(gw: &TestGateway, event: &str, user: &str) -> Vec<AuditEvent> {
-    audit_until(gw, |rows| count_rows(rows, event, user) > 0)
+    audit_rows_at_least(gw, event, user, 1).await
+}
+
+/// The rows of `event` for `user` once there are at least `n` (audit rows are written off the
+/// request path), or what there is after 5 s.
+pub async fn audit_rows_at_least(
+    gw: &TestGateway,
+    event: &str,
+    user: &str,
+    n: usize,
+) -> Vec<AuditEvent> {
+    audit_until(gw, |rows| count_rows(rows, event, user) >= n)
         .await
         .into_iter()
         .filter(|e| is_row(e, event, user))
