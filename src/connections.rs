@@ -545,8 +545,6 @@ where
         let open = Arc::new(OpenStreams {
             count: Default::default(),
             closed: Notify::new(),
-            conn: Arc::clone(conn),
-            connections: Arc::clone(&self.connections),
         });
         let mut stopping = shutdown.clone();
         let mut draining = false;
@@ -554,6 +552,17 @@ where
         loop {
             let keepalive = self.connections.limits().keepalive_timeout;
             let idle = open.count.load(Ordering::Acquire) == 0;
+            // This loop alone opens streams and marks the connection busy or idle, so the two
+            // cannot cross: idle from the moment its last stream ended (the head deadline and
+            // eviction at the limit apply), busy while one is open.
+            if idle {
+                let _ = conn.waiting_since.compare_exchange(
+                    0,
+                    self.connections.now_ms(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
             let accepted = tokio::select! {
                 biased;
                 _ = stopping.changed(), if !draining => {
@@ -584,16 +593,16 @@ where
                 }
                 Ok(None) | Err(_) => return,
             };
-            let conn = self
+            let stream = self
                 .connections
                 .new_conn(Some(Arc::downgrade(&self.connections)));
             if open.count.fetch_add(1, Ordering::AcqRel) == 0 {
-                open.conn.head_arrived();
-                open.conn.first.store(false, Ordering::Relaxed);
+                conn.head_arrived();
+                conn.first.store(false, Ordering::Relaxed);
             }
             let held = StreamHeld {
                 connections: Arc::clone(&self.connections),
-                conn: Arc::clone(&conn),
+                conn: Arc::clone(&stream),
                 open: Arc::clone(&open),
             };
             let proxy = Arc::clone(&self.proxy);
@@ -602,10 +611,10 @@ where
                 let _held = held;
                 let served = ServerSession::new_http2(session);
                 STREAM
-                    .scope(Arc::clone(&conn), async {
+                    .scope(Arc::clone(&stream), async {
                         tokio::select! {
                             biased;
-                            _ = conn.ended() => {}
+                            _ = stream.ended() => {}
                             _ = proxy.process_new_http(served, &shutdown) => {}
                         }
                     })
@@ -627,9 +636,6 @@ const MAX_STREAMS: u32 = 32;
 struct OpenStreams {
     count: std::sync::atomic::AtomicUsize,
     closed: Notify,
-    /// The HTTP/2 connection itself, idle (waiting for a head) while no stream is open.
-    conn: Arc<Conn>,
-    connections: Arc<Connections>,
 }
 
 /// Unregisters an HTTP/2 stream however its task ends.
@@ -643,11 +649,7 @@ impl Drop for StreamHeld {
     fn drop(&mut self) {
         self.connections.release(&self.conn);
         if self.open.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let open = &self.open;
-            open.conn
-                .waiting_since
-                .store(open.connections.now_ms(), Ordering::Relaxed);
-            open.closed.notify_one();
+            self.open.closed.notify_one();
         }
     }
 }

@@ -150,7 +150,13 @@ fn keep_restart_keys(old: &Config, mut new: Config) -> (Config, Vec<&'static str
                     b.ca_file = a.ca_file.clone();
                 }
             }
-            _ => new.server.tls = old.server.tls.clone(),
+            _ => {
+                let files = new.server.tls.as_ref().and_then(|t| t.files.clone());
+                new.server.tls = old.server.tls.clone();
+                if let Some(t) = new.server.tls.as_mut().filter(|_| files.is_some()) {
+                    t.files = files;
+                }
+            }
         }
     }
     keep!("[server] threads", server.threads);

@@ -99,6 +99,8 @@ impl State {
             Notice::UserChanged(user_id) => self.sessions.forget_user(user_id),
             Notice::Banned(key, until) => self.regulation.regulator().remember_ban(&key, until),
             Notice::BanLifted(key) => self.regulation.regulator().forget(&key),
+            Notice::Challenge(token, answer) => self.edge.publish_challenge(&token, &answer),
+            Notice::ChallengeWithdrawn(token) => self.edge.withdraw_challenge(&token),
             Notice::All => {
                 self.sessions.invalidate_all();
                 // A ban lifted meanwhile must not hold on from the cache (bans are read from

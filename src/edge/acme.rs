@@ -22,7 +22,6 @@ use instant_acme::{
 };
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
-use rand::RngCore;
 
 use super::{when, Loaded};
 use crate::auth::unix_now;
@@ -34,9 +33,10 @@ use crate::store::CertificateRow;
 const LEASE: i64 = 600;
 /// How long one order may take, from its challenges to the certificate.
 const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long an attempt may take in all (the directory, the account, the order): well inside
-/// the lease, so that no other gateway starts ordering while this one still may.
-const OBTAIN_TIMEOUT: Duration = Duration::from_secs(240);
+/// How long the CA may take to answer one step outside the order's challenges (the
+/// directory, the account, a new order). With [`ORDER_TIMEOUT`], an attempt ends well inside
+/// its lease, so that no other gateway starts ordering while this one still may.
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the store is read for certificates other gateways obtained.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
 /// The longest wait between two attempts for a host.
@@ -51,13 +51,21 @@ pub struct Acme {
 
 impl Acme {
     pub fn new(state: Arc<State>) -> Acme {
-        let mut id = [0u8; 8];
-        rand::rngs::OsRng.fill_bytes(&mut id);
-        Acme {
-            state,
-            holder: hex::encode(id),
-        }
+        let holder = holder_name(&state.config());
+        Acme { state, holder }
     }
+}
+
+/// This gateway's name in the leases: the same after a restart (so that a lease it kept
+/// through a backoff is still its own), different for every other gateway (another machine,
+/// data directory or HTTPS address).
+fn holder_name(config: &crate::config::Config) -> String {
+    use sha2::Digest;
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let listen = config.server.tls.as_ref().map(|t| t.listen.to_string());
+    let storage = std::path::absolute(&config.storage.path).unwrap_or_default();
+    let text = format!("{}|{}|{listen:?}", machine.trim(), storage.display());
+    hex::encode(&sha2::Sha256::digest(text.as_bytes())[..8])
 }
 
 /// What the task remembers between rounds.
@@ -100,9 +108,10 @@ impl Acme {
         let dir = data_dir(&config.storage.path);
         self.save(round).await;
         self.sync(round, &dir).await;
-        let now = unix_now();
         let mut wait = SYNC_EVERY.as_secs() as i64;
         for host in &acme.hosts {
+            // Read for each host: an order before this one may have taken minutes.
+            let now = unix_now();
             let served = self.state.edge.served(host);
             let due = served.as_ref().map_or(now, Loaded::renew_at);
             let retry = round.retry_at.get(host).copied().unwrap_or(0);
@@ -120,15 +129,7 @@ impl Acme {
             let served = self.state.edge.served(host);
             let result = match &served {
                 Some(l) if l.renew_at() > now => Err(None),
-                _ => tokio::time::timeout(OBTAIN_TIMEOUT, self.obtain(round, &acme, host))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(format!(
-                            "the CA did not answer within {}s",
-                            OBTAIN_TIMEOUT.as_secs()
-                        ))
-                    })
-                    .map_err(Some),
+                _ => self.obtain(round, &acme, host).await.map_err(Some),
             };
             match result {
                 Ok(loaded) => {
@@ -136,7 +137,10 @@ impl Acme {
                     // would, even if the CA issued a certificate already due (a skewed clock).
                     let gap = backoff(Some(&loaded), 1);
                     round.retry_at.insert(host.clone(), unix_now() + gap);
-                    self.hold_lease(host, None).await;
+                    // Until the store has it, other gateways would see the host as due.
+                    let unsaved = round.unsaved.contains_key(host);
+                    self.hold_lease(host, unsaved.then(|| unix_now() + LEASE))
+                        .await;
                     tracing::info!(
                         host = host.as_str(),
                         "certificate {} for {host}, valid until {}",
@@ -219,6 +223,11 @@ impl Acme {
                             "writing the certificate files: {e}"
                         );
                     }
+                    // A certificate not yet due (another gateway's renewal) ends any failure
+                    // this gateway was showing for the host.
+                    if loaded.renew_at() > unix_now() {
+                        self.state.edge.succeeded(&row.host);
+                    }
                     self.state.edge.install(&row.host, loaded);
                 }
                 Err(e) => tracing::error!(host = row.host.as_str(), "stored certificate: {e}"),
@@ -272,7 +281,8 @@ impl Acme {
             let account = match &round.account {
                 Some((a, _)) => a.clone(),
                 None => {
-                    let (a, sealed) = self.account(acme, round.stale_account.as_deref()).await?;
+                    let stale = round.stale_account.as_deref();
+                    let (a, sealed) = timed(STEP_TIMEOUT, self.account(acme, stale)).await?;
                     round.account = Some((a.clone(), sealed));
                     a
                 }
@@ -397,22 +407,19 @@ impl Acme {
     /// the PEM chain and the PEM key.
     async fn order(&self, account: &Account, host: &str) -> Result<(String, String), String> {
         let identifiers = [Identifier::Dns(host.to_string())];
-        let mut order = account
-            .new_order(&NewOrder::new(&identifiers))
-            .await
-            .map_err(|e| format!("new order: {}", chain(&e)))?;
+        let mut order = timed(STEP_TIMEOUT, async {
+            account
+                .new_order(&NewOrder::new(&identifiers))
+                .await
+                .map_err(|e| format!("new order: {}", chain(&e)))
+        })
+        .await?;
         let mut published = Vec::new();
-        let result = tokio::time::timeout(
+        let result = timed(
             ORDER_TIMEOUT,
             self.complete(&mut order, host, &mut published),
         )
-        .await
-        .unwrap_or_else(|_| {
-            Err(format!(
-                "the order took more than {}s",
-                ORDER_TIMEOUT.as_secs()
-            ))
-        });
+        .await;
         for token in published {
             self.state.edge.withdraw_challenge(&token);
             let now = unix_now();
@@ -510,6 +517,16 @@ async fn problems(order: &mut instant_acme::Order) -> String {
         }
     }
     said
+}
+
+/// `work`, or an error once it has taken longer than `limit`.
+async fn timed<T>(
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or_else(|_| Err(format!("the CA did not answer within {}s", limit.as_secs())))
 }
 
 /// An error with what caused it, down to the first cause ("client error (Connect): tcp

@@ -11,7 +11,6 @@ pub mod acme;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
@@ -121,13 +120,7 @@ pub struct Edge {
     /// HTTP-01 tokens this gateway published, with their key authorisations.
     challenges: Mutex<HashMap<String, String>>,
     status: Mutex<BTreeMap<String, HostStatus>>,
-    /// Challenge lookups in the store: the current second (high half) and how many so far.
-    lookups: AtomicU64,
 }
-
-/// Challenge lookups in the store a second, at most: a CA validates a name from a few places
-/// at once; anything beyond is made up.
-pub const LOOKUPS_PER_SECOND: u64 = 20;
 
 impl Edge {
     /// The resolver to give the TLS listener: it reads this edge's table at every handshake.
@@ -176,24 +169,10 @@ impl Edge {
         lock(&self.challenges).remove(token);
     }
 
-    /// Whether a challenge may be looked up in the store at `now` (unix seconds): at most
-    /// [`LOOKUPS_PER_SECOND`] a second, however many requests ask.
-    pub fn may_look_up(&self, now: i64) -> bool {
-        let second = now as u64;
-        let window = self.lookups.load(Ordering::Relaxed);
-        if window >> 32 != second & 0xffff_ffff {
-            // A new second: this lookup is its first (a race here only lets a few more by).
-            self.lookups
-                .store(((second & 0xffff_ffff) << 32) | 1, Ordering::Relaxed);
-            return true;
-        }
-        self.lookups.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff < LOOKUPS_PER_SECOND
-    }
-
-    /// Whether a handshake for `host` finds a certificate (its own, or the files').
+    /// Whether a handshake for `host` (any case) finds a certificate (its own, or the files').
     pub fn has_certificate(&self, host: &str) -> bool {
         let table = self.table.load();
-        table.fallback.is_some() || table.by_host.contains_key(host)
+        table.fallback.is_some() || table.by_host.contains_key(&host.to_ascii_lowercase())
     }
 
     /// The key authorisation for `token`, if this gateway published it.
@@ -258,14 +237,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn challenge_lookups_in_the_store_are_bounded_per_second() {
-        let edge = Edge::default();
-        let allowed = (0..100).filter(|_| edge.may_look_up(1_000)).count();
-        assert_eq!(allowed as u64, LOOKUPS_PER_SECOND);
-        assert!(edge.may_look_up(1_001), "a new second starts afresh");
-    }
 
     #[test]
     fn a_host_has_a_certificate_of_its_own_or_the_files() {

@@ -38,13 +38,15 @@ impl Store {
         )
     }
 
-    /// Stores the certificate of `row.host`, replacing the one it had.
+    /// Stores the certificate of `row.host`, replacing the one it had unless that one lasts
+    /// longer (a late write never replaces a newer certificate).
     pub fn put_certificate(&self, row: &CertificateRow) -> Result<()> {
         self.write()?.execute(
             "INSERT INTO certificates (host, chain, key, not_after, updated)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(host) DO UPDATE SET chain = excluded.chain, key = excluded.key,
-                 not_after = excluded.not_after, updated = excluded.updated",
+                 not_after = excluded.not_after, updated = excluded.updated
+                 WHERE certificates.not_after < excluded.not_after",
             params![
                 row.host.as_str(),
                 row.chain.as_str(),
@@ -211,7 +213,16 @@ mod tests {
         s.put_certificate(&row).unwrap();
         row.chain = "two".into();
         row.updated = 2;
+        row.not_after = 20;
         s.put_certificate(&row).unwrap();
+        // An older one, stored late, does not replace it.
+        let late = CertificateRow {
+            chain: "late".into(),
+            not_after: 15,
+            updated: 3,
+            ..row.clone()
+        };
+        s.put_certificate(&late).unwrap();
         let all = s.certificates().unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!((all[0].chain.as_str(), all[0].updated), ("two", 2));

@@ -159,6 +159,10 @@ pub enum Notice {
     Banned(String, i64),
     /// A ban was lifted (or swept once over).
     BanLifted(String),
+    /// An ACME HTTP-01 answer was published: the token and its key authorisation.
+    Challenge(String, String),
+    /// An ACME HTTP-01 answer was withdrawn.
+    ChallengeWithdrawn(String),
     /// Notices may have been missed: everything cached must be read again.
     All,
 }
@@ -181,9 +185,19 @@ impl Notice {
                 let key = String::from_utf8(hex::decode(key).ok()?).ok()?;
                 Some(Notice::Banned(key, until.parse().ok()?))
             }
+            "c" => {
+                let (token, answer) = rest.split_once(':')?;
+                Some(Notice::Challenge(unhex(token)?, unhex(answer)?))
+            }
+            "C" => Some(Notice::ChallengeWithdrawn(unhex(rest)?)),
             _ => None,
         }
     }
+}
+
+/// Text sent hex-encoded in a payload.
+fn unhex(text: &str) -> Option<String> {
+    String::from_utf8(hex::decode(text).ok()?).ok()
 }
 
 /// What the gateway does with a notice.
@@ -893,6 +907,20 @@ const MIGRATIONS: &[&str] = &[
         holder TEXT NOT NULL,
         until BIGINT NOT NULL
     );
+
+    -- An HTTP-01 answer published or withdrawn: every gateway answers the CA from memory.
+    CREATE FUNCTION portcullis_challenge_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            PERFORM pg_notify('portcullis', 'C:' || encode(convert_to(OLD.token, 'UTF8'), 'hex'));
+        ELSE
+            PERFORM pg_notify('portcullis', 'c:' || encode(convert_to(NEW.token, 'UTF8'), 'hex')
+                || ':' || encode(convert_to(NEW.key_authorization, 'UTF8'), 'hex'));
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER acme_challenges_changed AFTER INSERT OR UPDATE OR DELETE ON acme_challenges
+        FOR EACH ROW EXECUTE FUNCTION portcullis_challenge_changed();
     "#,
 ];
 
@@ -988,6 +1016,18 @@ mod tests {
         assert_eq!(
             Notice::parse(&format!("b:{}", hex::encode(key))),
             Some(Notice::BanLifted(key.into()))
+        );
+        assert_eq!(
+            Notice::parse(&format!(
+                "c:{}:{}",
+                hex::encode("tok"),
+                hex::encode("tok.thumb")
+            )),
+            Some(Notice::Challenge("tok".into(), "tok.thumb".into()))
+        );
+        assert_eq!(
+            Notice::parse(&format!("C:{}", hex::encode("tok"))),
+            Some(Notice::ChallengeWithdrawn("tok".into()))
         );
         assert_eq!(Notice::parse("s:zz"), None);
         assert_eq!(Notice::parse("x:1"), None);
