@@ -25,6 +25,8 @@
 #   PARTS="throughput reload storm scale idle"   which parts to run; add `scaleout` for two
 #                      gateways on one PostgreSQL behind nginx (needs Debian's postgresql)
 #   SCALEOUT_ROUNDS=100   revocations (and cache misses) measured in the scaleout part
+#                      add `tls` for the HTTPS listener: a cached session over HTTP/1.1 and over
+#                      HTTP/2, each over TLS (needs h2load: apt-get install nghttp2-client)
 #   RELOADS=100        reloads during the reload part (half SIGHUP, half `portcullis reload`)
 #   RELOAD_SECONDS=25  how long wrk runs with a session while they happen
 #   PEER_BIN=          a built totp-gateway (a TOTP gateway on Pingora, one thread): adds its
@@ -906,6 +908,65 @@ run_scaleout() {
   kill -INT "$pg_pid" 2>/dev/null || true
 }
 
+# h2load_parse FILE: "rps ok" (requests a second, and whether every request got a 2xx).
+h2load_parse() {
+  local rps done ok
+  rps=$(sed -n 's/^finished in [0-9.]*s, \([0-9.]*\) req\/s.*/\1/p' "$1")
+  done=$(sed -n 's/^requests: .* \([0-9]*\) done,.*/\1/p' "$1")
+  ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' "$1")
+  if [ -n "$done" ] && [ "$done" = "$ok" ] && [ "$done" -gt 0 ]; then echo "${rps%.*} yes"; else echo "${rps%.*} no"; fi
+}
+
+# The HTTPS listener: a cached session over TLS, HTTP/1.1 (one request at a time per
+# connection) and HTTP/2 (streams multiplexed on fewer connections), with the gateway's CPU per
+# request. The certificate is an ECDSA P-256 one, as ACME orders.
+run_tls() {
+  command -v h2load >/dev/null || die "the tls part needs h2load (apt-get install nghttp2-client)"
+  local dir="$WORK/tls" port tls_port session t0 t1 tck out rps ok cpu h1 h2
+  alloc_port port
+  alloc_port tls_port
+  gateway_conf "$dir" "$port"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost 2>/dev/null
+  sed -i 's/^work_stealing = .*/&\nredirect_to_https = false/' "$dir/portcullis.toml"
+  printf '\n[server.tls]\nlisten = "127.0.0.1:%s"\ncert = "%s"\nkey = "%s"\n' \
+    "$tls_port" "$dir/cert.pem" "$dir/key.pem" >>"$dir/portcullis.toml"
+  local password
+  password=$(rand_password)
+  add_user "$dir/portcullis.toml" bench "$password"
+  start_gateway "$dir" "$port"
+  local pid=$GW_PID
+  session=$(login "$port" bench "$password")
+  expect tls_session 200 ok -k --http2 -H "Cookie: $COOKIE=$session" "https://localhost:$tls_port/"
+  tck=$(getconf CLK_TCK)
+  log "tls: HTTP/1.1 and HTTP/2 over TLS with a cached session"
+  for proto in h1 h2; do
+    out="$WORK/tls.$proto.txt"
+    t0=$(cpu_ticks "$pid")
+    if [ $proto = h1 ]; then
+      h2load --h1 -t"$THREADS" -c"$CONNECTIONS" -D"$DURATION" -H "Cookie: $COOKIE=$session" \
+        "https://localhost:$tls_port/" >"$out" 2>&1
+    else
+      h2load -t"$THREADS" -c"$((CONNECTIONS / 4))" -m16 -D"$DURATION" \
+        -H "Cookie: $COOKIE=$session" "https://localhost:$tls_port/" >"$out" 2>&1
+    fi
+    t1=$(cpu_ticks "$pid")
+    read -r rps ok <<<"$(h2load_parse "$out")"
+    [ "$ok" = yes ] || die "tls $proto: not every request got a 2xx; see $out"
+    cpu=$(awk -v t=$((t1 - t0)) -v hz="$tck" -v r="$rps" -v d="$DURATION" \
+      'BEGIN { printf "%.1f", (r > 0) ? t / hz / (r * d) * 1e6 : 0 }')
+    printf -v "$proto" '%s req/s (%s us CPU per request)' "$rps" "$cpu"
+  done
+  {
+    echo
+    echo "HTTPS listener, cached session, h2load $(h2load --version | awk '{ print $2; exit }')"
+    printf '  HTTP/1.1 over TLS, %s connections: %s\n' "$CONNECTIONS" "$h1"
+    printf '  HTTP/2 over TLS, %s connections x 16 streams: %s\n' "$((CONNECTIONS / 4))" "$h2"
+  } | tee -a "$WORK/report.txt"
+  stop_pid "$pid"
+}
+
 # --- main ---------------------------------------------------------------------------------------------
 {
   echo "Portcullis benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -947,6 +1008,10 @@ fi
 if [[ " $PARTS " == *" scaleout "* ]]; then
   if [ -n "$GW_PID" ]; then stop_pid "$GW_PID"; fi
   run_scaleout
+fi
+if [[ " $PARTS " == *" tls "* ]]; then
+  if [ -n "$GW_PID" ]; then stop_pid "$GW_PID"; fi
+  run_tls
 fi
 if [[ " $PARTS " == *" idle "* ]]; then
   # Alone as well: the gateway before it would count in its memory.
