@@ -64,6 +64,8 @@ pub struct Limits {
     pub max_connections: usize,
     pub header_timeout: Duration,
     pub keepalive_timeout: Duration,
+    /// The longest pause in a request body (enforced here for HTTP/2 streams).
+    pub body_timeout: Duration,
 }
 
 /// Every client connection the gateway holds.
@@ -92,9 +94,15 @@ pub struct Conn {
     is_bound: AtomicBool,
     ended: AtomicBool,
     end: Notify,
-    /// For an HTTP/2 stream: the registry it joins once bound (until then it is in none, so
-    /// that an ordinary request on HTTP/2 takes no lock).
+    /// For an HTTP/2 stream: the registry it joins once bound or once its request body is
+    /// awaited (until then it is in none, so that an ordinary request on HTTP/2 takes no lock).
     stream_of: Option<std::sync::Weak<Connections>>,
+    /// Whether the stream is in that registry.
+    registered: AtomicBool,
+    /// For an HTTP/2 stream whose request body is being forwarded: when the last part of it
+    /// arrived (see [`Connections::now_ms`]); 0 otherwise. HTTP/2 reads have no timeout of
+    /// their own, so the warden ends a stream whose body stops for `body_timeout`.
+    body_since: AtomicU64,
 }
 
 impl Conn {
@@ -119,9 +127,40 @@ impl Conn {
     pub fn bind(self: &Arc<Self>, session: [u8; 32]) {
         *lock(&self.bound) = Some(session);
         self.is_bound.store(true, Ordering::Release);
-        if let Some(registry) = self.stream_of.as_ref().and_then(std::sync::Weak::upgrade) {
-            lock(&registry.streams).insert(self.id, Arc::clone(self));
+        self.register();
+    }
+
+    /// An HTTP/2 stream joins the registry, where the warden sees it.
+    fn register(self: &Arc<Self>) {
+        let registry = self.stream_of.as_ref().and_then(std::sync::Weak::upgrade);
+        if let Some(registry) = registry {
+            if !self.registered.swap(true, Ordering::AcqRel) {
+                lock(&registry.streams).insert(self.id, Arc::clone(self));
+            }
         }
+    }
+
+    /// A request body is about to be forwarded on this HTTP/2 stream: from now on it must
+    /// keep flowing. Nothing on an HTTP/1 connection, whose reads have their own timeout.
+    pub fn body_expected(self: &Arc<Self>) {
+        let registry = self.stream_of.as_ref().and_then(std::sync::Weak::upgrade);
+        if let Some(registry) = registry {
+            self.body_since.store(registry.now_ms(), Ordering::Relaxed);
+            self.register();
+        }
+    }
+
+    /// Part of the request body arrived (`done`: the last of it).
+    pub fn body_arrived(&self, done: bool) {
+        if self.body_since.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let registry = self.stream_of.as_ref().and_then(std::sync::Weak::upgrade);
+        let now = match registry {
+            Some(r) if !done => r.now_ms(),
+            _ => 0,
+        };
+        self.body_since.store(now, Ordering::Relaxed);
     }
 
     /// The response is over: the next request on the connection may be anyone's.
@@ -214,6 +253,8 @@ impl Connections {
             ended: AtomicBool::new(false),
             end: Notify::new(),
             stream_of,
+            registered: AtomicBool::new(false),
+            body_since: AtomicU64::new(0),
         })
     }
 
@@ -222,9 +263,27 @@ impl Connections {
     fn release(&self, conn: &Conn) {
         if conn.stream_of.is_none() {
             lock(&self.all).remove(&conn.id);
-        } else if conn.is_bound.load(Ordering::Acquire) {
+        } else if conn.registered.load(Ordering::Acquire) {
             lock(&self.streams).remove(&conn.id);
         }
+    }
+
+    /// Ends every HTTP/2 stream whose request body has not moved for `body_timeout`; returns
+    /// how many.
+    pub fn end_stalled_bodies(&self) -> usize {
+        let now = self.now_ms();
+        let limit = self.limits().body_timeout.as_millis() as u64;
+        let streams: Vec<Arc<Conn>> = lock(&self.streams).values().cloned().collect();
+        let mut ended = 0;
+        for stream in streams {
+            let since = stream.body_since.load(Ordering::Relaxed);
+            if since != 0 && now.saturating_sub(since) >= limit {
+                stream.end();
+                self.release(&stream);
+                ended += 1;
+            }
+        }
+        ended
     }
 
     fn snapshot(&self) -> Vec<Arc<Conn>> {
@@ -289,6 +348,10 @@ pub async fn warden(connections: Arc<Connections>, state: Arc<State>) {
         let slow = connections.end_slow_heads();
         if slow > 0 {
             tracing::debug!("closed {slow} connections whose request head was overdue");
+        }
+        let stalled = connections.end_stalled_bodies();
+        if stalled > 0 {
+            tracing::debug!("reset {stalled} HTTP/2 streams whose request body stopped");
         }
         let now = unix_now();
         // A shared store out of reach past its grace: no session is trusted, so no upgraded
@@ -717,6 +780,7 @@ pub fn limits(server: &ServerConfig) -> Limits {
         max_connections,
         header_timeout: server.header_timeout,
         keepalive_timeout: server.keepalive_timeout,
+        body_timeout: server.body_timeout,
     }
 }
 

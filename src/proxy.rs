@@ -254,6 +254,12 @@ impl ProxyHttp for Proxy {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         let state = &*self.state;
+        // A body to forward on an HTTP/2 stream must keep flowing (HTTP/1 reads time out).
+        if let Some(conn) = &ctx.conn {
+            if !session.as_downstream_mut().is_body_empty() {
+                conn.body_expected();
+            }
+        }
         let forwarding = Forwarding {
             identity: ctx.identity.as_ref().map(|s| &*s.identity),
             client_ip: ctx.client_ip,
@@ -266,6 +272,20 @@ impl ProxyHttp for Proxy {
             LANG_COOKIE,
         ];
         rewrite_for_upstream(&ctx.config, &cookies, upstream, &forwarding)
+    }
+
+    /// Each part of a forwarded request body moves its HTTP/2 stream's deadline on.
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        _body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if let Some(conn) = &ctx.conn {
+            conn.body_arrived(end_of_stream);
+        }
+        Ok(())
     }
 
     /// A response that may outlive its session (a WebSocket, an event stream, a long or

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -279,7 +280,7 @@ async fn leaf(addr: SocketAddr, name: &str) -> Vec<u8> {
     connect(addr, name, None, &[b"http/1.1"]).await.1
 }
 
-type H2 = hyper::client::conn::http2::SendRequest<Empty<Bytes>>;
+type H2 = hyper::client::conn::http2::SendRequest<BoxBody<Bytes, std::convert::Infallible>>;
 
 /// One HTTP/2 connection (ALPN `h2`) to `name` at `addr`, verified against `root`.
 async fn h2_connection(addr: SocketAddr, name: &str, root: &str) -> (H2, Vec<u8>) {
@@ -309,7 +310,7 @@ async fn h2_get(
         req = req.header("cookie", c);
     }
     h2.ready().await.unwrap();
-    h2.send_request(req.body(Empty::new()).unwrap())
+    h2.send_request(req.body(Empty::new().boxed()).unwrap())
         .await
         .unwrap()
 }
@@ -944,4 +945,76 @@ async fn replicas_on_one_database_share_certificates_and_order_each_once() {
     );
     eprintln!("renewals ordered: A {}, B {on_b}", on_a - 2);
     assert_eq!(b.store().certificates().unwrap().len(), 2);
+}
+
+/// A request body that sends its first part and then nothing, ever.
+struct Stalled(bool);
+
+impl hyper::body::Body for Stalled {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        if self.0 {
+            return std::task::Poll::Pending;
+        }
+        self.0 = true;
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from_static(
+            b"the first part",
+        )))))
+    }
+}
+
+/// An upstream that reads whatever it is sent and never answers.
+async fn silent_upstream() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http2_request_body_that_stops_is_reset_at_body_timeout() {
+    let files = tempfile::tempdir().unwrap();
+    let ca = write_pair(files.path(), &test_ca_and_cert(&["app.test", "slow.test"]));
+    let silent = silent_upstream().await;
+    let tls_port = free_port();
+    let _gw = gateway_on(
+        free_port(),
+        "body_timeout = \"1s\"",
+        &format!(
+            "[server.tls]\nlisten = \"127.0.0.1:{tls_port}\"\ncert = \"{0}/tls.crt\"\nkey = \"{0}/tls.key\"\n\n\
+             [[apps]]\nname = \"slow\"\nhosts = [\"slow.test\"]\nupstream = \"{silent}\"\n\
+             default_policy = \"bypass\"\nupstream_timeout = \"30s\"\n",
+            files.path().display()
+        ),
+    );
+    let tls_addr: SocketAddr = format!("127.0.0.1:{tls_port}").parse().unwrap();
+    let (mut h2, _) = h2_connection(tls_addr, "slow.test", &ca).await;
+    h2.ready().await.unwrap();
+    let upload = hyper::Request::post("https://slow.test/upload")
+        .body(Stalled(false).boxed())
+        .unwrap();
+    let sent = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(5), h2.send_request(upload))
+        .await
+        .expect("the stalled upload was still open after 5 s");
+    assert!(answer.is_err(), "answered {:?}", answer.map(|r| r.status()));
+    let took = sent.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
+        "reset after {took:?}"
+    );
+    // The stream alone: the connection serves the next request.
+    let r = h2_get(&mut h2, "app.test", "/public/after", None).await;
+    assert_eq!(r.status(), 200);
 }
