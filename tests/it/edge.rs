@@ -779,32 +779,44 @@ async fn redirect_to_https_false_serves_plain_http_as_before() {
     assert_eq!(r.status, 302, "{}", r.body);
 }
 
-/// An upstream answering every request with an event stream that never ends (a tick every
-/// 50 ms).
-async fn event_stream_upstream() -> SocketAddr {
+/// An upstream on a loopback port serving each connection with `serve`.
+async fn upstream_serving<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let mut head = Vec::new();
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = s
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
-                    .await;
-                while s.write_all(b"data: tick\n\n").await.is_ok() {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            });
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(serve(s));
         }
     });
     addr
+}
+
+/// An upstream answering every request with an event stream that never ends (a tick every
+/// 50 ms).
+async fn event_stream_upstream() -> SocketAddr {
+    upstream_serving(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = s
+            .write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+        while s.write_all(b"data: tick\n\n").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -969,17 +981,11 @@ impl hyper::body::Body for Stalled {
 
 /// An upstream that reads whatever it is sent and never answers.
 async fn silent_upstream() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
-            });
-        }
-    });
-    addr
+    upstream_serving(|mut s| async move {
+        let mut buf = [0u8; 4096];
+        while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {}
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
