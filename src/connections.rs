@@ -39,11 +39,12 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ServerApp};
-use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::tls::{Acceptor, TlsSettings};
 use pingora::listeners::{ListenerConfig, TcpSocketOptions};
 use pingora::protocols::http::v2;
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::l4::stream::L4BufferSettings;
+use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::Digest;
 use pingora::protocols::{Stream, ALPN};
 use pingora::proxy::{HttpProxy, ProxyHttp};
@@ -388,13 +389,21 @@ fn release_memory() {
 pub struct Front<SV: ProxyHttp> {
     proxy: Arc<HttpProxy<SV>>,
     connections: Arc<Connections>,
+    /// On the HTTPS listener: the TLS handshake, made here rather than by pingora so that a
+    /// connection counts against `max_connections` and `header_timeout` from its first byte.
+    tls: Option<Acceptor>,
 }
 
 impl<SV: ProxyHttp> Front<SV> {
-    pub fn new(proxy: HttpProxy<SV>, connections: Arc<Connections>) -> Front<SV> {
+    pub fn new(
+        proxy: HttpProxy<SV>,
+        connections: Arc<Connections>,
+        tls: Option<Acceptor>,
+    ) -> Front<SV> {
         Front {
             proxy: Arc::new(proxy),
             connections,
+            tls,
         }
     }
 }
@@ -508,6 +517,22 @@ where
         let held = Held {
             connections: &self.connections,
             conn: Arc::clone(&conn),
+        };
+        let stream = match &self.tls {
+            None => stream,
+            Some(acceptor) => {
+                // The handshake is part of the wait for the first request head: a client
+                // that dribbles it is ended by the warden like one that dribbles its head.
+                conn.waiting_since
+                    .store(self.connections.now_ms(), Ordering::Relaxed);
+                let tcp = *stream.into_any().downcast::<L4Stream>().ok()?;
+                let handshake = tokio::select! {
+                    biased;
+                    _ = conn.ended() => return None,
+                    done = acceptor.tls_handshake(tcp) => done,
+                };
+                Box::new(handshake.ok()?) as Stream
+            }
         };
         if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
             tokio::select! {
@@ -728,33 +753,27 @@ pub fn current_stream() -> Option<Arc<Conn>> {
     STREAM.try_with(Arc::clone).ok()
 }
 
-/// A client listener on `addr`, over TLS when `tls` is given.
-pub fn listener(addr: &SocketAddr, tls: Option<TlsSettings>) -> ListenerConfig {
+/// A client listener on `addr` (plain TCP: the HTTPS listener's handshake is made by [`Front`]).
+pub fn listener(addr: &SocketAddr) -> ListenerConfig {
     let mut options = TcpSocketOptions::default();
     if addr.is_ipv6() {
         // IPv6 only, so that `[::]:80` can stand beside `0.0.0.0:80` as the listen example
         // shows, instead of also taking IPv4 and colliding with it.
         options.ipv6_only = Some(true);
     }
-    let listener = ListenerConfig::tcp(addr.to_string())
+    ListenerConfig::tcp(addr.to_string())
         .tcp_socket_options(options)
-        .l4_buffer(client_buffers());
-    match tls {
-        Some(settings) => listener.tls(settings),
-        None => listener,
-    }
+        .l4_buffer(client_buffers())
 }
 
-/// The HTTPS listener of `[server.tls]`: HTTP/2 and HTTP/1.1 through ALPN, with the
+/// The TLS side of the HTTPS listener of `[server.tls]` (its socket is a plain
+/// [`listener`]; [`Front`] makes the handshake): HTTP/2 and HTTP/1.1 through ALPN, with the
 /// certificates `edge` holds at each handshake.
-pub fn tls_listener(
-    tls: &crate::config::TlsConfig,
-    edge: &Arc<crate::edge::Edge>,
-) -> pingora::Result<ListenerConfig> {
+pub fn tls_acceptor(edge: &Arc<crate::edge::Edge>) -> pingora::Result<Acceptor> {
     let mut settings = TlsSettings::intermediate("", "")?;
     settings.set_cert_resolver(edge.resolver());
     settings.enable_h2();
-    Ok(listener(&tls.listen, Some(settings)))
+    Ok(settings.build())
 }
 
 /// Client connections' transport buffers. Pingora's default 64 KiB read buffer per

@@ -89,24 +89,24 @@ impl Gateway {
         server.bootstrap();
         let connections = Arc::clone(&self.connections);
         let server_conf = Arc::clone(&server.configuration);
-        let front = |tls: bool| {
+        let front = |tls: Option<pingora::listeners::tls::Acceptor>| {
             let mut proxy = HttpProxy::new(
-                proxy::Proxy::new(Arc::clone(&self.state), tls),
+                proxy::Proxy::new(Arc::clone(&self.state), tls.is_some()),
                 Arc::clone(&server_conf),
             );
             proxy.handle_init_modules();
-            Front::new(proxy, Arc::clone(&connections))
+            Front::new(proxy, Arc::clone(&connections), tls)
         };
-        let mut plain = Service::new("portcullis".to_string(), front(false));
+        let mut plain = Service::new("portcullis".to_string(), front(None));
         for addr in &cfg.server.listen {
-            plain.add_listener(connections::listener(addr, None));
+            plain.add_listener(connections::listener(addr));
         }
         server.add_service(plain);
         if let Some(tls) = &cfg.server.tls {
-            let mut https = Service::new("portcullis-tls".to_string(), front(true));
-            let listener = connections::tls_listener(tls, &self.state.edge)
+            let acceptor = connections::tls_acceptor(&self.state.edge)
                 .map_err(|e| StartError::Server(format!("TLS listener: {e}")))?;
-            https.add_listener(listener);
+            let mut https = Service::new("portcullis-tls".to_string(), front(Some(acceptor)));
+            https.add_listener(connections::listener(&tls.listen));
             server.add_service(https);
             if tls.acme.is_some() {
                 server.add_service(background_service(

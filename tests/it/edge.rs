@@ -656,6 +656,18 @@ async fn certificate_files_serve_http2_and_websockets_and_are_reloaded_live() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
+    // A client that opens a connection to the HTTPS port and never starts its handshake is
+    // closed at header_timeout too (it counts as a connection waiting for its first head).
+    let mut mute = tokio::net::TcpStream::connect(tls_addr).await.unwrap();
+    let opened = Instant::now();
+    let mut byte = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(5), mute.read(&mut byte))
+        .await
+        .expect("a connection that sent no handshake stayed open");
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    let after = opened.elapsed();
+    assert!(after < Duration::from_secs(3), "closed after {after:?}");
+
     // A client that picks HTTP/2 and then sends nothing is closed at header_timeout.
     let (mut silent, _, alpn) = connect(tls_addr, "app.test", Some(&ca1), &[b"h2"]).await;
     assert_eq!(alpn.as_deref(), Some(&b"h2"[..]));
