@@ -19,15 +19,22 @@
 //!   within a fraction of a second once that session is no longer live (logout, revocation,
 //!   password change, disable, delete, 2FA reset, idle or absolute expiry).
 //!
+//! On the HTTPS listener [`Front`] also makes the TLS handshake, so a connection counts from
+//! its first byte and its handshake is part of the wait for its first head.
+//!
 //! HTTP/2 (over TLS, through ALPN) multiplexes requests on one connection, so there each
 //! stream is a [`Conn`] of its own: a long-lived response binds its stream, which then joins a
 //! registry beside the connections', and ending it resets that stream alone, leaving the
-//! connection's other streams be. An HTTP/2 connection with no stream open closes after
-//! `keepalive_timeout`, as an idle HTTP/1 one does.
+//! connection's other streams be. A stream forwarding a request body joins it too: pingora
+//! reads HTTP/2 bodies without a timeout, so the warden resets a stream whose body stops for
+//! `body_timeout`. An HTTP/2 connection with no stream open is idle as an HTTP/1 one waiting
+//! for a head is (the same deadlines, evicted first at the limit), and is sent GOAWAY after
+//! `keepalive_timeout`.
 //!
 //! Ending a connection drops its future: the socket closes and the upstream connection with
 //! it. The request path itself only stores a few atomics per request; the registry's lock is
-//! taken when a connection opens or closes and by the warden, never per request.
+//! taken when a connection opens or closes, when an HTTP/2 stream forwards a body or a
+//! long-lived response, and by the warden, never for an ordinary request.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -604,10 +611,10 @@ where
     SV: ProxyHttp + Send + Sync + 'static,
     SV::CTX: Send + Sync,
 {
-    /// Serves an HTTP/2 connection: each stream in a task of its own, registered so that the
-    /// warden can end it alone (see the module docs). Returns when the client closes, after
-    /// `keepalive_timeout` with no stream open, or once the streams in flight at a shutdown
-    /// are done.
+    /// Serves an HTTP/2 connection: each stream in a task of its own, which the warden can end
+    /// alone (see the module docs). Returns when the client closes, or after a GOAWAY (sent
+    /// after `keepalive_timeout` with no stream open, or at a shutdown) once the streams in
+    /// flight are done.
     async fn serve_h2(
         self: &Arc<Self>,
         stream: Stream,
