@@ -101,15 +101,6 @@ impl Store {
         Ok(())
     }
 
-    /// The answer to `token`, while it is published.
-    pub fn challenge(&self, token: &str, now: i64) -> Result<Option<String>> {
-        self.read()?.query_opt(
-            "SELECT key_authorization FROM acme_challenges WHERE token = ?1 AND expires > ?2",
-            params![token, now],
-            |r| r.get(0),
-        )
-    }
-
     /// Withdraws `token`, and every answer past its time.
     pub fn withdraw_challenge(&self, token: &str, now: i64) -> Result<()> {
         self.write()?.execute(
@@ -186,18 +177,25 @@ mod tests {
     }
 
     #[test]
-    fn challenges_answer_until_withdrawn_or_expired() {
+    fn challenges_are_published_until_withdrawn_or_past_their_time() {
         let (_d, s) = store();
+        // Gateways answer from memory (PostgreSQL announces each row); the rows themselves:
+        let published = |token: &str| -> Option<String> {
+            s.read()
+                .unwrap()
+                .query_opt(
+                    "SELECT key_authorization FROM acme_challenges WHERE token = ?1",
+                    params![token],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
         s.put_challenge("tok", "tok.thumb", 100).unwrap();
         s.put_challenge("old", "old.thumb", 50).unwrap();
-        assert_eq!(
-            s.challenge("tok", 99).unwrap().as_deref(),
-            Some("tok.thumb")
-        );
-        assert_eq!(s.challenge("tok", 100).unwrap(), None);
+        assert_eq!(published("tok").as_deref(), Some("tok.thumb"));
         s.withdraw_challenge("tok", 60).unwrap();
-        assert_eq!(s.challenge("tok", 0).unwrap(), None);
-        assert_eq!(s.challenge("old", 0).unwrap(), None, "swept with it");
+        assert_eq!(published("tok"), None);
+        assert_eq!(published("old"), None, "swept with it");
     }
 
     #[test]
