@@ -941,14 +941,13 @@ fn compile_tls(
         (Some(cert), Some(key)) => {
             let (cert_path, key_path) =
                 (PathBuf::from(cert.get_ref()), PathBuf::from(key.get_ref()));
-            let loaded = crate::edge::Loaded::from_files(&cert_path, &key_path).map_err(|e| {
-                let span = if e.starts_with(&key_path.display().to_string()) {
-                    key.span()
-                } else {
-                    cert.span()
-                };
-                loc.at(span, e)
-            })?;
+            let loaded =
+                crate::edge::Loaded::from_files(&cert_path, &key_path).map_err(|(part, e)| {
+                    match part {
+                        crate::edge::PairPart::Cert => loc.at(cert.span(), e),
+                        crate::edge::PairPart::Key => loc.at(key.span(), e),
+                    }
+                })?;
             Some(CertFiles {
                 cert: cert_path,
                 key: key_path,

@@ -37,25 +37,39 @@ impl std::fmt::Debug for Loaded {
     }
 }
 
+/// Which of a certificate and its key a problem is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairPart {
+    Cert,
+    Key,
+}
+
 impl Loaded {
     /// A PEM chain (leaf first) and its PEM private key, checked to belong together.
     pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Loaded, String> {
+        Loaded::from_pem_parts(chain, key).map_err(|(_, e)| e)
+    }
+
+    /// [`Loaded::from_pem`], saying which of the two a problem is in.
+    fn from_pem_parts(chain: &[u8], key: &[u8]) -> Result<Loaded, (PairPart, String)> {
+        let cert_err = |e: String| (PairPart::Cert, e);
+        let key_err = |e: String| (PairPart::Key, e);
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain)
             .collect::<Result<_, _>>()
-            .map_err(|e| format!("not a PEM certificate chain: {e}"))?;
+            .map_err(|e| cert_err(format!("not a PEM certificate chain: {e}")))?;
         let Some(leaf) = certs.first() else {
-            return Err("no certificate in it".into());
+            return Err(cert_err("no certificate in it".into()));
         };
-        let (not_before, not_after) = validity(leaf)?;
+        let (not_before, not_after) = validity(leaf).map_err(cert_err)?;
         let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| match e {
-            rustls::pki_types::pem::Error::NoItemsFound => "no private key in it".to_string(),
-            e => format!("not a PEM private key: {e}"),
+            rustls::pki_types::pem::Error::NoItemsFound => key_err("no private key in it".into()),
+            e => key_err(format!("not a PEM private key: {e}")),
         })?;
         let signer = rustls::crypto::ring::sign::any_supported_type(&key)
-            .map_err(|e| format!("unusable private key: {e}"))?;
+            .map_err(|e| key_err(format!("unusable private key: {e}")))?;
         let key = CertifiedKey::new(certs, signer);
         key.keys_match()
-            .map_err(|_| "the private key does not belong to the certificate".to_string())?;
+            .map_err(|_| key_err("the private key does not belong to the certificate".into()))?;
         Ok(Loaded {
             key: Arc::new(key),
             not_before,
@@ -63,13 +77,18 @@ impl Loaded {
         })
     }
 
-    /// `cert` and `key` from their files; an error names the file at fault.
-    pub fn from_files(cert: &Path, key: &Path) -> Result<Loaded, String> {
-        let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-        let (chain, private) = (read(cert)?, read(key)?);
-        Loaded::from_pem(&chain, &private).map_err(|e| {
-            let culprit = if e.contains("private key") { key } else { cert };
-            format!("{}: {e}", culprit.display())
+    /// `cert` and `key` from their files; an error names the file at fault, and says which
+    /// of the two it is.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<Loaded, (PairPart, String)> {
+        let read =
+            |p: &Path, part| std::fs::read(p).map_err(|e| (part, format!("{}: {e}", p.display())));
+        let (chain, private) = (read(cert, PairPart::Cert)?, read(key, PairPart::Key)?);
+        Loaded::from_pem_parts(&chain, &private).map_err(|(part, e)| {
+            let culprit = match part {
+                PairPart::Cert => cert,
+                PairPart::Key => key,
+            };
+            (part, format!("{}: {e}", culprit.display()))
         })
     }
 
